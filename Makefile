@@ -1,0 +1,108 @@
+# 松江区班主任网络研修平台 — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bench clean help
+
+help:
+	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
+	@echo "make test  — set up and run every test (SQLite, PostgreSQL, S3 via moto, Chromium)"
+
+run: install system-deps
+	$(BIN)/portal db upgrade
+	$(BIN)/portal demo load
+	$(BIN)/portal serve --host $(HOST) --port $(PORT)
+
+test: install-test system-deps system-test-deps postgres
+	$(BIN)/ruff check backend tests migrations
+	$(BIN)/python -m pytest -q
+
+# --- setup -------------------------------------------------------------------------------------------
+$(VENV)/bin/activate:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"' \
+		|| { echo "Python 3.11 or newer is required (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(VENV)/bin/activate
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+# A CJK font: without it every Chinese character in demo videos, screenshots and PDFs is a box.
+system-deps:
+	@if ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then \
+		echo "installing fonts-noto-cjk (Debian)"; \
+		apt-get update -qq && $(APT_INSTALL) fonts-noto-cjk fontconfig; \
+	fi
+
+# Browser tests drive Debian's chromium (browsers cannot be downloaded by Playwright here).
+system-test-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium (Debian)"; \
+		apt-get update -qq && $(APT_INSTALL) chromium; \
+	fi
+
+# Tests run on PostgreSQL too; start the local cluster if it is installed but not running.
+postgres:
+	@if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then \
+		if [ -d /etc/postgresql ]; then \
+			pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start || true; \
+			for i in $$(seq 1 20); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done; \
+		fi; \
+	fi
+	@pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
+
+lint: install-test
+	$(BIN)/ruff check backend tests migrations
+
+# Refresh the vendored htmx from the npm package (the copy in web/static/vendor is committed).
+vendor-htmx:
+	cd /tmp && npm pack htmx.org@2 && tar xzf htmx.org-2*.tgz && \
+		cp package/dist/htmx.min.js package/LICENSE $(CURDIR)/web/static/vendor/htmx/
+
+clean:
+	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache
+
+# --- translations ------------------------------------------------------------------------------------
+# Extract message ids from backend/**.py and web/templates/**.html (babel.cfg) into backend/locale/messages.pot
+# and merge them into each catalog. Then translate the empty msgstr in zh_CN; tests/test_i18n.py fails on any
+# missing one. Besides `_`, the first argument of the AppError classes is a message id; tests/test_i18n.py reads
+# I18N_KEYWORDS from this line, so keep it on one line.
+I18N_KEYWORDS := _ AppError InvalidInput NotAuthenticated Forbidden NotFound Conflict StorageUnavailable
+I18N_DIR := backend/locale
+I18N_LOCALES := zh_CN en
+I18N_WRAP := --no-wrap
+
+.PHONY: i18n
+i18n:
+	@test -x $(BIN)/pybabel || { echo "$(BIN)/pybabel not found: run 'make install' first"; exit 1; }
+	$(BIN)/pybabel -q extract -F babel.cfg $(addprefix -k ,$(I18N_KEYWORDS)) --no-location --sort-output \
+		--omit-header $(I18N_WRAP) -o $(I18N_DIR)/messages.pot .
+	@for loc in $(I18N_LOCALES); do \
+		po=$(I18N_DIR)/$$loc/LC_MESSAGES/messages.po; \
+		if [ -f $$po ]; then \
+			$(BIN)/pybabel -q update -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l $$loc --ignore-obsolete \
+				--ignore-pot-creation-date $(I18N_WRAP) || exit 1; \
+		else \
+			$(BIN)/pybabel -q init -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l $$loc $(I18N_WRAP) || exit 1; \
+		fi; \
+	done
+	@$(BIN)/python -c 'import sys; from babel.messages.pofile import read_po; \
+		c = read_po(open("$(I18N_DIR)/zh_CN/LC_MESSAGES/messages.po", "rb")); \
+		todo = [m.id for m in c if m.id and (not m.string or m.fuzzy)]; \
+		print(f"zh_CN: {len(todo)} of {len([m for m in c if m.id])} messages need a translation"); \
+		[print("  ", repr(i)) for i in todo]'

@@ -1,0 +1,144 @@
+"""create_app(): settings, database, storage, middleware, routers and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlencode
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.config import PROJECT_ROOT, Settings, get_settings
+from backend.db import session_factory
+from backend.kit.csrf import CSRF_COOKIE, verify_csrf
+from backend.kit.errors import AppError, NotAuthenticated
+from backend.kit.i18n import LOCALES, translate
+from backend.kit.web import LOCALE_COOKIE, is_htmx, redirect, render
+from backend.media.storage import StorageError, build_storage
+
+log = logging.getLogger("portal")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _error_response(request: Request, status: int, code: str, message: str, fields: dict[str, str]) -> Response:
+    locale = getattr(request.state, "locale", request.app.state.settings.default_locale)
+    text = translate(locale, message)
+    field_text = {k: translate(locale, v) for k, v in fields.items()}
+    if _wants_json(request):
+        body: dict[str, object] = {"error": code, "detail": text}
+        if field_text:
+            body["fields"] = field_text
+        return JSONResponse(body, status_code=status)
+    context = {"status": status, "message": text, "fields": field_text}
+    if is_htmx(request):
+        # htmx does not swap 4xx responses by default; the error partial is retargeted to the page's message area.
+        response = render(request, "partials/error.html", context, status=status)
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return render(request, "errors/error.html", context, status=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if isinstance(exc, NotAuthenticated) and not _wants_json(request):
+            target = "/login?" + urlencode({"next": request.url.path})
+            return redirect(request, target)
+        message = translate(getattr(request.state, "locale", "zh_CN"), exc.message, **exc.params)
+        return _error_response(request, exc.status_code, exc.code, message, exc.fields)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = {".".join(str(p) for p in err["loc"][1:]) or "body": err["msg"] for err in exc.errors()}
+        detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        if _wants_json(request):
+            return JSONResponse({"error": "invalid_input", "detail": detail, "fields": fields}, status_code=422)
+        return _error_response(request, 422, "invalid_input", f"The request was not valid: {detail}", {})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {404: "This page does not exist.", 405: "This action is not allowed here."}
+        message = messages.get(exc.status_code, str(exc.detail))
+        return _error_response(request, exc.status_code, "http_error", message, {})
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        log.warning("integrity error on %s: %s", request.url.path, exc.orig)
+        return _error_response(
+            request, 409, "conflict", "This changed at the same moment elsewhere. Please try again.", {}
+        )
+
+    @app.exception_handler(StorageError)
+    async def storage_error(request: Request, exc: StorageError) -> Response:
+        log.error("storage error on %s: %s", request.url.path, exc)
+        return _error_response(request, 503, "storage_unavailable", "Media storage is unavailable right now.", {})
+
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, exc: OperationalError) -> Response:
+        log.error("database error on %s: %s", request.url.path, exc)
+        return _error_response(request, 503, "database_unavailable", "The database is busy. Please try again.", {})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+
+    app = FastAPI(
+        title="松江区班主任网络研修平台",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = session_factory(settings)
+    app.state.storage = build_storage(settings)
+
+    @app.middleware("http")
+    async def locale_and_cookies(request: Request, call_next):  # type: ignore[no-untyped-def]
+        lang = request.cookies.get(LOCALE_COOKIE)
+        request.state.locale = lang if lang in LOCALES else settings.default_locale
+        response: Response = await call_next(request)
+        new_csrf = getattr(request.state, "new_csrf_cookie", None)
+        if new_csrf and not request.cookies.get(CSRF_COOKIE):
+            response.set_cookie(
+                CSRF_COOKIE, new_csrf, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
+            )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    _install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
+
+    from backend.accounts.routes import api as accounts_api
+    from backend.accounts.routes import pages as accounts_pages
+    from backend.catalogue.routes import api as catalogue_api
+    from backend.catalogue.routes import pages as catalogue_pages
+    from backend.health import router as health_router
+    from backend.learning.routes import api as learning_api
+    from backend.learning.routes import pages as learning_pages
+    from backend.media.routes import router as media_router
+    from backend.quizzes.routes import api as quizzes_api
+    from backend.quizzes.routes import pages as quizzes_pages
+
+    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
+        app.include_router(router)
+    for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
+        app.include_router(router, prefix="/api/v1")
+    return app

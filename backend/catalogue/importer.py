@@ -1,0 +1,250 @@
+"""Imports courses from the `courses/` folder format: one folder per course with `course.toml` and Markdown.
+
+Idempotent: a folder whose content hash is unchanged is skipped. A changed course is updated in place while it
+is a draft or nobody has enrolled; once teachers have started it, a new version is made and the old one kept
+for them, so nobody's course changes underneath them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.catalogue.models import Course, CourseTopic, Lesson
+from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
+from backend.kit import clock
+from backend.kit.errors import InvalidInput
+from backend.learning import service as learning
+from backend.media import library
+from backend.media.storage import Storage
+from backend.quizzes import service as quizzes
+
+
+class QuestionSpec(BaseModel):
+    kind: Literal["single", "multiple", "truefalse"]
+    prompt: str = Field(min_length=1)
+    options: list[str] = Field(default_factory=list)
+    answer: list[int] | bool
+    explanation: str = ""
+
+    @model_validator(mode="after")
+    def _answer_fits(self) -> QuestionSpec:
+        if self.kind == "truefalse":
+            if not isinstance(self.answer, bool):
+                raise ValueError("a truefalse answer is true or false")
+            return self
+        if isinstance(self.answer, bool) or not self.answer:
+            raise ValueError("answer must list the correct option indices")
+        if len(self.options) < 2 or any(not 0 <= i < len(self.options) for i in self.answer):
+            raise ValueError("answer indices must point into options (2 or more)")
+        if self.kind == "single" and len(self.answer) != 1:
+            raise ValueError("a single-choice question has exactly one answer")
+        return self
+
+
+class QuizSpec(BaseModel):
+    title: str = "课程测验"
+    pass_mark: int = Field(60, ge=1, le=100)
+    max_attempts: int = Field(3, ge=1, le=100)
+    questions: list[QuestionSpec] = Field(min_length=1)
+
+
+class LessonSpec(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    kind: Literal["video", "text"]
+    body: str
+    video: str | None = None  # a video file in the course folder (not in git); else a demo clip may be generated
+    demo_video_seconds: int = Field(20, ge=3, le=600)
+
+
+class CourseSpec(BaseModel):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    title: str = Field(min_length=1, max_length=200)
+    tier: str
+    topics: list[str] = Field(default_factory=list)
+    credit_hours: Decimal = Field(gt=0, le=200, decimal_places=1)
+    credit_category: str = "knowledge_skills"
+    summary: str = ""
+    description: str
+    lessons: list[LessonSpec] = Field(min_length=1)
+    quiz: QuizSpec | None = None
+
+    @field_validator("tier")
+    @classmethod
+    def _tier(cls, v: str) -> str:
+        if v not in TIER_CODES:
+            raise ValueError(f"tier must be one of {sorted(TIER_CODES)}")
+        return v
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, v: list[str]) -> list[str]:
+        unknown = set(v) - TOPIC_CODES
+        if unknown:
+            raise ValueError(f"unknown topics {sorted(unknown)}; known: {sorted(TOPIC_CODES)}")
+        return sorted(set(v))
+
+    @field_validator("credit_category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v not in CATEGORY_CODES:
+            raise ValueError(f"credit_category must be one of {sorted(CATEGORY_CODES)}")
+        return v
+
+
+@dataclass(frozen=True)
+class LoadedCourse:
+    folder: Path
+    spec: CourseSpec
+    description_md: str
+    bodies: list[str]
+    source_hash: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    code: str
+    course_id: int
+    action: Literal["created", "updated", "new_version", "unchanged"]
+
+
+def load_folder(folder: Path) -> LoadedCourse:
+    meta = folder / "course.toml"
+    if not meta.is_file():
+        raise InvalidInput("%(folder)s has no course.toml", folder=str(folder))
+    try:
+        raw = tomllib.loads(meta.read_text("utf-8"))
+        spec = CourseSpec.model_validate(raw)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("%(file)s is not valid TOML: %(error)s", file=str(meta), error=str(exc)) from exc
+    except ValidationError as exc:
+        raise InvalidInput("%(file)s: %(error)s", file=str(meta), error=str(exc)) from exc
+
+    def text(name: str) -> str:
+        path = (folder / name).resolve()
+        if folder.resolve() not in path.parents or not path.is_file():
+            raise InvalidInput("%(folder)s: missing file %(name)s", folder=str(folder), name=name)
+        return path.read_text("utf-8")
+
+    description = text(spec.description)
+    bodies = [text(lesson.body) for lesson in spec.lessons]
+    digest = hashlib.sha256(meta.read_bytes())
+    for part in [description, *bodies]:
+        digest.update(part.encode())
+    for lesson in spec.lessons:
+        if lesson.video and (folder / lesson.video).is_file():
+            digest.update(hashlib.sha256((folder / lesson.video).read_bytes()).digest())
+    return LoadedCourse(folder, spec, description, bodies, digest.hexdigest())
+
+
+def course_folders(root: Path) -> list[Path]:
+    if (root / "course.toml").is_file():
+        return [root]
+    if not root.is_dir():
+        raise InvalidInput("%(path)s is not a folder", path=str(root))
+    return sorted(p for p in root.iterdir() if (p / "course.toml").is_file())
+
+
+def import_path(
+    session: Session, storage: Storage, root: Path, *, publish: bool = False, demo_media: bool = False
+) -> list[ImportResult]:
+    """Imports every course folder under `root`. Validates all folders before writing anything."""
+    loaded = [load_folder(folder) for folder in course_folders(root)]
+    codes = [c.spec.code for c in loaded]
+    duplicates = {c for c in codes if codes.count(c) > 1}
+    if duplicates:
+        raise InvalidInput("Course codes used twice: %(codes)s", codes=", ".join(sorted(duplicates)))
+    return [import_course(session, storage, c, publish=publish, demo_media=demo_media) for c in loaded]
+
+
+def import_course(
+    session: Session, storage: Storage, loaded: LoadedCourse, *, publish: bool, demo_media: bool
+) -> ImportResult:
+    spec = loaded.spec
+    latest = session.scalar(
+        select(Course)
+        .where(Course.code == spec.code)
+        .order_by(Course.version.desc())
+        .limit(1)
+        .options(selectinload(Course.lessons), selectinload(Course.topics))
+    )
+    if latest is not None and latest.source_hash == loaded.source_hash:
+        if publish and latest.status == "draft":
+            _publish(session, latest)
+        return ImportResult(spec.code, latest.id, "unchanged")
+
+    if latest is not None and (latest.status == "draft" or not learning.course_has_learners(session, latest.id)):
+        course, action = latest, "updated"
+        quizzes.remove_quiz(session, course.id)
+        course.lessons.clear()
+        course.topics.clear()
+        session.flush()
+    else:
+        version = (session.scalar(select(func.max(Course.version)).where(Course.code == spec.code)) or 0) + 1
+        course = Course(code=spec.code, version=version, created_at=clock.now(), status="draft")
+        course.lessons = []
+        course.topics = []
+        session.add(course)
+        action = "created" if latest is None else "new_version"
+
+    course.title = spec.title
+    course.summary = spec.summary
+    course.description_md = loaded.description_md
+    course.tier = spec.tier
+    course.credit_hours = spec.credit_hours
+    course.credit_category = spec.credit_category
+    course.source_hash = loaded.source_hash
+    course.topics.extend(CourseTopic(topic=t) for t in spec.topics)
+    for position, (lesson_spec, body) in enumerate(zip(spec.lessons, loaded.bodies, strict=True), start=1):
+        lesson = Lesson(position=position, kind=lesson_spec.kind, title=lesson_spec.title, body_md=body)
+        if lesson_spec.kind == "video":
+            _attach_video(storage, lesson, loaded.folder, lesson_spec, spec.title, demo_media)
+        course.lessons.append(lesson)
+    session.flush()
+    if spec.quiz is not None:
+        quizzes.create_quiz(session, course.id, spec.quiz)
+    if publish or (latest is not None and latest.status == "published" and action == "updated"):
+        _publish(session, course)
+    if action == "new_version" and latest is not None and course.status == "published":
+        latest.superseded_at = clock.now()
+    session.flush()
+    return ImportResult(spec.code, course.id, action)
+
+
+def _publish(session: Session, course: Course) -> None:
+    course.status = "published"
+    course.published_at = course.published_at or clock.now()
+    # Older published versions leave the catalogue; teachers enrolled in them keep them.
+    for older in session.scalars(
+        select(Course).where(Course.code == course.code, Course.id != course.id, Course.superseded_at.is_(None))
+    ):
+        if older.status == "published":
+            older.superseded_at = clock.now()
+
+
+def _attach_video(
+    storage: Storage, lesson: Lesson, folder: Path, spec: LessonSpec, course_title: str, demo_media: bool
+) -> None:
+    if spec.video:
+        source = folder / spec.video
+        if source.is_file():
+            stored = library.store_video_file(storage, source)
+            lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms
+            return
+    if demo_media:
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = Path(tmp) / "demo.mp4"
+            library.generate_demo_clip(
+                clip, title=spec.title, subtitle=course_title, seconds=spec.demo_video_seconds
+            )
+            stored = library.store_video_file(storage, clip)
+        lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms

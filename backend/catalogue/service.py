@@ -1,0 +1,51 @@
+"""Catalogue rules: which courses a user may see, search and filter by tier and topic."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.catalogue.models import Course, CourseTopic, Lesson
+from backend.kit.errors import NotFound
+from backend.kit.i18n import _
+
+
+def current_courses(
+    session: Session, *, tier: str | None = None, topic: str | None = None, query: str | None = None
+) -> list[Course]:
+    """Published courses teachers can start now: the newest published version of each code."""
+    stmt = (
+        select(Course)
+        .where(Course.status == "published", Course.superseded_at.is_(None))
+        .options(selectinload(Course.topics))
+        .order_by(Course.tier, Course.code)
+    )
+    if tier:
+        stmt = stmt.where(Course.tier == tier)
+    if topic:
+        stmt = stmt.where(Course.id.in_(select(CourseTopic.course_id).where(CourseTopic.topic == topic)))
+    if query and query.strip():
+        like = f"%{query.strip()}%"
+        stmt = stmt.where(or_(Course.title.ilike(like), Course.summary.ilike(like), Course.code.ilike(like)))
+    return list(session.scalars(stmt))
+
+
+def get_course(session: Session, course_id: int, *, with_lessons: bool = True) -> Course:
+    opts = [selectinload(Course.topics)]
+    if with_lessons:
+        opts.append(selectinload(Course.lessons))
+    course = session.get(Course, course_id, options=opts)
+    if course is None:
+        raise NotFound(_("This course does not exist."))
+    return course
+
+
+def get_lesson(session: Session, lesson_id: int) -> Lesson:
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise NotFound(_("This lesson does not exist."))
+    return lesson
+
+
+def is_open_to_learners(course: Course) -> bool:
+    return course.status == "published"

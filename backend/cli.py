@@ -1,0 +1,172 @@
+"""`portal`: the operator's command line. Clear errors and a non-zero exit status on any failure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from sqlalchemy.orm import Session
+
+from backend.config import get_settings
+from backend.db import session_factory
+
+app = typer.Typer(help="松江区班主任网络研修平台 — operator commands", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo data", no_args_is_help=True)
+courses_app = typer.Typer(help="Course library", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(courses_app, name="courses")
+app.add_typer(users_app, name="users")
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One transaction per command: all of it or none of it."""
+    from backend.kit.errors import AppError
+
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        raise fail(f"invalid settings: {exc}") from exc
+    session = session_factory(settings)()
+    try:
+        yield session
+        session.commit()
+    except AppError as exc:
+        session.rollback()
+        raise fail(str(exc)) from exc
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _storage():  # type: ignore[no-untyped-def]
+    from backend.media.storage import build_storage
+
+    return build_storage(get_settings())
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(os.environ.get("HOST", "127.0.0.1"), help="Address to listen on (HOST)"),
+    port: int = typer.Option(int(os.environ.get("PORT", "8000")), help="Port (PORT)"),
+    workers: int = typer.Option(1, help="Worker processes"),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)"),
+) -> None:
+    """Serve the portal."""
+    import uvicorn
+
+    try:
+        get_settings()
+    except ValueError as exc:
+        raise fail(f"invalid settings: {exc}") from exc
+    typer.echo(f"松江区班主任网络研修平台: http://{host}:{port}")
+    uvicorn.run(
+        "backend.main:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (creates the SQLite folder if needed)."""
+    from sqlalchemy.exc import OperationalError
+
+    from backend.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.database_url, revision)
+    except OperationalError as exc:
+        raise fail(f"cannot reach the database: {exc.orig}") from exc
+    typer.echo(f"database at {revision}")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load demo schools, accounts and courses (idempotent; demo mode only)."""
+    from backend import demo
+
+    settings = get_settings()
+    if not settings.demo_mode:
+        raise fail("demo data is only loaded in demo mode (set DEMO_MODE=true)")
+    with transaction() as session:
+        summary = demo.load(session, _storage(), settings)
+    typer.echo(f"demo: {summary.users_created} accounts created, password '{demo.DEMO_PASSWORD}'")
+    for result in summary.courses:
+        typer.echo(f"  {result.code}: {result.action}")
+
+
+@courses_app.command("import")
+def courses_import(
+    path: Path = typer.Argument(..., help="A course folder, or a folder of course folders"),
+    publish: bool = typer.Option(False, help="Publish imported courses"),
+    demo_media: bool = typer.Option(False, help="Generate demo videos for lessons without a video file"),
+) -> None:
+    """Import courses from files (idempotent)."""
+    from backend.catalogue import importer
+
+    if not path.exists():
+        raise fail(f"{path} does not exist")
+    with transaction() as session:
+        results = importer.import_path(session, _storage(), path, publish=publish, demo_media=demo_media)
+    for result in results:
+        typer.echo(f"{result.code}: {result.action} (course id {result.course_id})")
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: str = typer.Option("teacher", help="teacher | trainer | school_admin | district_admin"),
+    name: str = typer.Option("", help="Display name"),
+    school: str = typer.Option("", help="School code"),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Create a local account."""
+    from backend.accounts import service
+    from backend.people import service as people
+
+    with transaction() as session:
+        school_id = None
+        if school:
+            found = people.school_by_code(session, school)
+            if found is None:
+                raise fail(f"no school with code {school}")
+            school_id = found.id
+        user = service.create_user(
+            session, username=username, display_name=name, password=password, role=role, school_id=school_id
+        )
+        typer.echo(f"created {user.username} ({user.role})")
+
+
+@users_app.command("token")
+def users_token(username: str, name: str = typer.Option("cli", help="What the token is for"), days: int = 90) -> None:
+    """Create an API bearer token for a user (printed once)."""
+    from sqlalchemy import select
+
+    from backend.accounts import service
+    from backend.accounts.models import User
+
+    with transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise fail(f"no user {username}")
+        typer.echo(service.create_api_token(session, user, name=name, days=days))
+
+
+if __name__ == "__main__":
+    app()

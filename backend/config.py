@@ -1,0 +1,62 @@
+"""Portal settings, read once from the environment (and an optional `.env` file).
+
+Policy numbers from the district plan (DOMAIN.md) are not here: they live in `backend.policies`, editable at run
+time. This class holds what an operator sets at deploy time: where the database and media live, and secrets.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105 - the one value refused outside demo mode
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'portal.db'}"
+    demo_mode: bool = True
+    secret_key: str = DEFAULT_SECRET
+
+    storage_backend: Literal["local", "s3"] = "local"
+    media_root: Path = PROJECT_ROOT / "data" / "media"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "portal-media"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    # Browser-facing host for presigned URLs when the app reaches storage by an internal name.
+    s3_public_endpoint: str | None = None
+    presigned_url_seconds: int = 300
+
+    session_cookie_name: str = "portal_session"
+    session_days: int = 14
+    # Secure cookies need TLS; off for the embedded http://127.0.0.1 default, on behind a TLS proxy.
+    cookie_secure: bool = False
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+
+    courses_dir: Path = PROJECT_ROOT / "courses"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if not self.demo_mode and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("SECRET_KEY must be set to a private random value when DEMO_MODE is off")
+        if not self.demo_mode and len(self.secret_key) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters when DEMO_MODE is off")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

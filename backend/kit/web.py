@@ -1,0 +1,105 @@
+"""Rendering: one URL, two renderings. A normal request gets the full page; an htmx request gets only the block
+that changes. Every template sees the translator, the CSRF token and the formatting helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
+from backend.config import PROJECT_ROOT
+from backend.kit.clock import SHANGHAI
+from backend.kit.csrf import CSRF_FIELD, csrf_token
+from backend.kit.i18n import translator
+
+LOCALE_COOKIE = "portal_lang"
+templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "web" / "templates"))
+# html=False: course text is Markdown written by trainers; raw HTML in it is shown as text, never run.
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def request_locale(request: Request) -> str:
+    return getattr(request.state, "locale", request.app.state.settings.default_locale)
+
+
+def fmt_hours(value: Decimal | float | int | None) -> str:
+    quantized = Decimal(str(value or 0)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{quantized}"
+
+
+def fmt_date(value: datetime | None, locale: str = "zh_CN") -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日" if locale == "zh_CN" else local.strftime("%Y-%m-%d")
+
+
+def fmt_datetime(value: datetime | None, locale: str = "zh_CN") -> str:
+    if value is None:
+        return ""
+    return f"{fmt_date(value, locale)} {value.astimezone(SHANGHAI):%H:%M}"
+
+
+def fmt_duration(ms: int | None) -> str:
+    seconds = round((ms or 0) / 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def render_markdown(text: str) -> Markup:
+    return Markup(_markdown.render(text or ""))  # noqa: S704 - markdown-it escapes raw HTML (html=False)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    locale = request_locale(request)
+    _ = translator(locale)
+    return {
+        "request": request,
+        "user": getattr(request.state, "user", None),
+        "_": _,
+        "locale": locale,
+        "html_lang": "zh-CN" if locale == "zh_CN" else "en",
+        "csrf_token": csrf_token(request),
+        "csrf_field": CSRF_FIELD,
+        "tiers": TIERS,
+        "topics": TOPICS,
+        "tier_by_code": TIER_BY_CODE,
+        "topic_by_code": TOPIC_BY_CODE,
+        "categories": {c.code: c for c in CREDIT_CATEGORIES},
+        "hours": fmt_hours,
+        "date": lambda v: fmt_date(v, locale),
+        "datetime": lambda v: fmt_datetime(v, locale),
+        "duration": fmt_duration,
+        "markdown": render_markdown,
+    }
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, block: str | None = None, status: int = 200
+) -> HTMLResponse:
+    ctx = base_context(request) | (context or {})
+    if block and is_htmx(request):
+        response = templates.TemplateResponse(request, name, ctx, block_name=block, status_code=status)
+    else:
+        response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    response.headers["Vary"] = "HX-Request"
+    return response  # type: ignore[return-value]
+
+
+def redirect(request: Request, url: str) -> Response:
+    """A redirect that also works for htmx requests (which follow HX-Redirect, not 303)."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

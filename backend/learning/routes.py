@@ -1,0 +1,196 @@
+"""The teacher's learning: enrollment, the lesson player and its heartbeats, and My learning."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from backend.accounts.deps import CurrentUser, OptionalUser
+from backend.catalogue import service as catalogue
+from backend.catalogue.routes import visible_course
+from backend.credits import programs
+from backend.credits import service as credits
+from backend.db import SessionDep
+from backend.kit import clock
+from backend.kit.web import redirect, render
+from backend.learning import service
+from backend.media.routes import lesson_video_url
+from backend.policies.service import load_policy
+from backend.quizzes import service as quizzes
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["learning"])
+
+
+@pages.get("/")
+def home(request: Request, user: OptionalUser) -> Response:
+    return redirect(request, "/learning" if user else "/login")
+
+
+@pages.post("/courses/{course_id}/enroll")
+def enroll_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    course = visible_course(session, user, course_id)
+    service.enroll(session, user.id, course)
+    first = next((lesson for lesson in course.lessons), None)
+    return redirect(request, f"/lessons/{first.id}" if first else f"/courses/{course.id}")
+
+
+@pages.get("/lessons/{lesson_id}")
+def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    lesson = catalogue.get_lesson(session, lesson_id)
+    course = visible_course(session, user, lesson.course_id)
+    enrollment = service.enrollment_for(session, user.id, course.id)
+    if enrollment is None:
+        return redirect(request, f"/courses/{course.id}")
+    policy = load_policy(session)
+    progress = service.progress_by_lesson(session, enrollment.id).get(lesson.id)
+    index = [lesson_.id for lesson_ in course.lessons].index(lesson.id)
+    return render(
+        request,
+        "learning/lesson.html",
+        {
+            "course": course,
+            "lesson": lesson,
+            "progress": progress,
+            "policy": policy,
+            "resume_ms": service.last_playback_position(session, user.id, lesson.id),
+            "previous": course.lessons[index - 1] if index > 0 else None,
+            "next": course.lessons[index + 1] if index + 1 < len(course.lessons) else None,
+            "has_quiz": quizzes.quiz_for_course(session, course.id) is not None,
+            "video_url": lesson_video_url(lesson) if lesson.kind == "video" and lesson.media_key else None,
+        },
+    )
+
+
+@pages.get("/learning")
+def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    policy = load_policy(session)
+    year = clock.local_year(clock.now())
+    enrollments = service.my_enrollments(session, user.id)
+    courses = {e.course_id: catalogue.get_course(session, e.course_id) for e in enrollments}
+    progress = {cid: service.course_progress(session, user.id, c) for cid, c in courses.items()}
+    return render(
+        request,
+        "learning/home.html",
+        {
+            "year": year,
+            "summary": credits.summary(session, user.id, year),
+            "by_tier": programs.hours_by_tier(session, user.id, year),
+            "induction": programs.induction_progress(session, user.id, policy),
+            "policy": policy,
+            "enrollments": enrollments,
+            "courses": courses,
+            "progress": progress,
+            "entries": credits.entries_for(session, user.id),
+        },
+    )
+
+
+class EnrollmentOut(BaseModel):
+    id: int
+    course_id: int
+    completed: bool
+
+
+@api.post("/courses/{course_id}/enrollment", response_model=EnrollmentOut, status_code=201)
+def enroll_api(course_id: int, session: SessionDep, user: CurrentUser) -> EnrollmentOut:
+    course = visible_course(session, user, course_id)
+    enrollment = service.enroll(session, user.id, course)
+    return EnrollmentOut(id=enrollment.id, course_id=course.id, completed=enrollment.completed_at is not None)
+
+
+class PlaybackIn(BaseModel):
+    start_ms: int = Field(0, ge=0)
+
+
+class PlaybackOut(BaseModel):
+    playback_id: str
+    heartbeat_seconds: int
+    start_ms: int
+    duration_ms: int
+    covered_ms: int
+    coverage: list[list[int]]
+    coverage_threshold: float
+    max_playback_rate: float
+
+
+@api.post("/lessons/{lesson_id}/playbacks", response_model=PlaybackOut, status_code=201)
+def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: CurrentUser) -> PlaybackOut:
+    policy = load_policy(session)
+    started = service.start_playback(session, user.id, lesson_id, body.start_ms)
+    return PlaybackOut(
+        playback_id=started.playback.id,
+        heartbeat_seconds=policy.heartbeat_seconds,
+        start_ms=started.playback.last_position_ms,
+        duration_ms=started.lesson.duration_ms or 0,
+        covered_ms=started.progress.covered_ms,
+        coverage=started.progress.coverage,
+        coverage_threshold=policy.coverage_threshold,
+        max_playback_rate=policy.max_playback_rate,
+    )
+
+
+class HeartbeatIn(BaseModel):
+    seq: int = Field(ge=1, le=10_000_000)
+    position_ms: int = Field(ge=0, le=100 * 3600 * 1000)
+    playing: bool
+    visible: bool
+    ended: bool = False
+
+
+class HeartbeatOut(BaseModel):
+    seq: int
+    credited_ms: int
+    note: str | None
+    session_credited_ms: int
+    covered_ms: int
+    duration_ms: int
+    coverage: list[list[int]]
+    lesson_covered: bool
+    course_completed: bool
+    duplicate: bool
+
+
+@api.post("/playbacks/{playback_id}/heartbeats", response_model=HeartbeatOut)
+def heartbeat(playback_id: str, body: HeartbeatIn, session: SessionDep, user: CurrentUser) -> HeartbeatOut:
+    """Acknowledged only after it is stored: the response is sent after the request's transaction commits."""
+    result = service.record_heartbeat(
+        session,
+        user.id,
+        playback_id,
+        service.BeatInput(
+            seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended
+        ),
+        load_policy(session),
+    )
+    return HeartbeatOut(**result.__dict__)
+
+
+class LearningOut(BaseModel):
+    year: int
+    hours_this_year: Decimal
+    induction_hours: Decimal
+    induction_required: Decimal
+    induction_missing_topics: list[str]
+    enrolled_course_ids: list[int]
+    completed_course_ids: list[int]
+
+
+@api.get("/me/learning", response_model=LearningOut)
+def my_learning_api(session: SessionDep, user: CurrentUser) -> LearningOut:
+    policy = load_policy(session)
+    year = clock.local_year(clock.now())
+    induction = programs.induction_progress(session, user.id, policy)
+    enrollments = service.my_enrollments(session, user.id)
+    return LearningOut(
+        year=year,
+        hours_this_year=credits.summary(session, user.id, year).total,
+        induction_hours=induction.hours,
+        induction_required=induction.required,
+        induction_missing_topics=induction.missing_topics,
+        enrolled_course_ids=[e.course_id for e in enrollments],
+        completed_course_ids=[e.course_id for e in enrollments if e.completed_at is not None],
+    )

@@ -1,0 +1,85 @@
+"""Policy: every number from the district plan and related rules (DOMAIN.md), with its default and source.
+
+District admins may override any value (rows in `policy_settings`); code reads the merged `Policy` object.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.kit import clock
+from backend.kit.errors import InvalidInput
+from backend.policies.models import PolicySetting
+
+
+@dataclass(frozen=True)
+class Policy:
+    # DOMAIN.md, Induction: at least 32 credit hours of pre-service training, covering all eight topics.
+    induction_hours: Decimal = Decimal("32")
+    # Issue 2: a video lesson counts as watched when this share of its unique seconds has been played.
+    coverage_threshold: float = 0.9
+    # DOMAIN.md, anti-idle practice: coverage may not grow faster than playback at this rate (1.0: no speed-up).
+    max_playback_rate: float = 1.0
+    # The player reports every N seconds; a gap longer than `max_beat_gap_seconds` is not credited at all.
+    heartbeat_seconds: int = 15
+    max_beat_gap_seconds: int = 45
+    # Tolerance for timer jitter between the browser's clock and the server's, per heartbeat.
+    position_slack_ms: int = 1500
+    # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
+    annual_hours_target: Decimal = Decimal("72")
+    default_pass_mark: int = 60
+    default_max_attempts: int = 3
+
+
+DEFAULT_POLICY = Policy()
+_CACHE_SECONDS = 10.0
+_cache: tuple[float, Policy] | None = None
+
+
+def _coerce(name: str, raw: object) -> object:
+    kind = type(getattr(DEFAULT_POLICY, name))
+    try:
+        return kind(str(raw)) if kind is Decimal else kind(raw)  # type: ignore[call-arg]
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise InvalidInput("Invalid value for policy %(name)s", name=name) from exc
+
+
+def load_policy(session: Session) -> Policy:
+    """The merged policy. Cached for a few seconds per process: it changes rarely and is read on every heartbeat."""
+    global _cache
+    if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS:
+        return _cache[1]
+    overrides = {row.key: row.value for row in session.scalars(select(PolicySetting))}
+    known = {f.name for f in fields(Policy)}
+    policy = replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in overrides.items() if k in known})
+    _cache = (time.monotonic(), policy)
+    return policy
+
+
+def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
+    if key not in {f.name for f in fields(Policy)}:
+        raise InvalidInput("Unknown policy %(name)s", name=key)
+    coerced = _coerce(key, value)
+    row = session.get(PolicySetting, key)
+    stored = str(coerced) if isinstance(coerced, Decimal) else coerced
+    if row is None:
+        session.add(PolicySetting(key=key, value=stored, updated_at=clock.now(), updated_by=actor_id))
+    else:
+        row.value, row.updated_at, row.updated_by = stored, clock.now(), actor_id
+    session.flush()
+    forget_cached_policy()
+    return load_policy(session)
+
+
+def forget_cached_policy() -> None:
+    global _cache
+    _cache = None
+
+
+def policy_as_dict(policy: Policy) -> dict[str, object]:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(policy).items()}

@@ -1,0 +1,131 @@
+"""Test harness on real parts: SQLite and PostgreSQL migrated by Alembic once per run; each test in a
+transaction that is rolled back; real storage (a local folder, or a moto S3 server in tests/media)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.app import create_app
+from backend.config import Settings
+from backend.db import make_engine
+from backend.media.local import LocalStorage
+from backend.migrate import upgrade
+from backend.policies.service import forget_cached_policy
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{db}")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.format(db=name)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        from backend.db import engine_for
+
+        engine_for(url).dispose()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every test that touches the database runs on both; the test id shows which ([sqlite] / [postgresql])."""
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture
+def connection(database_url: str) -> Iterator[Connection]:
+    engine = make_engine(database_url)
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def session_maker(connection: Connection) -> sessionmaker[Session]:
+    # Commits inside the code under test release a savepoint; the outer transaction is rolled back.
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_maker: sessionmaker[Session]) -> Iterator[Session]:
+    forget_cached_policy()
+    with session_maker() as s:
+        yield s
+    forget_cached_policy()
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "media")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, media_root=tmp_path / "media", demo_mode=True)
+
+
+@pytest.fixture
+def app(settings: Settings, session_maker: sessionmaker[Session], storage: LocalStorage):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.state.sessionmaker = session_maker
+    application.state.storage = storage
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+class ManualClock:
+    """The server clock, advanced by the test: heartbeats are judged by elapsed server time."""
+
+    def __init__(self) -> None:
+        from datetime import UTC, datetime
+
+        self.current = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+
+    def now(self):  # type: ignore[no-untyped-def]
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.current += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    manual = ManualClock()
+    monkeypatch.setattr("backend.kit.clock.now", manual.now)
+    return manual
