@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +13,19 @@ from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.kit.errors import Forbidden, NotAuthenticated
 from backend.kit.i18n import _
+
+
+@dataclass(frozen=True)
+class Viewer:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    school_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.id, user.username, user.display_name, user.role, user.school_id)
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
@@ -27,6 +41,8 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
         cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
         user = service.user_for_session_token(session, cookie) if cookie else None
     request.state.user = user
+    # A plain snapshot for templates: error pages render after the transaction rolled back and expired the row.
+    request.state.viewer = Viewer.of(user) if user else None
     return user
 
 

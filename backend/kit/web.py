@@ -67,7 +67,7 @@ def base_context(request: Request) -> dict[str, Any]:
     _ = translator(locale)
     return {
         "request": request,
-        "user": getattr(request.state, "user", None),
+        "user": getattr(request.state, "viewer", None),
         "_": _,
         "locale": locale,
         "html_lang": "zh-CN" if locale == "zh_CN" else "en",

@@ -1,0 +1,103 @@
+"""The teacher's journey over the JSON API, and the errors it gives for bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.quizzes import service as quizzes
+from tests.api.helpers import login
+from tests.factories import correct_answers, make_course, make_user, wrong_answers
+
+
+@pytest.fixture
+def teacher(client, session):  # type: ignore[no-untyped-def]
+    user = make_user(session)
+    token = login(client, user.username)
+    client.headers["X-CSRF-Token"] = token
+    return user
+
+
+def test_teacher_enrolls_watches_passes_and_sees_hours_over_the_api(client, session, clock, teacher) -> None:
+    course = make_course(session, video_ms=(30_000,), topics=("family",), hours="4.0")
+    assert client.post(f"/api/v1/courses/{course.id}/enrollment").status_code == 201
+    assert client.post(f"/api/v1/courses/{course.id}/enrollment").status_code == 201  # idempotent
+    pb = client.post(f"/api/v1/lessons/{course.lessons[0].id}/playbacks", json={}).json()
+    for seq, pos in enumerate([15_000, 30_000], start=1):
+        clock.advance(15)
+        r = client.post(f"/api/v1/playbacks/{pb['playback_id']}/heartbeats",
+                        json={"seq": seq, "position_ms": pos, "playing": True, "visible": True})
+        assert r.status_code == 200, r.text
+    assert r.json()["lesson_covered"] is True
+    quiz = quizzes.quiz_for_course(session, course.id)
+    answers = {str(k): v for k, v in correct_answers(quiz).items()}
+    result = client.post(f"/api/v1/courses/{course.id}/quiz/attempts", json={"answers": answers}).json()
+    assert result["passed"] and result["course_completed"]
+    learning = client.get("/api/v1/me/learning").json()
+    assert learning["hours_this_year"] == "4.0"
+    assert learning["induction_hours"] == "4.0"
+    assert "family" not in learning["induction_missing_topics"]
+
+
+def test_quiz_api_never_reveals_answers_before_submission(client, session, teacher) -> None:
+    course = make_course(session)
+    client.post(f"/api/v1/courses/{course.id}/enrollment")
+    body = client.get(f"/api/v1/courses/{course.id}/quiz").json()
+    assert all(set(q) == {"id", "position", "kind", "prompt", "options"} for q in body["questions"])
+
+
+def test_failed_attempts_run_out(client, session, teacher) -> None:
+    course = make_course(session)
+    client.post(f"/api/v1/courses/{course.id}/enrollment")
+    quiz = quizzes.quiz_for_course(session, course.id)
+    wrong = {str(k): v for k, v in wrong_answers(quiz).items()}
+    for left in (2, 1, 0):
+        r = client.post(f"/api/v1/courses/{course.id}/quiz/attempts", json={"answers": wrong})
+        assert r.status_code == 201 and r.json()["attempts_left"] == left and not r.json()["passed"]
+    r = client.post(f"/api/v1/courses/{course.id}/quiz/attempts", json={"answers": wrong})
+    assert r.status_code == 409 and r.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/api/v1/playbacks/nope/heartbeats", {"seq": 1, "position_ms": 0, "playing": True, "visible": True}, 404),
+        ("/api/v1/playbacks/nope/heartbeats", {"seq": -1, "position_ms": 0, "playing": True, "visible": True}, 422),
+        ("/api/v1/playbacks/nope/heartbeats", {"seq": "x"}, 422),
+        ("/api/v1/courses/999999/enrollment", None, 404),
+        ("/api/v1/lessons/999999/playbacks", {}, 404),
+        ("/api/v1/courses/999999/quiz/attempts", {"answers": {}}, 404),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx_json_error(client, teacher, path, body, status) -> None:
+    r = client.post(path, json=body) if body is not None else client.post(path)
+    assert r.status_code == status
+    assert r.json()["detail"]
+
+
+def test_unanswered_quiz_names_the_missing_questions(client, session, teacher) -> None:
+    course = make_course(session)
+    client.post(f"/api/v1/courses/{course.id}/enrollment")
+    quiz = quizzes.quiz_for_course(session, course.id)
+    first = quiz.questions[0]
+    r = client.post(f"/api/v1/courses/{course.id}/quiz/attempts", json={"answers": {str(first.id): first.answer}})
+    assert r.status_code == 422
+    assert set(r.json()["fields"]) == {f"q{q.id}" for q in quiz.questions[1:]}
+    assert quizzes.state_for(session, quiz, teacher.id).attempts == []  # nothing half-written
+
+
+def test_unenrolled_teacher_cannot_start_playback(client, session, teacher) -> None:
+    course = make_course(session)
+    r = client.post(f"/api/v1/lessons/{course.lessons[0].id}/playbacks", json={})
+    assert r.status_code == 403 and r.json()["detail"]
+
+
+def test_health_and_readiness(client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_openapi_lists_the_learning_api(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/playbacks/{playback_id}/heartbeats" in paths
+    assert "/api/v1/courses" in paths
