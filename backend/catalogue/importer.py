@@ -234,17 +234,13 @@ def _publish(session: Session, course: Course) -> None:
 def _attach_video(
     storage: Storage, lesson: Lesson, folder: Path, spec: LessonSpec, course_title: str, demo_media: bool
 ) -> None:
-    if spec.video:
-        source = folder / spec.video
-        if source.is_file():
-            stored = library.store_video_file(storage, source)
-            lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms
-            return
-    if demo_media:
+    stored: library.StoredVideo | None = None
+    if spec.video and (folder / spec.video).is_file():
+        stored = library.store_video_file(storage, folder / spec.video)
+    elif demo_media:
         with tempfile.TemporaryDirectory() as tmp:
             clip = Path(tmp) / "demo.mp4"
-            library.generate_demo_clip(
-                clip, title=spec.title, subtitle=course_title, seconds=spec.demo_video_seconds
-            )
+            library.generate_demo_clip(clip, title=spec.title, subtitle=course_title, seconds=spec.demo_video_seconds)
             stored = library.store_video_file(storage, clip)
+    if stored is not None:
         lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms
