@@ -25,6 +25,7 @@ from backend.kit import clock
 from backend.kit.errors import InvalidInput
 from backend.learning import service as learning
 from backend.media import library
+from backend.media.probe import InvalidMedia
 from backend.media.storage import Storage
 from backend.quizzes import service as quizzes
 
@@ -157,17 +158,27 @@ def course_folders(root: Path) -> list[Path]:
 def import_path(
     session: Session, storage: Storage, root: Path, *, publish: bool = False, demo_media: bool = False
 ) -> list[ImportResult]:
-    """Imports every course folder under `root`. Validates all folders before writing anything."""
+    """Imports every course folder under `root`. Validates all folders before writing anything; if any course
+    fails later (a video that is not a video), objects written to storage so far are removed again and the
+    caller's transaction rolls back, so nothing is half-imported."""
     loaded = [load_folder(folder) for folder in course_folders(root)]
     codes = [c.spec.code for c in loaded]
     duplicates = {c for c in codes if codes.count(c) > 1}
     if duplicates:
         raise InvalidInput("Course codes used twice: %(codes)s", codes=", ".join(sorted(duplicates)))
-    return [import_course(session, storage, c, publish=publish, demo_media=demo_media) for c in loaded]
+    written = library.WrittenObjects(storage)
+    try:
+        return [import_course(session, written, c, publish=publish, demo_media=demo_media) for c in loaded]
+    except InvalidMedia as exc:
+        written.remove_all()
+        raise InvalidInput("A lesson video could not be read: %(error)s", error=exc.message) from exc
+    except BaseException:
+        written.remove_all()
+        raise
 
 
 def import_course(
-    session: Session, storage: Storage, loaded: LoadedCourse, *, publish: bool, demo_media: bool
+    session: Session, written: library.WrittenObjects, loaded: LoadedCourse, *, publish: bool, demo_media: bool
 ) -> ImportResult:
     spec = loaded.spec
     latest = session.scalar(
@@ -207,7 +218,7 @@ def import_course(
     for position, (lesson_spec, body) in enumerate(zip(spec.lessons, loaded.bodies, strict=True), start=1):
         lesson = Lesson(position=position, kind=lesson_spec.kind, title=lesson_spec.title, body_md=body)
         if lesson_spec.kind == "video":
-            _attach_video(storage, lesson, loaded.folder, lesson_spec, spec.title, demo_media)
+            _attach_video(written, lesson, loaded.folder, lesson_spec, spec.title, demo_media)
         course.lessons.append(lesson)
     session.flush()
     if spec.quiz is not None:
@@ -232,15 +243,15 @@ def _publish(session: Session, course: Course) -> None:
 
 
 def _attach_video(
-    storage: Storage, lesson: Lesson, folder: Path, spec: LessonSpec, course_title: str, demo_media: bool
+    written: library.WrittenObjects, lesson: Lesson, folder: Path, spec: LessonSpec, course_title: str, demo_media: bool
 ) -> None:
     stored: library.StoredVideo | None = None
     if spec.video and (folder / spec.video).is_file():
-        stored = library.store_video_file(storage, folder / spec.video)
+        stored = written.note(library.store_video_file(written.storage, folder / spec.video))
     elif demo_media:
         with tempfile.TemporaryDirectory() as tmp:
             clip = Path(tmp) / "demo.mp4"
             library.generate_demo_clip(clip, title=spec.title, subtitle=course_title, seconds=spec.demo_video_seconds)
-            stored = library.store_video_file(storage, clip)
+            stored = written.note(library.store_video_file(written.storage, clip))
     if stored is not None:
         lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms

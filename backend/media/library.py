@@ -18,6 +18,24 @@ class StoredVideo:
     key: str
     content_type: str
     duration_ms: int
+    created: bool  # False when the same content was already stored
+
+
+class WrittenObjects:
+    """Keys written during one unit of work, so a failure can remove them: no orphan objects in storage."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.keys: list[str] = []
+
+    def note(self, stored: StoredVideo) -> StoredVideo:
+        if stored.created:
+            self.keys.append(stored.key)
+        return stored
+
+    def remove_all(self) -> None:
+        for key in self.keys:
+            self.storage.delete(key)
 
 
 def _sha256(path: Path) -> str:
@@ -35,9 +53,10 @@ def store_video_file(storage: Storage, path: Path) -> StoredVideo:
     content_type = VIDEO_TYPES[container]
     extension = "webm" if content_type == "video/webm" else "mp4"
     key = f"videos/{_sha256(path)}.{extension}"
-    if not storage.exists(key):
+    created = not storage.exists(key)
+    if created:
         storage.put_file(key, path, content_type)
-    return StoredVideo(key=key, content_type=content_type, duration_ms=round(info.duration_seconds * 1000))
+    return StoredVideo(key, content_type, round(info.duration_seconds * 1000), created)
 
 
 def generate_demo_clip(path: Path, *, title: str, subtitle: str, seconds: int) -> float:

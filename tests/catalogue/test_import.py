@@ -150,3 +150,24 @@ def test_the_shipped_course_library_is_valid_and_covers_the_induction() -> None:
     for c in loaded:
         assert any(lesson.kind == "video" for lesson in c.spec.lessons), c.spec.code
         assert c.spec.quiz is not None and len(c.spec.quiz.questions) >= 5, c.spec.code
+
+
+def test_a_fake_video_file_fails_the_import_and_leaves_no_object_behind(session, storage, tmp_path) -> None:
+    toml = COURSE_TOML.replace('demo_video_seconds = 3', 'video = "real.mp4"\ndemo_video_seconds = 3')
+    toml += '''
+[[lessons]]
+title = "第三讲：伪装成视频的文本"
+kind = "video"
+body = "lesson-02.md"
+video = "fake.mp4"
+'''
+    folder = write_course(tmp_path / "c", toml)
+    from backend.media import library
+
+    library.generate_demo_clip(folder / "real.mp4", title="真视频", subtitle="测试", seconds=3)
+    (folder / "fake.mp4").write_text("这不是视频", "utf-8")
+    with pytest.raises(InvalidInput):
+        importer.import_path(session, storage, tmp_path / "c")
+    media = tmp_path / "media"
+    assert media.exists(), "the real clip was stored before the fake one failed"
+    assert not any(p.suffix == ".mp4" for p in media.rglob("*")), "objects from the failed import remain"
