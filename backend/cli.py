@@ -24,6 +24,18 @@ app.add_typer(courses_app, name="courses")
 app.add_typer(users_app, name="users")
 
 
+@app.callback()
+def _check_settings() -> None:
+    """Refuses to run any command with invalid settings (e.g. the demo SECRET_KEY outside demo mode)."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
+        raise fail(f"invalid settings: {problems}") from None
+
+
 def fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=1)
