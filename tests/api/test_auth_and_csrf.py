@@ -24,7 +24,7 @@ def test_wrong_password_and_unknown_user_get_the_same_message(client, session) -
     wrong = client.post("/login", data={"username": user.username, "password": "nope-nope", "csrf_token": token})
     unknown = client.post("/login", data={"username": "ghost", "password": "nope-nope", "csrf_token": token})
     assert wrong.status_code == unknown.status_code == 401
-    assert "用户名或密码不正确" in wrong.text or "Username or password is incorrect" in wrong.text
+    assert "用户名或密码错误" in wrong.text
 
     def message(html: str) -> str:
         return html.split('class="alert error"', 1)[1].split("</p>", 1)[0]
