@@ -30,7 +30,8 @@ def make_engine(url: str) -> Engine:
             # WAL lets readers go on while a heartbeat writes; foreign keys are off by default in SQLite.
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: an acknowledged heartbeat survives power loss, not only a process crash.
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         @event.listens_for(engine, "begin")
