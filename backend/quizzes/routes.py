@@ -73,7 +73,7 @@ def quiz_submit(request: Request, course_id: int, form: FormDep, session: Sessio
                 "quiz": quiz,
                 "state": service.state_for(session, quiz, user.id),
                 "errors": {k: translate(locale, v) for k, v in exc.fields.items()},
-                "form_error": translate(locale, exc.message),
+                "form_error": translate(locale, exc.message, **exc.params),
                 "chosen": answers,
             },
             status=422,

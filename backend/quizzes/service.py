@@ -123,22 +123,29 @@ def submit_attempt(session: Session, quiz: Quiz, user_id: int, answers: Mapping[
     if state.attempts_left <= 0:
         raise Conflict(_("You have used all attempts for this quiz."))
     missing: dict[str, str] = {}
+    missing_numbers: list[str] = []
     chosen: dict[str, list[int]] = {}
     correct = 0
-    for question in quiz.questions:
+    for number, question in enumerate(quiz.questions, start=1):
         picked = sorted(set(answers.get(question.id, [])))
         if not picked:
             missing[f"q{question.id}"] = _("Please answer this question.")
+            missing_numbers.append(str(number))
             continue
         if any(not 0 <= i < len(question.options) for i in picked) or (
             question.kind != "multiple" and len(picked) != 1
         ):
             missing[f"q{question.id}"] = _("This answer is not one of the options.")
+            missing_numbers.append(str(number))
             continue
         chosen[str(question.id)] = picked
         correct += picked == sorted(question.answer)
     if missing:
-        raise InvalidInput(_("Please answer every question before submitting."), fields=missing)
+        raise InvalidInput(
+            _("Please answer every question before submitting. Still open: question %(numbers)s."),
+            fields=missing,
+            numbers=", ".join(missing_numbers),
+        )
     total = len(quiz.questions)
     score = round(100 * correct / total) if total else 0
     attempt = Attempt(

@@ -8,7 +8,6 @@ Screenshots go to test-artifacts/screenshots/ (git-ignored), the server's log to
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -60,9 +59,10 @@ class Account:
     password: str
 
 
-# teacher2 walks the main story; teacher3 has the hidden-tab test to herself, so the tests do not depend on order.
+# teacher2 walks the main story; the other tests have an account each, so the tests do not depend on order.
 TEACHER = Account("teacher2", "王老师", "e2e-Teacher2-pass")
 TEACHER_HIDDEN = Account("teacher3", "李老师", "e2e-Teacher3-pass")
+TEACHER_PAUSE = Account("teacher4", "张老师", "e2e-Teacher4-pass")
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) 
 
 
 _SET_POLICY = """
+import backend.kit.all_models  # every table, so the policy row's foreign key to users resolves
 from backend.config import get_settings
 from backend.db import session_factory
 from backend.policies.service import set_policy
@@ -126,7 +127,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     # Commands run in the temp folder, so a developer's .env in the project root cannot point them elsewhere.
     _run([str(PORTAL), "db", "upgrade"], env, tmp)
     _run([str(PYTHON), "-c", _SET_POLICY.format(seconds=HEARTBEAT_SECONDS)], env, tmp)
-    for account in (TEACHER, TEACHER_HIDDEN):
+    for account in (TEACHER, TEACHER_HIDDEN, TEACHER_PAUSE):
         _run(
             [str(PORTAL), "users", "create", account.username, "--role", "teacher", "--name", account.name,
              "--password", account.password],
@@ -171,9 +172,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    SCREENSHOTS.mkdir(parents=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
 

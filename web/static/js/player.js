@@ -128,6 +128,9 @@
     drawCoverage(data.coverage, data.duration_ms);
     creditedEl.textContent = fmt(data.session_credited_ms);
     if (data.course_completed) { say("completed", "", "ok"); return; }
+    if (data.note === "paused" || data.note === "hidden") return;   // the player already said why
+    // A late answer must not overwrite what the teacher sees now.
+    if ((video.paused && !video.ended) || document.visibilityState !== "visible") return;
     if (data.lesson_covered && !data.note) { say("covered", "", "ok"); return; }
     if (data.note) say(data.note, "", data.note === "rewound" ? "" : "warn");
     else say("counting", "", "ok");
@@ -135,13 +138,18 @@
 
   function tick() { if (!video.paused && !video.ended) beat(true, video.currentTime); }
 
+  if (root.dataset.coverage) {
+    drawCoverage(JSON.parse(root.dataset.coverage), parseInt(root.dataset.durationMs, 10));
+  }
+
   video.addEventListener("loadedmetadata", function () {
     const resume = parseInt(root.dataset.resumeMs || "0", 10) / 1000;
     if (resume > 0 && resume < video.duration - 2) video.currentTime = resume;
   });
   video.addEventListener("play", function () {
+    const fresh = !playback;
     startPlayback().then(function () {
-      beat(false, video.currentTime);   // the pause before this moment is not counted
+      if (!fresh) beat(false, video.currentTime);   // the pause before this moment is not counted
       say("counting", "", "ok");
       clearInterval(timer);
       timer = setInterval(tick, beatMs);
@@ -149,7 +157,10 @@
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
-    if (!video.seeking) { beat(true, video.currentTime); if (!video.ended) say("paused", "", "warn"); }
+    if (!video.seeking) {
+      beat(true, video.currentTime);
+      if (!video.ended && document.visibilityState === "visible") say("paused", "", "warn");
+    }
   });
   video.addEventListener("ended", function () { clearInterval(timer); });
   video.addEventListener("timeupdate", function () { if (!video.seeking) lastPosition = video.currentTime; });
