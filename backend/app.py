@@ -20,6 +20,7 @@ from backend.kit.csrf import CSRF_COOKIE, verify_csrf
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import LOCALES, translate
 from backend.kit.web import LOCALE_COOKIE, is_htmx, redirect, render
+from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
 log = logging.getLogger("portal")
@@ -94,7 +95,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        writer = HeartbeatWriter(app.state.settings.database_url)
+        app.state.heartbeats = writer
+        await writer.start()
+        try:
+            yield
+        finally:
+            await writer.stop()
 
     app = FastAPI(
         title="松江区班主任网络研修平台",

@@ -129,3 +129,23 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     manual = ManualClock()
     monkeypatch.setattr("backend.kit.clock.now", manual.now)
     return manual
+
+
+@pytest.fixture
+def live_session_maker(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Committing sessions on the migrated test database, for the heartbeat hot path, which writes through its
+    own connections and so cannot see a test's uncommitted rows. Tests using it create their own users."""
+    engine = make_engine(database_url)
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def live_client(database_url: str, tmp_path: Path, live_session_maker) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    forget_cached_policy()
+    application = create_app(Settings(database_url=database_url, media_root=tmp_path / "media", demo_mode=True))
+    application.state.sessionmaker = live_session_maker
+    application.state.storage = LocalStorage(tmp_path / "media")
+    with TestClient(application, base_url="http://testserver") as c:
+        yield c
+    forget_cached_policy()

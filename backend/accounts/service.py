@@ -19,7 +19,7 @@ from backend.kit.i18n import _
 MIN_PASSWORD_LENGTH = 8
 
 
-def _digest(token: str) -> str:
+def digest_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -77,7 +77,9 @@ def start_session(session: Session, user: User, days: int) -> NewSession:
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session.add(
-        AuthSession(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + timedelta(days=days))
+        AuthSession(
+            token_hash=digest_token(token), user_id=user.id, created_at=now, expires_at=now + timedelta(days=days)
+        )
     )
     session.flush()
     return NewSession(token=token, max_age_seconds=days * 86400)
@@ -85,14 +87,14 @@ def start_session(session: Session, user: User, days: int) -> NewSession:
 
 def end_session(session: Session, token: str | None) -> None:
     if token:
-        session.execute(delete(AuthSession).where(AuthSession.token_hash == _digest(token)))
+        session.execute(delete(AuthSession).where(AuthSession.token_hash == digest_token(token)))
 
 
 def user_for_session_token(session: Session, token: str) -> User | None:
     row = session.execute(
         select(User, AuthSession.expires_at)
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == _digest(token))
+        .where(AuthSession.token_hash == digest_token(token))
     ).first()
     if row is None or row[1] <= clock.now() or not row[0].is_active:
         return None
@@ -106,7 +108,7 @@ def create_api_token(session: Session, user: User, name: str, days: int = 90) ->
         ApiToken(
             user_id=user.id,
             name=name,
-            token_hash=_digest(token),
+            token_hash=digest_token(token),
             created_at=now,
             expires_at=now + timedelta(days=days),
         )
@@ -117,7 +119,9 @@ def create_api_token(session: Session, user: User, name: str, days: int = 90) ->
 
 def user_for_api_token(session: Session, token: str) -> User | None:
     row = session.execute(
-        select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == _digest(token))
+        select(User, ApiToken)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest_token(token))
     ).first()
     if row is None:
         return None

@@ -17,7 +17,9 @@ from backend.db import SessionDep
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _
 from backend.kit.web import render
+from backend.learning import playbacks
 from backend.learning import service as learning
+from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
 pages = APIRouter(include_in_schema=False)
@@ -59,6 +61,7 @@ def catalogue_page(
 @pages.get("/courses/{course_id}")
 def course_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
     course = visible_course(session, user, course_id)
+    playbacks.close_stale_playbacks(session, user.id, load_policy(session))
     state = learning.course_progress(session, user.id, course)
     quiz = quizzes.quiz_for_course(session, course.id)
     quiz_state = quizzes.state_for(session, quiz, user.id) if quiz else None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from backend.accounts import service as accounts
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
 from backend.catalogue.routes import visible_course
@@ -15,8 +19,12 @@ from backend.credits import programs
 from backend.credits import service as credits
 from backend.db import SessionDep
 from backend.kit import clock
+from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from backend.kit.i18n import _
 from backend.kit.web import redirect, render
-from backend.learning import service
+from backend.learning import coverage, playbacks, service
+from backend.learning.judge import Beat
+from backend.learning.models import LessonProgress, PlaybackSession
 from backend.media.routes import lesson_video_url
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
@@ -56,7 +64,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
             "lesson": lesson,
             "progress": progress,
             "policy": policy,
-            "resume_ms": service.last_playback_position(session, user.id, lesson.id),
+            "resume_ms": playbacks.last_playback_position(session, user.id, lesson.id),
             "previous": course.lessons[index - 1] if index > 0 else None,
             "next": course.lessons[index + 1] if index + 1 < len(course.lessons) else None,
             "has_quiz": quizzes.quiz_for_course(session, course.id) is not None,
@@ -68,6 +76,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
 @pages.get("/learning")
 def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     policy = load_policy(session)
+    playbacks.close_stale_playbacks(session, user.id, policy)
     year = clock.local_year(clock.now())
     enrollments = service.my_enrollments(session, user.id)
     courses = {e.course_id: catalogue.get_course(session, e.course_id) for e in enrollments}
@@ -115,12 +124,15 @@ class PlaybackOut(BaseModel):
     coverage: list[list[int]]
     coverage_threshold: float
     max_playback_rate: float
+    allow_seek_ahead: bool
+    counting: bool
+    note: str | None
 
 
 @api.post("/lessons/{lesson_id}/playbacks", response_model=PlaybackOut, status_code=201)
 def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: CurrentUser) -> PlaybackOut:
     policy = load_policy(session)
-    started = service.start_playback(session, user.id, lesson_id, body.start_ms)
+    started = playbacks.start_playback(session, user.id, lesson_id, policy, body.start_ms)
     return PlaybackOut(
         playback_id=started.playback.id,
         heartbeat_seconds=policy.heartbeat_seconds,
@@ -130,6 +142,9 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: 
         coverage=started.progress.coverage,
         coverage_threshold=policy.coverage_threshold,
         max_playback_rate=policy.max_playback_rate,
+        allow_seek_ahead=policy.allow_seek_ahead,
+        counting=started.playback.holds_lease,
+        note=None if started.playback.holds_lease else "other_playback",
     )
 
 
@@ -139,34 +154,131 @@ class HeartbeatIn(BaseModel):
     playing: bool
     visible: bool
     ended: bool = False
+    client_ms: int | None = Field(None, ge=0)
+
+
+class PromptOut(BaseModel):
+    id: str
+    seconds_left: int
 
 
 class HeartbeatOut(BaseModel):
     seq: int
     credited_ms: int
     note: str | None
+    duplicate: bool
+    counting: bool
     session_credited_ms: int
     covered_ms: int
     duration_ms: int
     coverage: list[list[int]]
     lesson_covered: bool
     course_completed: bool
-    duplicate: bool
+    prompt: PromptOut | None
 
 
-@api.post("/playbacks/{playback_id}/heartbeats", response_model=HeartbeatOut)
-def heartbeat(playback_id: str, body: HeartbeatIn, session: SessionDep, user: CurrentUser) -> HeartbeatOut:
-    """Acknowledged only after it is stored: the response is sent after the request's transaction commits."""
-    result = service.record_heartbeat(
-        session,
-        user.id,
-        playback_id,
-        service.BeatInput(
-            seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended
-        ),
-        load_policy(session),
+def _credential(request: Request) -> str:
+    auth = request.headers.get("authorization", "")
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+    token = token or request.cookies.get(request.app.state.settings.session_cookie_name)
+    if not token:
+        raise NotAuthenticated(_("Please log in first."))
+    return accounts.digest_token(token)
+
+
+_BEAT_ERRORS = {
+    401: lambda: NotAuthenticated(_("Please log in first.")),
+    404: lambda: NotFound(_("This playback session does not exist.")),
+    409: lambda: Conflict(_("This heartbeat is older than one already received, or the playback has ended.")),
+}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    lesson_covered: bool
+    course_completed: bool
+    counting: bool | None
+
+
+def _follow_up(app: Any, playback_id: str, close: bool, lease: bool) -> FollowUp:
+    """The slow path after a committed beat: close the playback (confirming its credit) or take over the lease."""
+    with app.state.sessionmaker() as session:
+        policy = load_policy(session)
+        completed, counting = False, None
+        playback = session.get(PlaybackSession, playback_id)
+        assert playback is not None
+        if close:
+            playback, completed = playbacks.close_by_id(session, playback.user_id, playback_id, policy)
+        elif lease:
+            counting = playbacks.take_over_lease(session, playback_id, policy)
+        progress = session.get(LessonProgress, playback.progress_id)
+        covered = progress is not None and progress.covered_at is not None
+        session.commit()
+        return FollowUp(covered, completed, counting)
+
+
+@api.post(
+    "/playbacks/{playback_id}/heartbeats",
+    response_model=HeartbeatOut,
+    responses={409: {"description": "old heartbeat or ended playback"}, 422: {"description": "impossible beat"}},
+)
+async def heartbeat(playback_id: str, body: HeartbeatIn, request: Request) -> HeartbeatOut:
+    """Acknowledged only after it is stored: answered after the batch holding it has committed."""
+    beat = Beat(
+        seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended,
+        client_ms=body.client_ms,
     )
-    return HeartbeatOut(**result.__dict__)
+    outcome = await request.app.state.heartbeats.submit(playback_id, _credential(request), beat)
+    if outcome.status in _BEAT_ERRORS:
+        raise _BEAT_ERRORS[outcome.status]()
+    if outcome.status == 422:
+        raise InvalidInput(_("This heartbeat is impossible and was refused (%(reason)s)."), reason=outcome.error)
+    follow = FollowUp(False, False, None)
+    if outcome.wants_close or outcome.wants_lease:
+        follow = await run_in_threadpool(
+            _follow_up, request.app, playback_id, outcome.wants_close, outcome.wants_lease
+        )
+    return HeartbeatOut(
+        seq=outcome.seq,
+        credited_ms=outcome.credited_ms,
+        note=outcome.note,
+        duplicate=outcome.duplicate,
+        counting=outcome.counting if follow.counting is None else follow.counting,
+        session_credited_ms=outcome.session_credited_ms,
+        covered_ms=coverage.total(outcome.coverage),
+        duration_ms=outcome.duration_ms,
+        coverage=outcome.coverage,
+        lesson_covered=follow.lesson_covered,
+        course_completed=follow.course_completed,
+        prompt=PromptOut(id=outcome.prompt_id, seconds_left=outcome.prompt_seconds_left or 0)
+        if outcome.prompt_id else None,
+    )
+
+
+class PromptAnswerOut(BaseModel):
+    outcome: str
+    confirmed_ms: int
+    course_completed: bool
+
+
+@api.post("/playbacks/{playback_id}/prompts/{prompt_id}", response_model=PromptAnswerOut)
+def answer_prompt(playback_id: str, prompt_id: str, session: SessionDep, user: CurrentUser) -> PromptAnswerOut:
+    """The teacher confirms being there. In time: pending credit is confirmed. Late: it was dropped."""
+    answer = playbacks.answer_prompt(session, user.id, playback_id, prompt_id, load_policy(session))
+    return PromptAnswerOut(outcome=answer.outcome, confirmed_ms=answer.confirmed_ms,
+                           course_completed=answer.course_completed)
+
+
+class CloseOut(BaseModel):
+    credited_ms: int
+    course_completed: bool
+
+
+@api.post("/playbacks/{playback_id}/close", response_model=CloseOut)
+def close_playback(playback_id: str, session: SessionDep, user: CurrentUser) -> CloseOut:
+    """The player stops (page left, video ended): pending credit is confirmed and the lease passes on."""
+    playback, completed = playbacks.close_by_id(session, user.id, playback_id, load_policy(session))
+    return CloseOut(credited_ms=playback.credited_ms, course_completed=completed)
 
 
 class LearningOut(BaseModel):

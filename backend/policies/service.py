@@ -6,6 +6,7 @@ District admins may override any value (rows in `policy_settings`); code reads t
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
 
@@ -25,9 +26,20 @@ class Policy:
     coverage_threshold: float = 0.9
     # DOMAIN.md, anti-idle practice: coverage may not grow faster than playback at this rate (1.0: no speed-up).
     max_playback_rate: float = 1.0
-    # The player reports every N seconds; a gap longer than `max_beat_gap_seconds` is not credited at all.
+    # The player reports every N seconds (issue 3: every viewer sends one every 15 s).
     heartbeat_seconds: int = 15
-    max_beat_gap_seconds: int = 45
+    # Beats queued while offline are accepted late; wall-clock time is carried forward at most this long.
+    late_beat_window_seconds: int = 300
+    # DOMAIN.md, anti-idle practice: no fast-forward past the furthest point watched (block in player and server).
+    allow_seek_ahead: bool = False
+    # DOMAIN.md: random attention prompts (every 10–20 minutes) answered within 60 s.
+    prompt_min_minutes: float = 10.0
+    prompt_max_minutes: float = 20.0
+    prompt_answer_seconds: int = 60
+    # DOMAIN.md: a daily cap on counted hours (6 h) and the same video not counted twice a day.
+    daily_cap_hours: Decimal = Decimal("6")
+    # One credited playback per teacher: a holder silent this long has let go of the lease.
+    lease_seconds: int = 45
     # Tolerance for timer jitter between the browser's clock and the server's, per heartbeat.
     position_slack_ms: int = 1500
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
@@ -44,6 +56,10 @@ _cache: tuple[float, Policy] | None = None
 def _coerce(name: str, raw: object) -> object:
     kind = type(getattr(DEFAULT_POLICY, name))
     try:
+        if kind is bool:
+            if isinstance(raw, str):
+                return raw.strip().lower() in ("1", "true", "yes", "on")
+            return bool(raw)
         return kind(str(raw)) if kind is Decimal else kind(raw)  # type: ignore[call-arg]
     except (ValueError, ArithmeticError, TypeError) as exc:
         raise InvalidInput("Invalid value for policy %(name)s", name=name) from exc
@@ -54,11 +70,19 @@ def load_policy(session: Session) -> Policy:
     global _cache
     if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS:
         return _cache[1]
-    overrides = {row.key: row.value for row in session.scalars(select(PolicySetting))}
-    known = {f.name for f in fields(Policy)}
-    policy = replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in overrides.items() if k in known})
+    policy = policy_from_rows((row.key, row.value) for row in session.scalars(select(PolicySetting)))
     _cache = (time.monotonic(), policy)
     return policy
+
+
+def load_cached_policy() -> Policy:
+    """The last policy read by this process (defaults before the first read): for paths without a session."""
+    return _cache[1] if _cache else DEFAULT_POLICY
+
+
+def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
+    known = {f.name for f in fields(Policy)}
+    return replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in rows if k in known})
 
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
