@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -273,6 +273,20 @@ def answer_prompt(
     playback.bank_ms = 0
     session.flush()
     return PromptAnswer(outcome, confirmed, completed)
+
+
+def pending_ms(session: Session, user_id: int, lesson_id: int) -> int:
+    """Credit still waiting for confirmation in this teacher's open playbacks of a lesson."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(PlaybackSession.pending_ms), 0)).where(
+                PlaybackSession.user_id == user_id,
+                PlaybackSession.lesson_id == lesson_id,
+                PlaybackSession.ended_at.is_(None),
+            )
+        )
+        or 0
+    )
 
 
 def last_playback_position(session: Session, user_id: int, lesson_id: int) -> int:

@@ -65,6 +65,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
             "progress": progress,
             "policy": policy,
             "resume_ms": playbacks.last_playback_position(session, user.id, lesson.id),
+            "pending_ms": playbacks.pending_ms(session, user.id, lesson.id),
             "previous": course.lessons[index - 1] if index > 0 else None,
             "next": course.lessons[index + 1] if index + 1 < len(course.lessons) else None,
             "has_quiz": quizzes.quiz_for_course(session, course.id) is not None,
@@ -122,6 +123,7 @@ class PlaybackOut(BaseModel):
     duration_ms: int
     covered_ms: int
     coverage: list[list[int]]
+    lesson_credited_ms: int  # confirmed for this lesson before this playback; the player adds its own
     coverage_threshold: float
     max_playback_rate: float
     allow_seek_ahead: bool
@@ -140,6 +142,7 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: 
         duration_ms=started.lesson.duration_ms or 0,
         covered_ms=started.progress.covered_ms,
         coverage=started.progress.coverage,
+        lesson_credited_ms=started.progress.credited_ms,
         coverage_threshold=policy.coverage_threshold,
         max_playback_rate=policy.max_playback_rate,
         allow_seek_ahead=policy.allow_seek_ahead,
