@@ -63,6 +63,8 @@ class Account:
 TEACHER = Account("teacher2", "王老师", "e2e-Teacher2-pass")
 TEACHER_HIDDEN = Account("teacher3", "李老师", "e2e-Teacher3-pass")
 TEACHER_PAUSE = Account("teacher4", "张老师", "e2e-Teacher4-pass")
+TEACHER_PROMPT = Account("teacher5", "赵老师", "e2e-Teacher5-pass")
+TEACHER_TWO_TABS = Account("teacher6", "孙老师", "e2e-Teacher6-pass")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     # Commands run in the temp folder, so a developer's .env in the project root cannot point them elsewhere.
     _run([str(PORTAL), "db", "upgrade"], env, tmp)
     _run([str(PYTHON), "-c", _SET_POLICY.format(seconds=HEARTBEAT_SECONDS)], env, tmp)
-    for account in (TEACHER, TEACHER_HIDDEN, TEACHER_PAUSE):
+    for account in (TEACHER, TEACHER_HIDDEN, TEACHER_PAUSE, TEACHER_PROMPT, TEACHER_TWO_TABS):
         _run(
             [str(PORTAL), "users", "create", account.username, "--role", "teacher", "--name", account.name,
              "--password", account.password],
