@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.accounts.routes import pages as accounts_pages
     from backend.catalogue.routes import api as catalogue_api
     from backend.catalogue.routes import pages as catalogue_pages
+    from backend.evidence.routes import pages as evidence_pages
     from backend.health import router as health_router
     from backend.learning.routes import api as learning_api
     from backend.learning.routes import pages as learning_pages
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
         app.include_router(router)
+    app.include_router(evidence_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     return app

@@ -28,7 +28,8 @@ def catalog(locale: str) -> dict[str, str]:
 
 
 def translate(locale: str, msgid: str, **params: object) -> str:
-    text = catalog(locale).get(msgid, msgid) if locale != "en" else msgid
+    # English message ids are the English text, except label ids (status_pending…) the en catalog spells out.
+    text = catalog(locale).get(msgid, msgid)
     return text % params if params else text
 
 

@@ -1,0 +1,54 @@
+"""学时核查: the credited-hour entries of the teachers an administrator oversees, and the evidence behind each.
+
+Two clicks from any page: the nav item opens the list, a row's link opens the evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from backend.accounts.deps import require_role
+from backend.accounts.models import Role, User
+from backend.db import SessionDep
+from backend.evidence import service
+from backend.kit.web import render
+
+pages = APIRouter(include_in_schema=False)
+
+# Teachers and trainers are refused here (403); the school scope itself is applied inside every service query.
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+
+
+@pages.get("/admin/hours")
+def hours_page(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    q: str | None = None,
+    school: str | None = None,
+    page: str | None = None,
+) -> Response:
+    # Filters come from links and a GET form: anything unparseable is ignored rather than an error page.
+    school_id = int(school) if school and school.isdigit() else None
+    number = int(page) if page and page.isdigit() else 1
+    result = service.credited_hours(session, user, query=q, school_id=school_id, page=number)
+    return render(
+        request,
+        "evidence/hours.html",
+        {
+            "page": result,
+            "q": (q or "").strip(),
+            "school_id": school_id,
+            "schools": service.schools_to_filter(session, user),
+        },
+        block="results",
+    )
+
+
+@pages.get("/admin/hours/{entry_id}/evidence")
+def evidence_page(request: Request, entry_id: int, session: SessionDep, user: AdminUser) -> Response:
+    evidence = service.evidence_for(session, user, entry_id)
+    return render(request, "evidence/evidence.html", {"evidence": evidence, "bar_width": service.BAR_WIDTH})
