@@ -92,7 +92,7 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations (creates the SQLite folder if needed)."""
     from sqlalchemy.exc import OperationalError
 
