@@ -68,3 +68,13 @@ class Lesson(Base):
     media_type: Mapped[str | None] = mapped_column(String(64))
     # Read from the media file by probing it, never from a client or a metadata file.
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class CourseOwner(Base):
+    """Trainers who may edit a course code (all its versions): its owner and co-owners."""
+
+    __tablename__ = "course_owners"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), default="owner")  # owner | co_owner
