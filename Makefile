@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bench clean help
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bench clean help vendor-htmx
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -106,3 +106,9 @@ i18n:
 		todo = [m.id for m in c if m.id and (not m.string or m.fuzzy)]; \
 		print(f"zh_CN: {len(todo)} of {len([m for m in c if m.id])} messages need a translation"); \
 		[print("  ", repr(i)) for i in todo]'
+
+# --- bench -------------------------------------------------------------------------------------------
+# The heartbeat hot path under BENCH_VIEWERS (default 30000) viewers for BENCH_SECONDS (default 60), against the
+# same stack's one-insert baseline, on PostgreSQL (database portal_bench). The last line printed is JSON.
+bench: install-test postgres
+	$(BIN)/python bench/run.py

@@ -137,17 +137,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.accounts.routes import pages as accounts_pages
     from backend.catalogue.routes import api as catalogue_api
     from backend.catalogue.routes import pages as catalogue_pages
+    from backend.catalogue.studio_routes import router as studio_router
     from backend.evidence.routes import pages as evidence_pages
     from backend.health import router as health_router
     from backend.learning.routes import api as learning_api
     from backend.learning.routes import pages as learning_pages
     from backend.media.routes import router as media_router
+    from backend.media.upload_routes import router as uploads_router
+    from backend.quizzes.assignment_routes import pages as assignment_pages
+    from backend.quizzes.grading_routes import pages as grading_pages
     from backend.quizzes.routes import api as quizzes_api
     from backend.quizzes.routes import pages as quizzes_pages
+    from backend.quizzes.studio_routes import pages as assessment_studio_pages
 
     for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
+    for router in (assignment_pages, grading_pages, assessment_studio_pages):
+        app.include_router(router)
+    app.include_router(studio_router)
+    app.include_router(uploads_router)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
+    if settings.bench_endpoints:
+        app.include_router(__import__("backend.bench", fromlist=["router"]).router)
     return app

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
 
     courses_dir: Path = PROJECT_ROOT / "courses"
+    # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
+    bench_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

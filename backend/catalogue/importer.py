@@ -61,9 +61,10 @@ class QuizSpec(BaseModel):
 
 class LessonSpec(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    kind: Literal["video", "text"]
+    kind: Literal["video", "text", "document"]
     body: str
     video: str | None = None  # a video file in the course folder (not in git); else a demo clip may be generated
+    document: str | None = None  # a PDF in the course folder, for kind = "document"
     demo_video_seconds: int = Field(20, ge=3, le=600)
 
 
@@ -78,6 +79,7 @@ class CourseSpec(BaseModel):
     description: str
     lessons: list[LessonSpec] = Field(min_length=1)
     quiz: QuizSpec | None = None
+    cover: str | None = None  # an image file in the course folder
 
     @field_validator("tier")
     @classmethod
@@ -138,12 +140,21 @@ def load_folder(folder: Path) -> LoadedCourse:
 
     description = text(spec.description)
     bodies = [text(lesson.body) for lesson in spec.lessons]
+    try:  # documents and the cover are checked by their content before anything is written
+        for lesson in spec.lessons:
+            if lesson.kind == "document" and lesson.document:
+                count_pdf_pages(_inside(folder, lesson.document))
+        if spec.cover:
+            _image_type(_inside(folder, spec.cover))
+    except InvalidFile as exc:
+        raise InvalidInput("A course file could not be read: %(error)s", error=exc.message) from exc
     digest = hashlib.sha256(meta.read_bytes())
     for part in [description, *bodies]:
         digest.update(part.encode())
-    for lesson in spec.lessons:
-        if lesson.video and (folder / lesson.video).is_file():
-            digest.update(hashlib.sha256((folder / lesson.video).read_bytes()).digest())
+    media = [name for lesson in spec.lessons for name in (lesson.video, lesson.document) if name]
+    for name in [*media, *([spec.cover] if spec.cover else [])]:
+        if (folder / name).is_file():
+            digest.update(hashlib.sha256((folder / name).read_bytes()).digest())
     return LoadedCourse(folder, spec, description, bodies, digest.hexdigest())
 
 
@@ -172,6 +183,9 @@ def import_path(
     except InvalidMedia as exc:
         written.remove_all()
         raise InvalidInput("A lesson video could not be read: %(error)s", error=exc.message) from exc
+    except InvalidFile as exc:
+        written.remove_all()
+        raise InvalidInput("A course file could not be read: %(error)s", error=exc.message) from exc
     except BaseException:
         written.remove_all()
         raise
@@ -214,11 +228,15 @@ def import_course(
     course.credit_hours = spec.credit_hours
     course.credit_category = spec.credit_category
     course.source_hash = loaded.source_hash
+    course.code_locked = True  # the code comes from the files
+    course.cover_key = _store_cover(written, _inside(loaded.folder, spec.cover)) if spec.cover else None
     course.topics.extend(CourseTopic(topic=t) for t in spec.topics)
     for position, (lesson_spec, body) in enumerate(zip(spec.lessons, loaded.bodies, strict=True), start=1):
         lesson = Lesson(position=position, kind=lesson_spec.kind, title=lesson_spec.title, body_md=body)
         if lesson_spec.kind == "video":
             _attach_video(written, lesson, loaded.folder, lesson_spec, spec.title, demo_media)
+        elif lesson_spec.kind == "document" and lesson_spec.document:
+            _attach_document(written, lesson, _inside(loaded.folder, lesson_spec.document))
         course.lessons.append(lesson)
     session.flush()
     if spec.quiz is not None:
@@ -255,3 +273,76 @@ def _attach_video(
             stored = written.note(library.store_video_file(written.storage, clip))
     if stored is not None:
         lesson.media_key, lesson.media_type, lesson.duration_ms = stored.key, stored.content_type, stored.duration_ms
+
+
+class InvalidFile(Exception):
+    """A document or image in a course folder is not what its lesson says (message in English, for logs)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _inside(folder: Path, name: str) -> Path:
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise InvalidFile(f"{folder.name}: missing file {name}")
+    return path
+
+
+def _store_once(written: library.WrittenObjects, path: Path, prefix: str, extension: str, content_type: str) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    key = f"{prefix}/{digest.hexdigest()}.{extension}"
+    if not written.storage.exists(key):
+        written.storage.put_file(key, path, content_type)
+        written.keys.append(key)
+    return key
+
+
+def count_pdf_pages(path: Path) -> int:
+    """Pages of a PDF, read from the file itself; raises InvalidFile for anything that is not a readable PDF."""
+    from pypdf import PdfReader
+
+    with path.open("rb") as fh:
+        if fh.read(5) != b"%PDF-":
+            raise InvalidFile(f"{path.name} is not a PDF")
+        fh.seek(0)
+        try:
+            pages = len(PdfReader(fh).pages)
+        except Exception as exc:  # a corrupt PDF makes pypdf raise almost anything (KeyError, struct.error…)
+            raise InvalidFile(f"{path.name} is not a readable PDF: {exc}") from exc
+    if pages < 1:
+        raise InvalidFile(f"{path.name} has no pages")
+    return pages
+
+
+def _attach_document(written: library.WrittenObjects, lesson: Lesson, path: Path) -> None:
+    lesson.pages = count_pdf_pages(path)
+    lesson.media_key = _store_once(written, path, "documents", "pdf", "application/pdf")
+    lesson.media_type = "application/pdf"
+
+
+IMAGE_TYPES = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
+
+
+def _image_type(path: Path) -> tuple[str, str]:
+    """(extension, content type) of a JPEG, PNG or WebP image, read from its content."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.verify()
+            kind = image.format or ""
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InvalidFile(f"{path.name} is not an image: {exc}") from exc
+    if kind not in IMAGE_TYPES:
+        raise InvalidFile(f"{path.name}: cover images are JPEG, PNG or WebP, not {kind}")
+    return IMAGE_TYPES[kind]
+
+
+def _store_cover(written: library.WrittenObjects, path: Path) -> str:
+    extension, content_type = _image_type(path)
+    return _store_once(written, path, "images", extension, content_type)

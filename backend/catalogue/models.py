@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.kit.models import Base
@@ -28,12 +28,16 @@ class Course(Base):
     tier: Mapped[str] = mapped_column(String(16), index=True)
     credit_hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))
     credit_category: Mapped[str] = mapped_column(String(32), default="knowledge_skills")
-    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)  # draft|published|archived
+    # draft → submitted (审核中) → published → archived; a submitted course sent back returns to draft.
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     # Set when a newer published version replaces this one in the catalogue; enrolled teachers keep using it.
     superseded_at: Mapped[datetime | None]
     source_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]
+    # Studio: the cover image's storage key, and whether the course code may still be changed (once, while a draft).
+    cover_key: Mapped[str | None] = mapped_column(String(255))
+    code_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     topics: Mapped[list[CourseTopic]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="CourseTopic.topic"
@@ -61,13 +65,15 @@ class Lesson(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))  # video | text
+    kind: Mapped[str] = mapped_column(String(16))  # video | document (PDF) | text
     title: Mapped[str] = mapped_column(String(200))
     body_md: Mapped[str] = mapped_column(Text, default="")
     media_key: Mapped[str | None] = mapped_column(String(255))
     media_type: Mapped[str | None] = mapped_column(String(64))
     # Read from the media file by probing it, never from a client or a metadata file.
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)  # documents: page count, read from the PDF
+    poster_key: Mapped[str | None] = mapped_column(String(255))  # videos: a frame as an image, when made
 
 
 class CourseOwner(Base):
@@ -78,3 +84,22 @@ class CourseOwner(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     role: Mapped[str] = mapped_column(String(16), default="owner")  # owner | co_owner
+
+
+class CourseReview(Base):
+    """One step of a course version through review: who moved it, when, from which status to which, and why.
+
+    Append-only; the newest "submitted → draft" row of a draft holds the reviewer's comments its owners see.
+    """
+
+    __tablename__ = "course_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # Publishing only: None when learners kept their version, else how many unfinished learners were moved to it.
+    learners_moved: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]

@@ -31,11 +31,14 @@ def _clean_filters(tier: str | None, topic: str | None) -> tuple[str | None, str
 
 
 def visible_course(session: SessionDep, user: User, course_id: int) -> Course:
-    """Teachers never see drafts; authors and district admins do."""
+    """Published courses are open to everyone; an archived one only to teachers enrolled in it (they keep access);
+    drafts and courses under review only to trainers and district admins. Teachers never see those."""
     course = service.get_course(session, course_id)
-    if course.status != "published" and user.role not in (Role.trainer, Role.district_admin):
-        raise NotFound(_("This course does not exist."))
-    return course
+    if course.status == "published" or user.role in (Role.trainer, Role.district_admin):
+        return course
+    if course.status == "archived" and learning.enrollment_for(session, user.id, course.id) is not None:
+        return course
+    raise NotFound(_("This course does not exist."))
 
 
 @pages.get("/courses")

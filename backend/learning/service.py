@@ -135,6 +135,8 @@ def evaluate_completion(session: Session, enrollment: Enrollment, policy: Policy
     state = course_progress(session, enrollment.user_id, course)
     if state.covered_lessons < state.video_lessons or (state.quiz_required and not state.quiz_passed):
         return False
+    if quizzes.assignment_passed(session, enrollment.user_id, course.id) is False:  # a required assignment
+        return False
     enrollment.completed_at = clock.now()
     credits.record_course_completion(
         session,

@@ -7,15 +7,21 @@ in `<root>/.content-types/lessons/12/video.mp4`. Valid keys never have a segment
 Every write goes to a temporary file in the destination folder and is then renamed over the target with
 `os.replace`, which is atomic on one filesystem: readers see the old object or the new one, never half a file,
 even if the process dies mid-upload.
+
+Multipart uploads (resumable browser uploads) grow one file `<root>/.uploads/<token>`: each part is written at
+its offset and fsynced, and `complete_multipart` renames the file to its key — the same atomic move, since the
+folder is under the root (one filesystem). The intended content type waits beside it in `<token>.type`.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import shutil
 import stat as stat_mode
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,11 +32,14 @@ from backend.media.storage import (
     ObjectMissing,
     StorageError,
     StoredObject,
+    UploadedPart,
     validate_key,
     validate_range,
 )
 
 CONTENT_TYPES_DIR = ".content-types"
+UPLOADS_DIR = ".uploads"
+_TOKEN = re.compile(r"[0-9a-f]{32}")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -108,6 +117,67 @@ class LocalStorage:
             raise StorageError(f"media root {self.root} cannot be created: {exc}") from exc
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise StorageError(f"media root {self.root} is not writable")
+
+    def begin_multipart(self, key: str, content_type: str) -> str:
+        validate_key(key)
+        token = uuid.uuid4().hex
+        data = self._upload_path(token)
+        try:
+            data.parent.mkdir(parents=True, exist_ok=True)
+            data.touch(mode=0o600, exist_ok=False)
+            data.with_suffix(".type").write_text(content_type)
+        except OSError as exc:
+            raise StorageError(f"could not start an upload for {key!r}: {exc}") from exc
+        return token
+
+    def put_part(self, key: str, token: str, number: int, offset: int, stream: BinaryIO, length: int) -> UploadedPart:
+        validate_key(key)
+        if number < 1 or offset < 0 or length < 0:
+            raise ValueError(f"invalid part {number} at offset {offset} ({length} bytes)")
+        data = self._upload_path(token)
+        with _translate_os_errors(f"{UPLOADS_DIR}/{token}", "write a part of"), open(data, "r+b") as out:
+            size = os.fstat(out.fileno()).st_size
+            if offset > size:
+                raise ValueError(f"part {number} starts at {offset}, past the {size} bytes stored so far")
+            # Cut whatever a failed or earlier attempt left from here on: a retried part replaces it.
+            out.truncate(offset)
+            out.seek(offset)
+            _copy(stream, out, length)
+            out.flush()
+            os.fsync(out.fileno())
+        return UploadedPart(number=number, etag=f"local-{number}-{length}", size=length)
+
+    def complete_multipart(self, key: str, token: str, parts: list[UploadedPart]) -> StoredObject:
+        target = self._path(key)
+        data = self._upload_path(token)
+        expected = sum(part.size for part in parts)
+        with _translate_os_errors(f"{UPLOADS_DIR}/{token}", "complete"):
+            content_type = data.with_suffix(".type").read_text().strip() or DEFAULT_CONTENT_TYPE
+            size = data.stat().st_size
+            if size < expected:
+                raise StorageError(f"upload {token} holds {size} bytes, its parts add up to {expected}")
+            if size > expected:
+                with open(data, "r+b") as out:  # a part retried shorter than a failed attempt: keep the parts
+                    out.truncate(expected)
+                    os.fsync(out.fileno())
+            os.chmod(data, 0o644)  # readable by a separate web server, like every other object
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(data, target)
+            data.with_suffix(".type").unlink(missing_ok=True)
+        self._write_content_type(key, content_type)
+        return StoredObject(key=key, size=expected, content_type=content_type)
+
+    def abort_multipart(self, key: str, token: str) -> None:
+        validate_key(key)
+        data = self._upload_path(token)
+        with _translate_os_errors(f"{UPLOADS_DIR}/{token}", "abort"):
+            data.unlink(missing_ok=True)
+            data.with_suffix(".type").unlink(missing_ok=True)
+
+    def _upload_path(self, token: str) -> Path:
+        if not _TOKEN.fullmatch(token):
+            raise ValueError(f"not a local upload token: {token!r}")
+        return self.root / UPLOADS_DIR / token
 
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 from av.container import InputContainer
@@ -41,6 +42,17 @@ def probe_media(path: Path) -> MediaInfo:
         raise InvalidMedia(f"{path.name} is not a readable media file: {exc}") from exc
     with container:
         return _describe(container, path)
+
+
+def probe_stream(stream: BinaryIO, name: str) -> MediaInfo:
+    """`probe_media` for a seekable binary file object (an upload read from S3 by byte ranges); `name` is for
+    messages only."""
+    try:
+        container = av.open(stream, mode="r")
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise InvalidMedia(f"{name} is not a readable media file: {exc}") from exc
+    with container:
+        return _describe(container, Path(name))
 
 
 def _describe(container: InputContainer, path: Path) -> MediaInfo:

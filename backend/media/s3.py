@@ -8,6 +8,11 @@ Two clients may exist. `client` talks to storage at the address the *app* uses (
 browser; when `s3_public_endpoint` is set, URLs are signed by a second client configured with that public
 host. That client never sends a request: its region is set explicitly, because otherwise minio would ask the
 (possibly unreachable from here) public host for the bucket's region before signing.
+
+Multipart uploads for resumable browser uploads use S3's own CreateMultipartUpload / UploadPart /
+CompleteMultipartUpload / AbortMultipartUpload. minio exposes these only as underscore methods of `Minio`
+(its public `put_object` runs a whole multipart upload in one call); they are used in `_MultipartCalls` alone,
+so a change in minio breaks one small class that tests/media/test_multipart_storage.py exercises on moto.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
 from urllib3.response import BaseHTTPResponse
 
@@ -33,6 +39,7 @@ from backend.media.storage import (
     ObjectMissing,
     StorageError,
     StoredObject,
+    UploadedPart,
     validate_key,
     validate_range,
 )
@@ -53,6 +60,9 @@ READ_TIMEOUT_SECONDS = 60.0
 HTTP_RETRIES = 3
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+# S3 refuses parts under 5 MiB, except the last part of an upload.
+MIN_PART_BYTES = 5 * _MIB
+_PART_READ_BYTES = 1024 * 1024
 
 
 class S3Storage:
@@ -178,6 +188,38 @@ class S3Storage:
             self._create_bucket_if_missing()
             self._bucket_ready = True
 
+    def begin_multipart(self, key: str, content_type: str) -> str:
+        validate_key(key)
+        self._ensure_bucket()
+        with self._translate_errors("start a multipart upload of", key):
+            return _MultipartCalls(self.client).create(self.bucket, key, content_type)
+
+    def put_part(self, key: str, token: str, number: int, offset: int, stream: BinaryIO, length: int) -> UploadedPart:
+        validate_key(key)
+        if number < 1 or offset < 0 or length < 0:
+            raise ValueError(f"invalid part {number} at offset {offset} ({length} bytes)")
+        # UploadPart is signed over the body's SHA-256, so the part is read whole first (≤ one part in memory).
+        data = _read_exactly(stream, length)
+        with self._translate_errors(f"upload part {number} of", key):
+            etag = _MultipartCalls(self.client).upload_part(self.bucket, key, token, number, data)
+        return UploadedPart(number=number, etag=etag, size=length)
+
+    def complete_multipart(self, key: str, token: str, parts: list[UploadedPart]) -> StoredObject:
+        validate_key(key)
+        with self._translate_errors("complete the multipart upload of", key):
+            _MultipartCalls(self.client).complete(self.bucket, key, token, parts)
+        return self.stat(key)
+
+    def abort_multipart(self, key: str, token: str) -> None:
+        validate_key(key)
+        try:
+            with self._translate_errors("abort the multipart upload of", key):
+                _MultipartCalls(self.client).abort(self.bucket, key, token)
+        except StorageError as exc:
+            if isinstance(exc.__cause__, S3Error) and exc.__cause__.code == "NoSuchUpload":
+                return  # already aborted or completed: nothing is left to discard
+            raise
+
     def _ensure_bucket(self) -> None:
         if self._bucket_ready:
             return
@@ -216,6 +258,39 @@ class S3Storage:
             raise StorageError(f"could not {action} {where}: {exc.code}: {exc.message}") from exc
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise StorageError(f"could not {action} {where}: {exc}") from exc
+
+
+class _MultipartCalls:
+    """The S3 multipart API through minio's private methods (checked against minio 7.2's `api.py`)."""
+
+    def __init__(self, client: Minio) -> None:
+        self.client = client
+
+    def create(self, bucket: str, key: str, content_type: str) -> str:
+        return self.client._create_multipart_upload(bucket, key, {"Content-Type": content_type})
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int, data: bytes) -> str:
+        return self.client._upload_part(bucket, key, data, None, upload_id, number)
+
+    def complete(self, bucket: str, key: str, upload_id: str, parts: list[UploadedPart]) -> None:
+        self.client._complete_multipart_upload(
+            bucket, key, upload_id, [Part(part.number, part.etag) for part in parts]
+        )
+
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        self.client._abort_multipart_upload(bucket, key, upload_id)
+
+
+def _read_exactly(stream: BinaryIO, length: int) -> bytes:
+    pieces: list[bytes] = []
+    remaining = length
+    while remaining > 0:
+        piece = stream.read(min(remaining, _PART_READ_BYTES))
+        if not piece:
+            raise StorageError(f"stream ended after {length - remaining} of {length} bytes")
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)
 
 
 class _CountingReader:

@@ -40,6 +40,15 @@ class StoredObject:
     content_type: str
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    """One stored part of a multipart upload: its 1-based number, the backend's ETag and its size in bytes."""
+
+    number: int
+    etag: str
+    size: int
+
+
 class StorageError(Exception):
     """The backend failed (unreachable, refused, disk error); the original exception is the `__cause__`."""
 
@@ -86,6 +95,32 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Readiness probe: raise `StorageError` unless the backend is reachable and writable."""
+        ...
+
+    # Multipart uploads: an object assembled from parts that arrive over many requests (resumable browser
+    # uploads). Nothing is visible under `key` until `complete_multipart`; `abort_multipart` leaves nothing.
+    # Parts are numbered from 1 and must be stored in order; re-storing the last part (a retry) replaces it.
+
+    def begin_multipart(self, key: str, content_type: str) -> str:
+        """Start assembling `key`; returns an opaque token for the other multipart calls (keep it to resume)."""
+        ...
+
+    def put_part(self, key: str, token: str, number: int, offset: int, stream: BinaryIO, length: int) -> UploadedPart:
+        """Store part `number`: exactly `length` bytes read from `stream`, which begin `offset` bytes into the
+        object (the sizes of parts 1..number-1 added up). Streams: at most one part is held in memory (S3
+        needs each part's length and checksum before sending it), never the object.
+
+        On S3 every part but the last must be at least 5 MiB. A stream that ends early raises whatever its
+        `read` raised (or StorageError); the part is then not stored and may be sent again.
+        """
+        ...
+
+    def complete_multipart(self, key: str, token: str, parts: list[UploadedPart]) -> StoredObject:
+        """Assemble the parts (in order) into the object `key`, atomically; the token is then used up."""
+        ...
+
+    def abort_multipart(self, key: str, token: str) -> None:
+        """Discard the stored parts; aborting an unknown or finished upload is not an error."""
         ...
 
 

@@ -45,7 +45,17 @@ class Policy:
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
     annual_hours_target: Decimal = Decimal("72")
     default_pass_mark: int = 60
+    # Issue 4: a course may claim one credit hour per this many minutes of content (checked at submit).
+    minutes_per_credit_hour: int = 45
+    # Issue 4: minutes of content counted per page of a PDF document lesson.
+    minutes_per_document_page: int = 3
+    # Issue 4: reading speed for text lessons (Markdown characters per minute).
+    text_chars_per_minute: int = 300
     default_max_attempts: int = 3
+    # Issue 4, media pipeline: the largest file a trainer may upload (default 2 GB), in bytes.
+    upload_max_bytes: int = 2 * 1024**3
+    # Issue 4, media pipeline: longer lesson videos are rejected ("over-long"), in minutes.
+    upload_max_video_minutes: int = 240
 
 
 DEFAULT_POLICY = Policy()
