@@ -11,6 +11,7 @@ machine's shared server), with the real portal server (uvicorn subprocess) and t
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -43,6 +44,14 @@ SECRET_KEY = "crash-test-secret-key-0123456789abcdefgh"
 VIEWERS = 150
 PERIOD_S = 1.0  # a fast cadence (15 times the real one): 150 beats/s asked for, a few seconds of load
 PG_BIN = next(iter(sorted(glob("/usr/lib/postgresql/*/bin"), reverse=True)), "")
+
+
+def run_async(coro):  # type: ignore[no-untyped-def]
+    """Runs a coroutine on its own loop in a worker thread: the browser tests' Playwright session keeps an event
+    loop running in the main thread for the whole pytest session, where asyncio.run() is refused."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 
 def _free_port() -> int:
@@ -208,7 +217,7 @@ class Rig:
             finally:
                 gen.pool.close()
 
-        asyncio.run(go())
+        run_async(go())
         self._collect(gen)
         self.notes.append(f"load: {gen.summary(seconds, 'open')['status']}, "
                           f"{gen.stats.conn_errors} connection errors, {len(gen.failed)} to resend")
@@ -225,7 +234,7 @@ class Rig:
             finally:
                 gen.pool.close()
 
-        outcome = asyncio.run(go())
+        outcome = run_async(go())
         self.acked += list(zip(gen.stats.ack_viewer[before:], gen.stats.ack_seq[before:], strict=True))
         self.notes.append(f"resent: {outcome}, of which already stored (duplicate): {gen.duplicates}")
         return outcome
