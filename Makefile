@@ -101,6 +101,7 @@ i18n:
 			$(BIN)/pybabel -q init -i $(I18N_DIR)/messages.pot -d $(I18N_DIR) -l $$loc $(I18N_WRAP) || exit 1; \
 		fi; \
 	done
+	$(BIN)/python backend/locale/merge_pending.py
 	@$(BIN)/python -c 'from babel.messages.pofile import read_po; \
 		c = read_po(open("$(I18N_DIR)/zh_CN/LC_MESSAGES/messages.po", "rb")); \
 		todo = [m.id for m in c if m.id and (not m.string or m.fuzzy)]; \

@@ -1,8 +1,10 @@
-"""Districts and schools: the scope every list of people and records is filtered by."""
+"""Districts, schools and teacher records (DOMAIN.md, People and roles; Records): the minimum the rules need."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.models import Base
@@ -24,3 +26,41 @@ class School(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     stage: Mapped[str] = mapped_column(String(16), default="primary")  # primary | middle | high | nine_year
+
+
+class TeacherProfile(Base):
+    """One per teacher account: what title review and appointment need beyond the login."""
+
+    __tablename__ = "teacher_profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # The school's own staff number (工号): the key roster imports and SSO linking match on.
+    staff_no: Mapped[str | None] = mapped_column(String(32), unique=True)
+    teaching_start: Mapped[date | None] = mapped_column(Date)
+    tier: Mapped[str | None] = mapped_column(String(16))  # horizon | compass | climber | starry
+    status: Mapped[str] = mapped_column(String(16), default="reserve")  # reserve | trainee | appointed
+
+
+class ServicePeriod(Base):
+    """A stretch of homeroom service at one school; an open end means still serving."""
+
+    __tablename__ = "service_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # homeroom | deputy | trainee | rotating
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+
+
+class AnnualEvaluation(Base):
+    """年度考核: one result per teacher per school year (the calendar year it was given)."""
+
+    __tablename__ = "annual_evaluations"
+    __table_args__ = (UniqueConstraint("user_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    result: Mapped[str] = mapped_column(String(16))  # excellent | qualified | basic | unqualified
