@@ -1,4 +1,4 @@
-"""The audit log: one append-only row per action an administrator (or the security layer) must be able to account for."""
+"""The audit log: one append-only row per action an administrator or the security layer must account for."""
 
 from __future__ import annotations
 
