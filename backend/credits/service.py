@@ -18,38 +18,76 @@ from backend.kit import clock
 COUNTING_STATUSES = ("pending", "verified", "certified")
 
 
-def record_course_completion(
-    session: Session, *, user_id: int, course_id: int, enrollment_id: int, hours: Decimal, category: str
-) -> LedgerEntry:
-    """One entry per enrollment, however often completion is evaluated (unique source + source_ref)."""
-    ref = f"enrollment:{enrollment_id}"
-    existing = session.scalar(
-        select(LedgerEntry).where(LedgerEntry.source == "course_completion", LedgerEntry.source_ref == ref)
-    )
+CATEGORIES = ("ethics", "knowledge_skills", "practice", "self_study")
+LEVELS = ("city", "district", "school", "workshop")
+
+
+def _append_once(session: Session, entry: LedgerEntry) -> LedgerEntry:
+    """Add an entry unless its (source, source_ref) is already in the ledger; return the one that is."""
+    lookup = select(LedgerEntry).where(LedgerEntry.source == entry.source, LedgerEntry.source_ref == entry.source_ref)
+    existing = session.scalar(lookup)
     if existing is not None:
         return existing
-    now = clock.now()
-    entry = LedgerEntry(
-        user_id=user_id,
-        hours=hours,
-        category=category,
-        level="district",  # the district's network course library (DOMAIN.md, four study levels)
-        source="course_completion",
-        source_ref=ref,
-        course_id=course_id,
-        year=clock.local_year(now),
-        status="pending",
-        created_at=now,
-    )
     try:
         with session.begin_nested():
             session.add(entry)
     except IntegrityError:
-        # Another request recorded the same completion a moment ago.
-        return session.scalars(
-            select(LedgerEntry).where(LedgerEntry.source == "course_completion", LedgerEntry.source_ref == ref)
-        ).one()
+        # Another request recorded the same event a moment ago.
+        return session.scalars(lookup).one()
     return entry
+
+
+def record_course_completion(
+    session: Session, *, user_id: int, course_id: int, enrollment_id: int, hours: Decimal, category: str
+) -> LedgerEntry:
+    """One entry per enrollment, however often completion is evaluated (unique source + source_ref)."""
+    now = clock.now()
+    return _append_once(
+        session,
+        LedgerEntry(
+            user_id=user_id,
+            hours=hours,
+            category=category,
+            level="district",  # the district's network course library (DOMAIN.md, four study levels)
+            source="course_completion",
+            source_ref=f"enrollment:{enrollment_id}",
+            course_id=course_id,
+            year=clock.local_year(now),
+            status="pending",
+            created_at=now,
+        ),
+    )
+
+
+def record_offline_attendance(
+    session: Session, *, user_id: int, hours: Decimal, category: str, level: str, session_ref: str, year: int
+) -> LedgerEntry:
+    """A pending entry for a teacher's attendance at an offline session (school-based or workshop).
+
+    Idempotent per (session_ref, teacher): a second check-in or hand-marking returns the first entry.
+    """
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}")
+    hours = Decimal(hours)
+    if hours <= 0:
+        raise ValueError("hours must be positive")
+    return _append_once(
+        session,
+        LedgerEntry(
+            user_id=user_id,
+            hours=hours,
+            category=category,
+            level=level,
+            source="offline_session",
+            source_ref=f"{session_ref}:user:{user_id}"[:64],
+            course_id=None,
+            year=year,
+            status="pending",
+            created_at=clock.now(),
+        ),
+    )
 
 
 def entries_for(session: Session, user_id: int, year: int | None = None) -> list[LedgerEntry]:
