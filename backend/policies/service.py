@@ -56,6 +56,17 @@ class Policy:
     upload_max_bytes: int = 2 * 1024**3
     # Issue 4, media pipeline: longer lesson videos are rejected ("over-long"), in minutes.
     upload_max_video_minutes: int = 240
+    # DOMAIN.md, related rules: an offline training day counts 6 hours, a half day 3 (one city's rule) [M].
+    offline_full_day_hours: Decimal = Decimal("6")
+    offline_half_day_hours: Decimal = Decimal("3")
+    # Issue 5, offline study: the check-in QR code shown at a session rotates this often (seconds)...
+    checkin_code_seconds: int = 30
+    # ...and is accepted from this long before the session starts until this long after it ends (minutes).
+    checkin_grace_minutes: int = 30
+    # A teacher who scanned a valid code has this long to log in and confirm the check-in (minutes).
+    checkin_confirm_minutes: int = 10
+    # DOMAIN.md, study organisation: each school holds at least 1 tiered, themed school-based session a month.
+    monthly_school_sessions: int = 1
 
 
 DEFAULT_POLICY = Policy()
