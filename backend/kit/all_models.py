@@ -10,5 +10,6 @@ from backend.media import models as media_models  # noqa: F401
 from backend.people import models as people_models  # noqa: F401
 from backend.policies import models as policies_models  # noqa: F401
 from backend.quizzes import models as quizzes_models  # noqa: F401
+from backend.training import models as training_models  # noqa: F401
 
 metadata = Base.metadata
