@@ -56,6 +56,19 @@ class Policy:
     upload_max_bytes: int = 2 * 1024**3
     # Issue 4, media pipeline: longer lesson videos are rejected ("over-long"), in minutes.
     upload_max_video_minutes: int = 240
+    # Issue 6, sessions (OWASP ASVS 3.3.2): idle and absolute session timeouts.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    # Issue 6, login throttling (ASVS 2.2.1): failures per account name and per client address within the window
+    # lock that name or address for lockout_minutes.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_minutes: int = 15
+    login_lockout_minutes: int = 15
+    # Issue 6, password policy (ASVS 2.1.1: at least 12 characters).
+    password_min_length: int = 12
+    # Issue 6: school and district admins must sign in with a second factor (TOTP) unless through SSO.
+    admin_totp_required: bool = True
     # DOMAIN.md, related rules: an offline training day counts 6 hours, a half day 3 (one city's rule) [M].
     offline_full_day_hours: Decimal = Decimal("6")
     offline_half_day_hours: Decimal = Decimal("3")
