@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     default_locale: Literal["zh_CN", "en"] = "zh_CN"
 
+    # Sign-in: local accounts, the district's OpenID Connect provider (SSO), or both; either can be switched off.
+    local_login_enabled: bool = True
+    sso_enabled: bool = False
+    oidc_issuer: str = ""  # e.g. https://id.songjiang.example; its /.well-known/openid-configuration is read
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scope: str = "openid profile"
+    # The claim that names a portal teacher at first login, matched against TeacherProfile.staff_no (工号).
+    oidc_link_claim: str = "staff_no"
+    # Off: an unknown person is refused. On: a teacher account is created for them (the district decides).
+    oidc_auto_create: bool = False
+    # The callback URL registered at the provider; by default derived from the request (set it behind a proxy).
+    oidc_redirect_uri: str | None = None
+
     courses_dir: Path = PROJECT_ROOT / "courses"
     # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
     bench_endpoints: bool = False
@@ -52,6 +66,10 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a private random value when DEMO_MODE is off")
         if not self.demo_mode and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters when DEMO_MODE is off")
+        if self.sso_enabled and not (self.oidc_issuer and self.oidc_client_id):
+            raise ValueError("SSO_ENABLED needs OIDC_ISSUER and OIDC_CLIENT_ID")
+        if not (self.sso_enabled or self.local_login_enabled):
+            raise ValueError("LOCAL_LOGIN_ENABLED and SSO_ENABLED are both off: nobody could log in")
         return self
 
     @property
