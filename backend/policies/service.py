@@ -80,6 +80,16 @@ class Policy:
     checkin_confirm_minutes: int = 10
     # DOMAIN.md, study organisation: each school holds at least 1 tiered, themed school-based session a month.
     monthly_school_sessions: int = 1
+    # DOMAIN.md, title review: the paper requirement is waived when all hold: ≥ 30 years of teaching, of them
+    # ≥ 20 years as homeroom teacher, currently homeroom teacher, ≥ 1 "excellent" evaluation in the last 5 years.
+    title_teaching_years: int = 30
+    title_homeroom_years: int = 20
+    title_excellent_within_years: int = 5
+    # DOMAIN.md, honours: a certificate for homeroom teachers in post with ≥ 20 years of service.
+    honour_homeroom_years: int = 20
+    # Which service-period kinds count as years "as homeroom teacher" (comma-separated; backend/people/rules.py
+    # explains the default: the class's own homeroom teacher, appointed or on rotation; not deputy, not trainee).
+    homeroom_service_kinds: str = "homeroom,rotating"
 
 
 DEFAULT_POLICY = Policy()
