@@ -93,3 +93,6 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Integration tokens (district HR systems) carry scopes, space-separated ("records:read credits:export"), and
+    # may call only the endpoints that require one of them. NULL: a personal token from /api/v1/auth/token.
+    scopes: Mapped[str | None] = mapped_column(String(200))

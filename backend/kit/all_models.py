@@ -1,6 +1,7 @@
 """Imports every domain's models so `Base.metadata` is complete (Alembic, tests)."""
 
 from backend.accounts import models as accounts_models  # noqa: F401
+from backend.accounts import sso_models  # noqa: F401
 from backend.audit import models as audit_models  # noqa: F401
 from backend.catalogue import models as catalogue_models  # noqa: F401
 from backend.credits import models as credits_models  # noqa: F401
