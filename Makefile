@@ -55,6 +55,11 @@ system-test-deps:
 		echo "installing chromium (Debian)"; \
 		apt-get update -qq && $(APT_INSTALL) chromium; \
 	fi
+	@# Certificate tests read PDFs as a person would: pdftoppm/pdftotext (poppler) and a real QR decoder (zbarimg).
+	@if ! command -v pdftoppm >/dev/null 2>&1 || ! command -v zbarimg >/dev/null 2>&1; then \
+		echo "installing poppler-utils and zbar-tools (Debian)"; \
+		apt-get update -qq && $(APT_INSTALL) poppler-utils zbar-tools; \
+	fi
 
 # Tests run on PostgreSQL too; start the local cluster if it is installed but not running.
 postgres:

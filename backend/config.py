@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     oidc_redirect_uri: str | None = None
 
     courses_dir: Path = PROJECT_ROOT / "courses"
+    # The address printed in certificates' QR codes (e.g. https://bzr.example.cn); unset: the request's own host.
+    public_base_url: str | None = None
+    # The public certificate check (/verify/…): requests per client address per window, counted in the database.
+    verify_rate_limit: int = 30
+    verify_rate_window_seconds: int = 60
     # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
     bench_endpoints: bool = False
 
