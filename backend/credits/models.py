@@ -1,20 +1,52 @@
-"""The append-only ledger of credit hours. Every total in the portal is a sum over these rows."""
+"""The append-only ledger of credit hours. Every total in the portal is a sum over these rows.
+
+What an entry says (teacher, hours, category, level, source, year) never changes after it is written: the ORM
+refuses such updates (`_refuse_rewrites`) and so do database triggers (migration 5b_ledger), and entries are never
+deleted. A correction is a new entry with negative hours that `reverses_id` the one it corrects.
+
+The entry's `status` is the one thing that moves (pending → verified → certified, or → rejected). The column holds
+the current status, for indexed queues; every move is also a row in `ledger_entry_events` (who, when, from, to,
+why) and an audit event, so the history is never lost by the update.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.models import Base
 
+# Columns that say what an entry is; `status`, `reason` (why it was rejected) and `actor_id` (who last moved it) move.
+IMMUTABLE_COLUMNS = (
+    "user_id",
+    "hours",
+    "category",
+    "level",
+    "source",
+    "source_ref",
+    "course_id",
+    "year",
+    "reverses_id",
+    "created_at",
+)
+
 
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
-    # One credit per source event (e.g. one course completion), however often completion is re-evaluated.
-    __table_args__ = (UniqueConstraint("source", "source_ref"),)
+    __table_args__ = (
+        # One credit per source event (e.g. one course completion), however often completion is re-evaluated.
+        UniqueConstraint("source", "source_ref"),
+        # An entry is corrected at most once (a second correction would reverse the reversal).
+        Index("uq_ledger_entries_reverses_id", "reverses_id", unique=True),
+        # The queues: by status, newest first, optionally narrowed by year / category / source.
+        Index("ix_ledger_entries_status_created", "status", "created_at", "id"),
+        Index("ix_ledger_entries_status_year", "status", "year"),
+        # A teacher's own ledger, and a school's queue reached through its teachers.
+        Index("ix_ledger_entries_user_status", "user_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -30,3 +62,55 @@ class LedgerEntry(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     created_at: Mapped[datetime]
+
+
+class LedgerEntryEvent(Base):
+    """One status move of a ledger entry. Append-only, like the entries."""
+
+    __tablename__ = "ledger_entry_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+
+class ExternalRecord(Base):
+    """Hours a teacher earned elsewhere (a city course, a training day), with the evidence file she submitted.
+
+    Its status is the status of its ledger entry (source "external", source_ref "external:<id>")."""
+
+    __tablename__ = "external_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    category: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    earned_on: Mapped[date] = mapped_column(Date)
+    evidence_key: Mapped[str] = mapped_column(String(300))
+    evidence_name: Mapped[str] = mapped_column(String(200))
+    evidence_type: Mapped[str] = mapped_column(String(64))
+    evidence_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class LedgerRewriteRefused(Exception):
+    """Code tried to change what a ledger entry says; corrections are reversing entries."""
+
+
+@event.listens_for(LedgerEntry, "before_update")
+def _refuse_rewrites(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
+    state = inspect(target)
+    changed = [name for name in IMMUTABLE_COLUMNS if state.attrs[name].history.has_changes()]
+    if changed:
+        raise LedgerRewriteRefused(f"ledger entry {target.id}: {', '.join(changed)} cannot change")
+
+
+@event.listens_for(LedgerEntry, "before_delete")
+def _refuse_deletes(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
+    raise LedgerRewriteRefused(f"ledger entry {target.id} cannot be deleted")

@@ -1,6 +1,7 @@
 """The evidence behind credited hours, for school and district administrators (issue 3, "Evidence").
 
-A read-only view across domains: it reads the ledger (credits), enrollments, playbacks, heartbeats and prompts
+A read-only view across domains: it reads the ledger (credits, whose workflow decides the scope and lists
+the entries), enrollments, playbacks, heartbeats and prompts
 (learning), quiz attempts (quizzes), users and schools, and writes nothing. It has no tables of its own, so its
 queries join the other domains' tables directly instead of going through their services, which return one
 teacher's rows at a time and would turn every list here into N+1 queries.
@@ -14,22 +15,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.accounts.models import Role, User
 from backend.catalogue.models import Course
+from backend.credits import workflow
 from backend.credits.models import LedgerEntry
-from backend.kit.errors import Forbidden, NotFound
+from backend.kit.errors import NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page
 from backend.learning.models import AttentionPrompt, Enrollment, Heartbeat, LessonProgress, PlaybackSession
 from backend.people.models import School
 from backend.quizzes.models import Attempt, Quiz
 
-PAGE_SIZE = 50
 COURSE_COMPLETION_PREFIX = "enrollment:"
 BAR_WIDTH = 1000  # SVG user units across a coverage bar (the bar itself scales to the page width)
 
@@ -62,75 +62,20 @@ PROMPT_OUTCOME_LABELS = {
 
 
 def _scope(actor: User) -> ColumnElement[bool]:
-    """The teachers an administrator may look at, as a condition on `User` (joined as the entry's teacher)."""
-    if actor.role == Role.district_admin:
-        return true()
-    if actor.role == Role.school_admin:
-        # A school admin without a school sees nobody rather than everybody.
-        return User.school_id == actor.school_id if actor.school_id is not None else false()
-    raise Forbidden(_("Your role does not allow this."))
+    """The teachers an administrator may look at: the credits workflow's scope, the one place that decides it."""
+    return workflow.scope(actor)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Page 1: the list of credited-hour entries
 
 
-@dataclass(frozen=True)
-class HoursRow:
-    entry_id: int
-    created_at: datetime
-    teacher_name: str
-    teacher_username: str
-    school_name: str | None
-    course_title: str | None
-    source: str
-    hours: Decimal
-    status: str
-    reason: str | None
-
-
 def credited_hours(
     session: Session, actor: User, *, query: str | None = None, school_id: int | None = None, page: int = 1
-) -> Page[HoursRow]:
-    """Ledger entries of the teachers in the actor's scope, newest first, `PAGE_SIZE` a page."""
-    conditions: list[ColumnElement[bool]] = [_scope(actor)]
-    if query and query.strip():
-        text = query.strip()
-        conditions.append(
-            or_(
-                User.display_name.icontains(text, autoescape=True),
-                User.username.icontains(text, autoescape=True),
-            )
-        )
-    if school_id is not None and actor.role == Role.district_admin:
-        conditions.append(User.school_id == school_id)
-
-    total = session.scalar(
-        select(func.count()).select_from(LedgerEntry).join(User, User.id == LedgerEntry.user_id).where(*conditions)
-    ) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
-    rows = session.execute(
-        select(
-            LedgerEntry.id,
-            LedgerEntry.created_at,
-            User.display_name,
-            User.username,
-            School.name,
-            Course.title,
-            LedgerEntry.source,
-            LedgerEntry.hours,
-            LedgerEntry.status,
-            LedgerEntry.reason,
-        )
-        .join(User, User.id == LedgerEntry.user_id)
-        .outerjoin(School, School.id == User.school_id)
-        .outerjoin(Course, Course.id == LedgerEntry.course_id)
-        .where(*conditions)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    )
-    return Page([HoursRow(*tuple(row)) for row in rows], number=number, size=PAGE_SIZE, total=total)
+) -> Page[workflow.QueueRow]:
+    """Ledger entries of the teachers in the actor's scope, newest first, in every status: the credits queue
+    without a status filter."""
+    return workflow.queue(session, actor, workflow.QueueFilters(school_id=school_id, q=query), page)
 
 
 def schools_to_filter(session: Session, actor: User) -> list[School]:

@@ -1,0 +1,323 @@
+"""The certification workflow of ledger entries, and the queues administrators work through.
+
+    pending ──verify (teacher's school admin)──▶ verified ──certify (district admin)──▶ certified
+       │                                            │
+       └──reject (school admin / district admin)────┴──reject (district admin)──▶ rejected (final, with a reason)
+
+A verified or certified entry is corrected by `reverse()`: a new entry with the negated hours, the same status,
+a reason and the actor. Entries are never edited beyond their status; every move is a `LedgerEntryEvent` row and an
+audit event (before/after). Who may do what to whose entry is decided in `_allowed()` and `scope()` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import Role, User
+from backend.audit import service as audit
+from backend.catalogue.models import Course
+from backend.credits.models import LedgerEntry, LedgerEntryEvent
+from backend.kit import clock
+from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.kit.i18n import _
+from backend.kit.pagination import Page, clamp_page
+from backend.people.models import School
+
+PAGE_SIZE = 50
+MAX_BULK = 500
+MAX_REASON = 500
+ACTIONS = ("verify", "certify", "reject")
+STATUSES = ("pending", "verified", "certified", "rejected")
+SOURCES = ("course_completion", "offline_session", "external", "adjustment")
+EXTERNAL_PREFIX = "external:"
+
+# (action, actor role) -> the statuses the entry may be in, and the status it moves to.
+_MOVES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
+    ("verify", Role.school_admin): (("pending",), "verified"),
+    ("certify", Role.district_admin): (("verified",), "certified"),
+    ("reject", Role.school_admin): (("pending",), "rejected"),
+    ("reject", Role.district_admin): (("pending", "verified"), "rejected"),
+}
+
+
+def scope(actor: User) -> ColumnElement[bool]:
+    """The teachers whose entries an administrator may see and act on, as a condition on the joined `User`."""
+    if actor.role == Role.district_admin:
+        return true()
+    if actor.role == Role.school_admin:
+        return User.school_id == actor.school_id if actor.school_id is not None else false()
+    raise Forbidden(_("Your role does not allow this."))
+
+
+def _allowed(actor: User, action: str) -> tuple[tuple[str, ...], str]:
+    move = _MOVES.get((action, actor.role))
+    if move is None:
+        raise Forbidden(_("Your role does not allow this."))
+    return move
+
+
+def default_status(actor: User) -> str:
+    """What the actor's queue shows first: a school admin verifies pending entries, a district admin certifies."""
+    return "verified" if actor.role == Role.district_admin else "pending"
+
+
+def _record(
+    session: Session,
+    entry: LedgerEntry,
+    actor: User,
+    action: str,
+    before: str | None,
+    school_id: int | None,
+    reason: str | None,
+) -> None:
+    session.add(
+        LedgerEntryEvent(
+            entry_id=entry.id,
+            from_status=before,
+            to_status=entry.status,
+            reason=reason,
+            actor_id=actor.id,
+            at=clock.now(),
+        )
+    )
+    audit.record(
+        session,
+        f"ledger.{action}",
+        actor_id=actor.id,
+        subject_type="ledger_entry",
+        subject_id=entry.id,
+        school_id=school_id,
+        on_behalf_of_id=entry.user_id if action == "reverse" else None,
+        before={"status": before} if before else None,
+        after={"status": entry.status, "reason": reason, "hours": str(entry.hours), "teacher_id": entry.user_id},
+    )
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str | None:
+    text = (reason or "").strip()
+    if required and not text:
+        raise InvalidInput(_("Give a reason the teacher will see."), fields={"reason": _("A reason is required.")})
+    if len(text) > MAX_REASON:
+        raise InvalidInput(
+            _("The reason is too long (at most 500 characters)."), fields={"reason": _("At most 500 characters.")}
+        )
+    return text or None
+
+
+def apply(session: Session, actor: User, entry_ids: Sequence[int], action: str, reason: str | None = None) -> int:
+    """Move the selected entries all at once, or none of them: one entry out of scope or in the wrong status and
+    nothing is written. Returns how many moved."""
+    if action not in ACTIONS:
+        raise InvalidInput(_("Unknown action."))
+    allowed_from, to_status = _allowed(actor, action)
+    reason = _clean_reason(reason, required=action == "reject")
+    ids = sorted(set(entry_ids))
+    if not ids:
+        raise InvalidInput(_("Select at least one entry."))
+    if len(ids) > MAX_BULK:
+        raise InvalidInput(_("Select at most %(n)s entries at a time."), n=MAX_BULK)
+    found = session.execute(
+        select(LedgerEntry, User.school_id)
+        .join(User, User.id == LedgerEntry.user_id)
+        .where(LedgerEntry.id.in_(ids), scope(actor))
+        .order_by(LedgerEntry.id)
+        .with_for_update(of=LedgerEntry)
+    ).all()
+    if len(found) != len(ids):
+        # Out of scope reads as not found: a school admin cannot learn that another school's entry exists.
+        raise NotFound(_("This credit hour entry does not exist."))
+    wrong = [entry for entry, _school in found if entry.status not in allowed_from or entry.reverses_id is not None]
+    if wrong:
+        raise Conflict(
+            _("%(n)s of the selected entries cannot be changed this way any more; reload the list."), n=len(wrong)
+        )
+    reversed_ids = set(session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.in_(ids))))
+    if reversed_ids:
+        raise Conflict(
+            _("%(n)s of the selected entries cannot be changed this way any more; reload the list."),
+            n=len(reversed_ids),
+        )
+    for entry, school_id in found:
+        before = entry.status
+        entry.status = to_status
+        entry.actor_id = actor.id
+        if action == "reject":
+            entry.reason = reason
+        _record(session, entry, actor, action, before, school_id, reason)
+    session.flush()
+    return len(found)
+
+
+def reverse(session: Session, actor: User, entry_id: int, reason: str | None) -> LedgerEntry:
+    """A correction: a new entry with the negated hours and the original's status, naming what it reverses."""
+    if actor.role != Role.district_admin:
+        raise Forbidden(_("Your role does not allow this."))
+    text = _clean_reason(reason, required=True)
+    found = session.execute(
+        select(LedgerEntry, User.school_id)
+        .join(User, User.id == LedgerEntry.user_id)
+        .where(LedgerEntry.id == entry_id, scope(actor))
+        .with_for_update(of=LedgerEntry)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(_("This credit hour entry does not exist."))
+    original, school_id = found
+    if original.reverses_id is not None or original.status not in ("verified", "certified"):
+        raise Conflict(_("Only a verified or certified entry can be corrected; reject a pending one instead."))
+    if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == original.id)) is not None:
+        raise Conflict(_("This entry has already been corrected."))
+    correction = LedgerEntry(
+        user_id=original.user_id,
+        hours=-original.hours,
+        category=original.category,
+        level=original.level,
+        source="adjustment",
+        source_ref=f"reverses:{original.id}",
+        course_id=original.course_id,
+        year=original.year,
+        status=original.status,
+        reason=text,
+        actor_id=actor.id,
+        reverses_id=original.id,
+        created_at=clock.now(),
+    )
+    session.add(correction)
+    session.flush()
+    _record(session, correction, actor, "reverse", None, school_id, text)
+    session.flush()
+    return correction
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Queues
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str | None = None  # None: every status
+    school_id: int | None = None
+    year: int | None = None
+    category: str | None = None
+    source: str | None = None
+    q: str | None = None
+
+    def params(self) -> dict[str, str]:
+        """The filters as query parameters, for pager links and the return address of bulk actions."""
+        values = {
+            "status": self.status or "all",
+            "school": self.school_id,
+            "year": self.year,
+            "category": self.category,
+            "source": self.source,
+            "q": self.q,
+        }
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    entry_id: int
+    created_at: datetime
+    teacher_id: int
+    teacher_name: str
+    teacher_username: str
+    school_name: str | None
+    course_title: str | None
+    source: str
+    source_ref: str
+    category: str
+    level: str
+    year: int
+    hours: Decimal
+    status: str
+    reason: str | None
+    reverses_id: int | None
+
+    @property
+    def external_id(self) -> int | None:
+        ref = self.source_ref.removeprefix(EXTERNAL_PREFIX)
+        return int(ref) if self.source == "external" and ref.isdigit() else None
+
+    @property
+    def actionable(self) -> bool:
+        return self.reverses_id is None and self.status in ("pending", "verified")
+
+
+def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -> Page[QueueRow]:
+    """Entries in the actor's scope matching the filters, newest first, `PAGE_SIZE` a page.
+
+    Every condition is on an indexed column (status + created_at, status + year, users.school_id, user_id), and
+    the page is read with LIMIT/OFFSET after one COUNT over the same conditions."""
+    conditions: list[ColumnElement[bool]] = [scope(actor)]
+    if filters.status:
+        conditions.append(LedgerEntry.status == filters.status)
+    if filters.school_id is not None and actor.role == Role.district_admin:
+        conditions.append(User.school_id == filters.school_id)
+    if filters.year is not None:
+        conditions.append(LedgerEntry.year == filters.year)
+    if filters.category:
+        conditions.append(LedgerEntry.category == filters.category)
+    if filters.source:
+        conditions.append(LedgerEntry.source == filters.source)
+    if filters.q and filters.q.strip():
+        text = filters.q.strip()
+        conditions.append(
+            or_(User.display_name.icontains(text, autoescape=True), User.username.icontains(text, autoescape=True))
+        )
+    total = (
+        session.scalar(
+            select(func.count()).select_from(LedgerEntry).join(User, User.id == LedgerEntry.user_id).where(*conditions)
+        )
+        or 0
+    )
+    number = clamp_page(page, total, PAGE_SIZE)
+    rows = session.execute(
+        select(
+            LedgerEntry.id,
+            LedgerEntry.created_at,
+            User.id,
+            User.display_name,
+            User.username,
+            School.name,
+            Course.title,
+            LedgerEntry.source,
+            LedgerEntry.source_ref,
+            LedgerEntry.category,
+            LedgerEntry.level,
+            LedgerEntry.year,
+            LedgerEntry.hours,
+            LedgerEntry.status,
+            LedgerEntry.reason,
+            LedgerEntry.reverses_id,
+        )
+        .join(User, User.id == LedgerEntry.user_id)
+        .outerjoin(School, School.id == User.school_id)
+        .outerjoin(Course, Course.id == LedgerEntry.course_id)
+        .where(*conditions)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+    )
+    return Page([QueueRow(*tuple(row)) for row in rows], number=number, size=PAGE_SIZE, total=total)
+
+
+def history(session: Session, entry_id: int) -> list[LedgerEntryEvent]:
+    return list(
+        session.scalars(
+            select(LedgerEntryEvent).where(LedgerEntryEvent.entry_id == entry_id).order_by(LedgerEntryEvent.id)
+        )
+    )
+
+
+def teacher_in_scope(session: Session, actor: User, teacher_id: int) -> User:
+    """A teacher an administrator may look at (404 otherwise, so other schools' teachers stay invisible)."""
+    teacher = session.scalar(select(User).where(User.id == teacher_id, scope(actor)))
+    if teacher is None:
+        raise NotFound(_("This teacher does not exist."))
+    return teacher
