@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -11,11 +12,13 @@ from pydantic import BaseModel, Field
 from backend.accounts import service
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.accounts.models import User
+from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit.csrf import CSRF_COOKIE, new_cookie_value
-from backend.kit.errors import NotAuthenticated
-from backend.kit.i18n import LOCALES, translate
+from backend.kit.errors import AppError, NotAuthenticated
+from backend.kit.i18n import LOCALES, _, translate
 from backend.kit.web import LOCALE_COOKIE, redirect, render
+from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["accounts"])
@@ -26,10 +29,12 @@ def _safe_next(url: str | None) -> str:
     return url if url and url.startswith("/") and not url.startswith("//") else "/"
 
 
-def _log_in(request: Request, response: Response, session: SessionDep, user: User) -> None:
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def set_session_cookie(request: Request, response: Response, new: service.NewSession) -> None:
     settings = request.app.state.settings
-    service.end_session(session, request.cookies.get(settings.session_cookie_name))
-    new = service.start_session(session, user, settings.session_days)
     response.set_cookie(
         settings.session_cookie_name,
         new.token,
@@ -45,9 +50,51 @@ def _log_in(request: Request, response: Response, session: SessionDep, user: Use
     )
 
 
-def _log_out(request: Request, response: Response, session: SessionDep) -> None:
+# Where each stage of a sign-in continues (see backend.accounts.service).
+STAGE_PAGES = {"mfa": "/login/2fa", "enrol": "/account/2fa", "password": "/account/password"}
+
+
+def stage_target(stage: str, next_url: str) -> str:
+    if stage == "active":
+        return _safe_next(next_url)
+    return STAGE_PAGES[stage] + "?" + urlencode({"next": _safe_next(next_url)})
+
+
+def _log_in(request: Request, session: SessionDep, user: User, next_url: str, method: str = "password") -> Response:
+    """Starts the sign-in (a new session id) and redirects to its next step: a second factor, or the page."""
     settings = request.app.state.settings
     service.end_session(session, request.cookies.get(settings.session_cookie_name))
+    new = service.begin_sign_in(
+        session, user, method=method, waive_admin_2fa=settings.demo_mode, address=client_address(request)
+    )
+    response = redirect(request, stage_target(new.stage, next_url))
+    set_session_cookie(request, response, new)
+    return response
+
+
+def authenticate(request: Request, session: SessionDep, username: str, password: str) -> User:
+    """Checks the credentials; a refusal is committed (failure count, lockout, audit) before it is raised."""
+    try:
+        return service.authenticate(session, username, password, client_address(request))
+    except AppError:
+        session.commit()
+        raise
+
+
+def _log_out(request: Request, response: Response, session: SessionDep) -> None:
+    settings = request.app.state.settings
+    user = getattr(request.state, "user", None)
+    service.end_session(session, request.cookies.get(settings.session_cookie_name))
+    if user is not None:
+        audit.record(
+            session,
+            "auth.logout",
+            actor_id=user.id,
+            subject_type="user",
+            subject_id=user.id,
+            school_id=user.school_id,
+            address=client_address(request),
+        )
     response.delete_cookie(settings.session_cookie_name, path="/")
 
 
@@ -67,19 +114,19 @@ def login_submit(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     errors: dict[str, str] = {}
+    status = 422
     if not username.strip():
         errors["username"] = "Please enter your username."
     if not password:
         errors["password"] = "Please enter your password."  # noqa: S105 - a message, not a secret
     if not errors:
         try:
-            user = service.authenticate(session, username, password)
-        except NotAuthenticated as exc:
-            errors["form"] = exc.message
+            user = authenticate(request, session, username, password)
+        except AppError as exc:
+            errors["form"] = translate(request.state.locale, exc.message, **exc.params)
+            status = exc.status_code
         else:
-            response = redirect(request, _safe_next(next))
-            _log_in(request, response, session, user)
-            return response
+            return _log_in(request, session, user, next)
     locale = request.state.locale
     return render(
         request,
@@ -89,12 +136,12 @@ def login_submit(
             "form": {"username": username},
             "errors": {k: translate(locale, v) for k, v in errors.items()},
         },
-        status=422 if "form" not in errors else 401,
+        status=422 if "form" not in errors else status,
     )
 
 
 @pages.post("/logout")
-def logout(request: Request, session: SessionDep) -> Response:
+def logout(request: Request, session: SessionDep, user: OptionalUser) -> Response:
     response = redirect(request, "/login")
     _log_out(request, response, session)
     return response
@@ -132,11 +179,29 @@ def _user_out(user: User) -> UserOut:
     )
 
 
+def _api_credentials(request: Request, session: SessionDep, body: LoginIn) -> User:
+    """A password alone opens no API session or token for an account that signs in with a second step."""
+    user = authenticate(request, session, body.username, body.password)
+    stage = service.stage_after(
+        user,
+        method="password",
+        waive_admin_2fa=request.app.state.settings.demo_mode,
+        passed="password",
+        policy=load_policy(session),
+    )
+    if stage != "active":
+        raise NotAuthenticated(_("This account signs in with a second step: please use the login page."))
+    return user
+
+
 @api.post("/auth/login", response_model=UserOut)
 def api_login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> UserOut:
     """Starts a browser session (cookie). Send the CSRF token from the login page in `X-CSRF-Token`."""
-    user = service.authenticate(session, body.username, body.password)
-    _log_in(request, response, session, user)
+    user = _api_credentials(request, session, body)
+    settings = request.app.state.settings
+    service.end_session(session, request.cookies.get(settings.session_cookie_name))
+    new = service.begin_sign_in(session, user, method="password", waive_admin_2fa=True, address=client_address(request))
+    set_session_cookie(request, response, new)
     return _user_out(user)
 
 
@@ -148,9 +213,9 @@ def api_logout(request: Request, session: SessionDep) -> Response:
 
 
 @api.post("/auth/token", response_model=TokenOut)
-def api_token(body: LoginIn, session: SessionDep) -> TokenOut:
+def api_token(body: LoginIn, request: Request, session: SessionDep) -> TokenOut:
     """Exchanges credentials for a bearer token (90 days) for scripts and integrations."""
-    user = service.authenticate(session, body.username, body.password)
+    user = _api_credentials(request, session, body)
     return TokenOut(token=service.create_api_token(session, user, name="api login"))
 
 

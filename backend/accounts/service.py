@@ -1,4 +1,11 @@
-"""Accounts: creating users, logging in and out, resolving a session cookie or bearer token to a user."""
+"""Accounts: creating users, signing in and out, resolving a session cookie or bearer token to a user.
+
+A sign-in goes through stages kept on the session row (`AuthSession.stage`): the password opens a half-way
+session ("mfa": a TOTP or recovery code is due; "enrol": an admin must set up two-factor sign-in first;
+"password": a forced password change after an admin's reset); each step replaces it with a new session id, and
+only an "active" session authenticates requests. Sessions end after `session_idle_minutes` without a request and
+`session_absolute_hours` after sign-in, whatever happens (policy).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +14,29 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from backend.accounts import throttle, totp
 from backend.accounts.models import ApiToken, AuthSession, Role, User
-from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from backend.audit import service as audit
 from backend.kit import clock
-from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated
+from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated
 from backend.kit.i18n import _
+from backend.policies.service import Policy, load_policy
 
-MIN_PASSWORD_LENGTH = 8
+ADMIN_ROLES = frozenset({Role.school_admin, Role.district_admin})
+# A half-way sign-in (second factor, enrolment, forced change) must be finished within this time.
+PENDING_MINUTES = 10
+# Last-seen is written at most this often, so an active user costs one UPDATE a minute, not one per request.
+TOUCH_SECONDS = 60
+STAGES = ("active", "mfa", "enrol", "password")
+
+
+class TooManyAttempts(AppError):
+    status_code = 429
+    code = "too_many_attempts"
 
 
 def digest_token(token: str) -> str:
@@ -36,12 +56,14 @@ def create_user(
     errors: dict[str, str] = {}
     if not username or len(username) > 64:
         errors["username"] = _("Enter a username of 1 to 64 characters.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = _("The password must have at least 8 characters.")
+    min_length = load_policy(session).password_min_length
+    problem = password_problem(password, username, min_length)
+    if problem:
+        errors["password"] = problem
     if role not in set(Role):
         errors["role"] = _("Unknown role.")
     if errors:
-        raise InvalidInput(_("Please correct the marked fields."), fields=errors)
+        raise InvalidInput(_("Please correct the marked fields."), fields=errors, count=min_length)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(_("A user with this username already exists."))
     user = User(
@@ -58,31 +80,103 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The user for these credentials. One message for every failure, so it reveals no account's existence."""
+def _refuse_if_locked(session: Session, keys: throttle.Keys) -> None:
+    until = throttle.locked_until(session, keys)
+    if until is not None:
+        minutes = max(1, -(-int((until - clock.now()).total_seconds()) // 60))
+        raise TooManyAttempts(
+            _("Too many failed sign-in attempts. Please try again in %(minutes)s minutes."), minutes=minutes
+        )
+
+
+def _failed(session: Session, keys: throttle.Keys, user: User | None, address: str | None, why: str) -> None:
+    policy = load_policy(session)
+    audit.record(
+        session, "auth.login_failed", actor_id=user.id if user else None, subject_type="user" if user else None,
+        subject_id=user.id if user else None, school_id=user.school_id if user else None,
+        after={"reason": why}, address=address,
+    )  # fmt: skip
+    if throttle.record_failure(session, keys, policy):
+        audit.record(
+            session, "auth.lockout", actor_id=user.id if user else None, subject_type="user" if user else None,
+            subject_id=user.id if user else None, school_id=user.school_id if user else None,
+            after={"minutes": policy.login_lockout_minutes}, address=address,
+        )  # fmt: skip
+
+
+def authenticate(session: Session, username: str, password: str, address: str | None = None) -> User:
+    """The user for these credentials. One message for every failure, so it reveals no account's existence.
+
+    Failures are counted (and audited) in `session`: the caller must commit even when this raises.
+    """
+    keys = throttle.Keys.of(username, address)
+    _refuse_if_locked(session, keys)
     user = session.scalar(select(User).where(User.username == username.strip()))
     ok = verify_password(user.password_hash if user else None, password)
     if not user or not ok or not user.is_active:
+        _failed(session, keys, user, address, "password")
         raise NotAuthenticated(_("Username or password is incorrect."))
+    throttle.record_success(session, keys)
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)  # today's argon2 parameters, now that we know the password
     return user
+
+
+# --- sessions ------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class NewSession:
     token: str
     max_age_seconds: int
+    stage: str
 
 
-def start_session(session: Session, user: User, days: int) -> NewSession:
+def stage_after(user: User, *, method: str, waive_admin_2fa: bool, passed: str, policy: Policy) -> str:
+    """The next stage of a sign-in once `passed` ("password", "sso", "mfa", "enrol" or "password_change")."""
+    if passed in ("password", "sso") and method == "password":
+        if user.totp_enabled_at is not None:
+            return "mfa"
+        if user.role in ADMIN_ROLES and policy.admin_totp_required and not waive_admin_2fa:
+            return "enrol"
+    if user.must_change_password and passed != "password_change":
+        return "password"
+    return "active"
+
+
+def start_session(
+    session: Session, user: User, days: int | None = None, *, method: str = "password", stage: str = "active"
+) -> NewSession:
+    """A new session id (never a reused one: ASVS 3.2.1). `days` is ignored: the policy's absolute timeout rules."""
+    policy = load_policy(session)
     token = secrets.token_urlsafe(32)
     now = clock.now()
+    lifetime = (
+        timedelta(minutes=PENDING_MINUTES) if stage != "active" else timedelta(hours=policy.session_absolute_hours)
+    )
     session.add(
         AuthSession(
-            token_hash=digest_token(token), user_id=user.id, created_at=now, expires_at=now + timedelta(days=days)
+            token_hash=digest_token(token), user_id=user.id, created_at=now, expires_at=now + lifetime,
+            last_seen_at=now, auth_method=method, stage=stage,
         )
-    )
+    )  # fmt: skip
     session.flush()
-    return NewSession(token=token, max_age_seconds=days * 86400)
+    return NewSession(token=token, max_age_seconds=int(lifetime.total_seconds()), stage=stage)
+
+
+def begin_sign_in(
+    session: Session, user: User, *, method: str, waive_admin_2fa: bool, address: str | None = None
+) -> NewSession:
+    """After the password (or SSO) was right: a session in the stage that comes next, and the audit event."""
+    stage = stage_after(
+        user, method=method, waive_admin_2fa=waive_admin_2fa, passed=method, policy=load_policy(session)
+    )
+    audit.record(
+        session, "auth.login" if stage == "active" else "auth.login_password_ok", actor_id=user.id,
+        subject_type="user", subject_id=user.id, school_id=user.school_id, after={"method": method, "stage": stage},
+        address=address,
+    )  # fmt: skip
+    return start_session(session, user, method=method, stage=stage)
 
 
 def end_session(session: Session, token: str | None) -> None:
@@ -90,15 +184,183 @@ def end_session(session: Session, token: str | None) -> None:
         session.execute(delete(AuthSession).where(AuthSession.token_hash == digest_token(token)))
 
 
+def end_all_sessions(session: Session, user_id: int) -> int:
+    """ "Log out everywhere": every browser session of the user ends now."""
+    result = session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _live(auth: AuthSession, policy: Policy) -> bool:
+    now = clock.now()
+    seen = auth.last_seen_at or auth.created_at
+    return auth.expires_at > now and seen > now - timedelta(minutes=policy.session_idle_minutes)
+
+
 def user_for_session_token(session: Session, token: str) -> User | None:
     row = session.execute(
-        select(User, AuthSession.expires_at)
-        .join(AuthSession, AuthSession.user_id == User.id)
+        select(User, AuthSession).join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.token_hash == digest_token(token))
-    ).first()
-    if row is None or row[1] <= clock.now() or not row[0].is_active:
+    ).first()  # fmt: skip
+    if row is None:
         return None
-    return row[0]
+    user, auth = row
+    if auth.stage != "active" or not user.is_active or not _live(auth, load_policy(session)):
+        return None
+    now = clock.now()
+    if auth.last_seen_at is None or (now - auth.last_seen_at).total_seconds() >= TOUCH_SECONDS:
+        session.execute(update(AuthSession).where(AuthSession.id == auth.id).values(last_seen_at=now))
+    return user  # type: ignore[no-any-return]
+
+
+def pending_sign_in(session: Session, token: str | None, *stages: str) -> tuple[AuthSession, User]:
+    """The half-way sign-in behind this cookie, in one of `stages`; refused when there is none (or it expired)."""
+    row = (
+        session.execute(
+            select(AuthSession, User).join(User, User.id == AuthSession.user_id)
+            .where(AuthSession.token_hash == digest_token(token))
+        ).first()
+        if token
+        else None
+    )  # fmt: skip
+    if row is None or row[0].stage not in stages or row[0].expires_at <= clock.now() or not row[1].is_active:
+        raise NotAuthenticated(_("Your sign-in has expired. Please log in again."))
+    return row[0], row[1]
+
+
+def advance_sign_in(
+    session: Session, auth: AuthSession, user: User, *, passed: str, waive_admin_2fa: bool, address: str | None
+) -> NewSession:
+    """A step of the sign-in is done: the half-way session is replaced by one in the next stage (a new id)."""
+    stage = stage_after(
+        user, method=auth.auth_method, waive_admin_2fa=waive_admin_2fa, passed=passed, policy=load_policy(session)
+    )
+    method = auth.auth_method
+    session.delete(auth)
+    if stage == "active":
+        audit.record(
+            session, "auth.login", actor_id=user.id, subject_type="user", subject_id=user.id,
+            school_id=user.school_id, after={"method": method, "second_step": passed}, address=address,
+        )  # fmt: skip
+    return start_session(session, user, method=method, stage=stage)
+
+
+def second_factor(session: Session, auth: AuthSession, user: User, code: str, address: str | None) -> None:
+    """Checks a TOTP or recovery code for a half-way sign-in; failures count toward the login lockout."""
+    keys = throttle.Keys.of(user.username, address)
+    _refuse_if_locked(session, keys)
+    if totp.check_code(user, code):
+        return
+    if len(code.strip()) > 6 and totp.use_recovery_code(session, user, code.strip()):
+        audit.record(
+            session, "auth.recovery_code_used", actor_id=user.id, subject_type="user", subject_id=user.id,
+            school_id=user.school_id, after={"left": totp.recovery_codes_left(session, user)}, address=address,
+        )  # fmt: skip
+        return
+    _failed(session, keys, user, address, "second_factor")
+    raise NotAuthenticated(_("The code is not correct. Please try again."))
+
+
+# --- passwords -----------------------------------------------------------------------------------------------------
+
+
+def change_password(session: Session, user: User, new: str, *, current: str | None, address: str | None) -> None:
+    """The user sets a new password; `current` is required unless this is the forced change after a reset."""
+    policy = load_policy(session)
+    if current is not None and not verify_password(user.password_hash, current):
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
+        )
+    problem = password_problem(new, user.username, policy.password_min_length)
+    if problem:
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"password": problem}, count=policy.password_min_length
+        )
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = clock.now()
+    audit.record(
+        session, "auth.password_changed", actor_id=user.id, subject_type="user", subject_id=user.id,
+        school_id=user.school_id, after={"forced": current is None}, address=address,
+    )  # fmt: skip
+    session.flush()
+
+
+def may_manage(actor: User, target: User) -> bool:
+    """District admins manage any account; school admins the teachers of their own school (issue 6)."""
+    if actor.id == target.id:
+        return False
+    if actor.role == Role.district_admin:
+        return True
+    return actor.role == Role.school_admin and target.role == Role.teacher and target.school_id == actor.school_id
+
+
+def reset_password(session: Session, actor: User, target: User, address: str | None) -> str:
+    """An admin sets a temporary password: returned once, to be changed at the next sign-in. Ends all sessions."""
+    if not may_manage(actor, target):
+        raise Forbidden(_("You may not reset this account's password."))
+    temporary = "-".join(secrets.token_urlsafe(9) for _ in range(2))
+    target.password_hash = hash_password(temporary)
+    target.must_change_password = True
+    end_all_sessions(session, target.id)
+    audit.record(
+        session, "auth.password_reset", actor_id=actor.id, subject_type="user", subject_id=target.id,
+        school_id=target.school_id, after={"forced_change": True}, address=address,
+    )  # fmt: skip
+    session.flush()
+    return temporary
+
+
+def change_role(session: Session, actor: User, target: User, role: str, address: str | None) -> None:
+    """A district admin changes an account's role. The account's sessions end: new rights mean a new session."""
+    if actor.role != Role.district_admin or actor.id == target.id:
+        raise Forbidden(_("Your role does not allow this."))
+    if role not in set(Role):
+        raise InvalidInput(_("Please correct the marked fields."), fields={"role": _("Unknown role.")})
+    before = target.role
+    if before == role:
+        return
+    target.role = role
+    end_all_sessions(session, target.id)
+    audit.record(
+        session, "auth.role_changed", actor_id=actor.id, subject_type="user", subject_id=target.id,
+        school_id=target.school_id, before={"role": before}, after={"role": role}, address=address,
+    )  # fmt: skip
+    session.flush()
+
+
+# --- two-factor enrolment ------------------------------------------------------------------------------------------
+
+
+def enable_totp(session: Session, user: User, code: str, address: str | None) -> list[str]:
+    """Confirms the pending secret with a code from the authenticator; returns the ten recovery codes (once)."""
+    if user.totp_enabled_at is not None:
+        raise Conflict(_("Two-factor sign-in is already on."))
+    if not totp.check_code(user, code):
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"code": _("The code is not correct. Please try again.")}
+        )
+    user.totp_enabled_at = clock.now()
+    codes = totp.new_recovery_codes(session, user)
+    audit.record(
+        session, "auth.2fa_enrolled", actor_id=user.id, subject_type="user", subject_id=user.id,
+        school_id=user.school_id, address=address,
+    )  # fmt: skip
+    return codes
+
+
+def disable_totp(session: Session, user: User, password: str, address: str | None) -> None:
+    if not verify_password(user.password_hash, password):
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
+        )
+    totp.disable(session, user)
+    audit.record(
+        session, "auth.2fa_disabled", actor_id=user.id, subject_type="user", subject_id=user.id,
+        school_id=user.school_id, address=address,
+    )  # fmt: skip
+
+
+# --- API tokens ----------------------------------------------------------------------------------------------------
 
 
 def create_api_token(session: Session, user: User, name: str, days: int = 90) -> str:
