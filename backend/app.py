@@ -157,6 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(studio_router)
     app.include_router(uploads_router)
+    from backend.accounts.sso_routes import pages as sso_pages
+
+    app.include_router(sso_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     if settings.bench_endpoints:

@@ -44,6 +44,28 @@ class Policy:
     position_slack_ms: int = 1500
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
     annual_hours_target: Decimal = Decimal("72")
+    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher, as days served in trainee periods (their union).
+    induction_trainee_days: int = 365
+    # DOMAIN.md, Induction: the assessment after training; the code of the course whose quiz is that assessment
+    # (empty: not set up yet, so nobody is shown as eligible for appointment).
+    induction_assessment_course: str = ""
+    # DOMAIN.md, Shanghai 14th five-year credits [H]: ≥ 36 credits per 5-year cycle (2021–2025, 2026–2030, …)...
+    cycle_first_year: int = 2021
+    cycle_years: int = 5
+    cycle_credits: Decimal = Decimal("36")
+    # ...by category: 师德素养 ≥ 8, 知识技能 ≥ 10, 实践体验 ≥ 14, 自主研修 4 (required, and at most 4 count)...
+    cycle_min_ethics: Decimal = Decimal("8")
+    cycle_min_knowledge_skills: Decimal = Decimal("10")
+    cycle_min_practice: Decimal = Decimal("14")
+    cycle_min_self_study: Decimal = Decimal("4")
+    cycle_max_self_study: Decimal = Decimal("4")
+    # ...and by level: 市级 ≥ 7, 区级 ≥ 10, 校本 ≥ 15. Workshop (工作室) hours count toward this level.
+    cycle_min_city: Decimal = Decimal("7")
+    cycle_min_district: Decimal = Decimal("10")
+    cycle_min_school: Decimal = Decimal("15")
+    workshop_counts_as_level: str = "district"
+    # DOMAIN.md, national ≥ 360 hours per cycle vs Shanghai's 36 credits: 1 credit = 10 hours [L].
+    hours_per_credit: Decimal = Decimal("10")
     default_pass_mark: int = 60
     # Issue 4: a course may claim one credit hour per this many minutes of content (checked at submit).
     minutes_per_credit_hour: int = 45
