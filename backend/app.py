@@ -157,6 +157,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(studio_router)
     app.include_router(uploads_router)
+    from backend.training.routes import pages as training_pages  # issue 5, offline study
+
+    app.include_router(training_pages)
     from backend.accounts.sso_routes import pages as sso_pages
 
     app.include_router(sso_pages)
