@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.accounts import service
+from backend.accounts import oidc, service
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.accounts.models import User
 from backend.audit import service as audit
@@ -74,6 +74,7 @@ def _log_in(request: Request, session: SessionDep, user: User, next_url: str, me
 
 def authenticate(request: Request, session: SessionDep, username: str, password: str) -> User:
     """Checks the credentials; a refusal is committed (failure count, lockout, audit) before it is raised."""
+    oidc.require_local_login(request)
     try:
         return service.authenticate(session, username, password, client_address(request))
     except AppError:
@@ -142,7 +143,12 @@ def login_submit(
 
 @pages.post("/logout")
 def logout(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    response = redirect(request, "/login")
+    settings = request.app.state.settings
+    # An SSO session also ends at the provider (RP-initiated logout), which then sends the browser back here.
+    provider = oidc.provider_logout_url(
+        session, settings, request.cookies.get(settings.session_cookie_name), str(request.url_for("login_page"))
+    )
+    response = redirect(request, provider or "/login")
     _log_out(request, response, session)
     return response
 
