@@ -163,6 +163,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.accounts.sso_routes import pages as sso_pages
 
     app.include_router(sso_pages)
+    from backend.people.routes import pages as people_pages  # issue 5, teacher records and title review
+
+    app.include_router(people_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     if settings.bench_endpoints:

@@ -1,0 +1,259 @@
+"""本校教师 / 全区教师: teacher records, roster import, and 职称评审 (title review) with its Excel export.
+
+School admins act on their own school's teachers, district admins on all (`backend.people.records.scope`); teachers
+and trainers are refused (403), another school's teacher is not found (404). Every form posts as a plain form and
+redirects back, so the pages work without JavaScript; htmx requests of the lists get only the results block.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData, UploadFile
+
+from backend.accounts.deps import require_role
+from backend.accounts.models import Role, User
+from backend.db import SessionDep
+from backend.kit.errors import InvalidInput
+from backend.kit.forms import FormDep
+from backend.kit.i18n import _, translate
+from backend.kit.web import redirect, render
+from backend.kit.xlsx import XLSX_TYPE
+from backend.people import records, roster, rules, title_review
+from backend.policies.service import load_policy
+
+pages = APIRouter(include_in_schema=False)
+
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+LABELS = {
+    "status_labels": records.STATUS_LABELS,
+    "kind_labels": records.KIND_LABELS,
+    "result_labels": records.RESULT_LABELS,
+}
+
+
+def _values(form: FormData) -> dict[str, str]:
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def _number(raw: str | None, default: int | None = None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else default
+
+
+def _attachment_headers(filename: str) -> dict[str, str]:
+    # RFC 6266: an ASCII fallback plus the UTF-8 name, so Chinese file names survive every browser.
+    return {
+        "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "private, no-store",
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Teacher list and records
+
+
+@pages.get("/admin/teachers")
+def teachers_page(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    q: str | None = None,
+    school: str | None = None,
+    page: str | None = None,
+) -> Response:
+    school_id = _number(school)
+    result = records.list_teachers(session, user, query=q, school_id=school_id, page=_number(page, 1) or 1)
+    return render(
+        request,
+        "people/teachers.html",
+        LABELS
+        | {
+            "page": result,
+            "q": (q or "").strip(),
+            "school_id": school_id,
+            "schools": records.schools_to_filter(session, user),
+        },
+        block="results",
+    )
+
+
+@pages.get("/admin/teachers/template.xlsx")
+def roster_template(user: AdminUser) -> Response:
+    return Response(
+        roster.template_workbook(), media_type=XLSX_TYPE, headers=_attachment_headers("教师名单导入模板.xlsx")
+    )
+
+
+@pages.get("/admin/teachers/import")
+def import_page(request: Request, user: AdminUser) -> Response:
+    return render(request, "people/import.html", {"report": None, "columns": roster.COLUMNS})
+
+
+@pages.post("/admin/teachers/import")
+def import_roster(request: Request, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    upload = form.get("file")
+    context: dict[str, Any] = {"report": None, "columns": roster.COLUMNS}
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise InvalidInput(_("Choose the roster file to upload."))
+        content = upload.file.read(roster.MAX_IMPORT_BYTES + 1)
+        report = roster.import_roster(session, user, content, upload.filename)
+    except InvalidInput as exc:
+        context["form_error"] = translate(request.state.locale, exc.message, **exc.params)
+        return render(request, "people/import.html", context, status=422)
+    context["report"] = report
+    context["filename"] = upload.filename
+    return render(request, "people/import.html", context, status=200 if report.ok else 422)
+
+
+def _record_page(
+    request: Request, session: SessionDep, user: User, teacher_id: int, status: int = 200, **extra: Any
+) -> Response:
+    context: dict[str, Any] = LABELS | {
+        "record": records.record_of(session, user, teacher_id),
+        "schools": records.all_schools(session),
+        "statuses": records.STATUSES,
+        "kinds": records.PERIOD_KINDS,
+        "results": records.RESULTS,
+        "saved": request.query_params.get("saved"),
+        "errors": {},
+        "values": {},
+        "form": None,
+    }
+    return render(request, "people/teacher.html", context | extra, status=status)
+
+
+@pages.get("/admin/teachers/{teacher_id}")
+def teacher_page(request: Request, teacher_id: int, session: SessionDep, user: AdminUser) -> Response:
+    return _record_page(request, session, user, teacher_id)
+
+
+def _form_again(
+    request: Request, session: SessionDep, user: User, teacher_id: int, which: str, form: FormData, exc: InvalidInput
+) -> Response:
+    # The rejected change is rolled back with the request; the page shows the stored record and the typed values.
+    session.rollback()
+    locale = request.state.locale
+    return _record_page(
+        request, session, user, teacher_id, 422,
+        form=which, values=_values(form), errors={k: translate(locale, v) for k, v in exc.fields.items()},
+        form_error=translate(locale, exc.message, **exc.params),
+    )  # fmt: skip
+
+
+@pages.post("/admin/teachers/{teacher_id}/profile")
+def save_profile(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    try:
+        records.update_profile(session, user, teacher_id, _values(form))
+    except InvalidInput as exc:
+        return _form_again(request, session, user, teacher_id, "profile", form, exc)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=profile")
+
+
+@pages.post("/admin/teachers/{teacher_id}/periods")
+def add_period(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    try:
+        records.save_period(session, user, teacher_id, _values(form))
+    except InvalidInput as exc:
+        return _form_again(request, session, user, teacher_id, "period", form, exc)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=period#periods")
+
+
+@pages.post("/admin/teachers/{teacher_id}/periods/{period_id}")
+def change_period(
+    request: Request, teacher_id: int, period_id: int, form: FormDep, session: SessionDep, user: AdminUser
+) -> Response:
+    try:
+        records.save_period(session, user, teacher_id, _values(form), period_id)
+    except InvalidInput as exc:
+        return _form_again(request, session, user, teacher_id, f"period-{period_id}", form, exc)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=period#periods")
+
+
+@pages.post("/admin/teachers/{teacher_id}/periods/{period_id}/delete")
+def delete_period(request: Request, teacher_id: int, period_id: int, session: SessionDep, user: AdminUser) -> Response:
+    records.delete_period(session, user, teacher_id, period_id)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=period_deleted#periods")
+
+
+@pages.post("/admin/teachers/{teacher_id}/evaluations")
+def save_evaluation(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    try:
+        records.save_evaluation(session, user, teacher_id, _values(form))
+    except InvalidInput as exc:
+        return _form_again(request, session, user, teacher_id, "evaluation", form, exc)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=evaluation#evaluations")
+
+
+@pages.post("/admin/teachers/{teacher_id}/evaluations/{year}/delete")
+def delete_evaluation(request: Request, teacher_id: int, year: int, session: SessionDep, user: AdminUser) -> Response:
+    records.delete_evaluation(session, user, teacher_id, year)
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=evaluation_deleted#evaluations")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Title review
+
+
+@pages.get("/admin/title-review")
+def title_review_page(
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    as_of: str | None = None,
+    q: str | None = None,
+    school: str | None = None,
+    only: str | None = None,
+    page: str | None = None,
+) -> Response:
+    day = title_review.parse_as_of(as_of)
+    school_id = _number(school)
+    only = only if only in title_review.FILTERS else None
+    result = title_review.review_page(
+        session, user, as_of=day, query=q, school_id=school_id, only=only, page=_number(page, 1) or 1
+    )
+    return render(
+        request,
+        "people/title_review.html",
+        {
+            "page": result,
+            "as_of": day,
+            "q": (q or "").strip(),
+            "school_id": school_id,
+            "only": only,
+            "schools": records.schools_to_filter(session, user),
+            "policy": load_policy(session),
+        },
+        block="results",
+    )
+
+
+@pages.get("/admin/title-review/export.xlsx")
+def title_review_export(
+    session: SessionDep, user: AdminUser, as_of: str | None = None, school: str | None = None
+) -> Response:
+    day = title_review.parse_as_of(as_of)
+    path = title_review.export_workbook(session, user, as_of=day, school_id=_number(school))
+    return FileResponse(
+        path,
+        media_type=XLSX_TYPE,
+        headers=_attachment_headers(f"职称评审_{day.isoformat()}.xlsx"),
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@pages.get("/admin/title-review/{teacher_id}")
+def title_review_teacher(
+    request: Request, teacher_id: int, session: SessionDep, user: AdminUser, as_of: str | None = None
+) -> Response:
+    day = title_review.parse_as_of(as_of)
+    detail = title_review.teacher_review(session, user, teacher_id, day)
+    locale = request.state.locale
+    kinds = "、".join(translate(locale, records.KIND_LABELS.get(k, k)) for k in sorted(rules.counting_kinds(detail.policy)))
+    return render(
+        request, "people/review_detail.html", LABELS | {"detail": detail, "as_of": day, "counting_kinds": kinds}
+    )

@@ -1,0 +1,183 @@
+"""Title review (职称评审) and the honour list, as pure functions of a teacher's records and the policy.
+
+DOMAIN.md, Title review and honours: the paper requirement of a senior-teacher application is waived when ALL hold
+  1. ≥ 30 years of teaching                      (`Policy.title_teaching_years`)
+  2. of them ≥ 20 years as homeroom teacher       (`Policy.title_homeroom_years`)
+  3. currently a homeroom teacher
+  4. ≥ 1 "excellent" evaluation in the last 5 years (`Policy.title_excellent_within_years`)
+and homeroom teachers in post with ≥ 20 years of service receive an honour certificate (`Policy.honour_homeroom_years`).
+
+How the dates are read (each one pinned by a test a day either side):
+- Years of teaching are completed on the anniversary: a start on 1996-09-01 completes 30 years on 2026-09-01.
+  A start on 29 February completes its years on 1 March of a common year (the full year ends with 28 February).
+- A service period runs from its start to its end date inclusive; an open end means still serving. On the review
+  date D, the days served are those before D (D itself is not yet a completed day), the same reading as the
+  anniversary rule: a single period from 2006-09-01 completes 20 years on 2026-09-01.
+- Years of homeroom service are the days covered by the UNION of the counting periods, so a gap counts nothing and an
+  overlap (two schools at once after a move, a duplicated record) counts once. N years are complete when the days
+  reach ceil(N × 365.25): exactly the length of any N consecutive years when N is a multiple of 4 (20 years always
+  hold five 29 Februarys, 7,305 days), at most a day off otherwise.
+- Which kinds count as homeroom service (`Policy.homeroom_service_kinds`, default "homeroom,rotating"): DOMAIN.md
+  names the appointed homeroom teacher 班主任 and, beside it, the deputy 副班主任 and the rotating homeroom teacher
+  轮值班主任; the trainee 见习班主任 comes before appointment (reserve pool → trainee → appointed). The plan's
+  condition is years "as homeroom teacher" (担任班主任), i.e. in charge of a class: an appointed or rotating
+  homeroom teacher is; a deputy assists the one who is, and a trainee is not yet appointed. A district that reads
+  it otherwise changes the policy, not the code.
+- "Currently a homeroom teacher" and "in post": a counting period covers the review date itself.
+- The last 5 years of evaluations: evaluations carry the calendar year they were given for. For a review in year Y
+  the window is the five completed years Y-5 … Y-1, plus a result already recorded for Y itself. So in a 2026 review
+  an excellent of 2021 ("exactly 5 years ago") counts and one of 2020 does not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from backend.policies.service import Policy
+
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Period:
+    """A service period as the rules see it (dates inclusive; `end` None = ongoing)."""
+
+    id: int
+    kind: str
+    school_id: int | None
+    start: date
+    end: date | None
+    school_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    year: int
+    result: str
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition: met or not, the figure behind it and the threshold it was held against."""
+
+    code: str
+    met: bool
+    value: str
+    required: str
+
+
+@dataclass(frozen=True)
+class Review:
+    as_of: date
+    teaching_start: date | None
+    teaching_years: int  # completed years of teaching
+    homeroom_days: int
+    homeroom_years: float  # homeroom_days / 365.25, for display (one decimal)
+    counted_periods: tuple[Period, ...]  # the periods behind the homeroom figure
+    ignored_periods: tuple[Period, ...]  # kinds that do not count, or starting after the review date
+    current_period: Period | None
+    excellent_years: tuple[int, ...]  # "excellent" results inside the window
+    window: tuple[int, int]  # first and last evaluation year considered
+    conditions: tuple[Condition, ...] = field(default=())
+
+    @property
+    def waiver(self) -> bool:
+        return all(c.met for c in self.conditions)
+
+    def condition(self, code: str) -> Condition:
+        return next(c for c in self.conditions if c.code == code)
+
+
+def counting_kinds(policy: Policy) -> frozenset[str]:
+    return frozenset(k.strip() for k in policy.homeroom_service_kinds.split(",") if k.strip())
+
+
+def anniversary(start: date, years: int) -> date:
+    """The day `years` full years after `start`; 29 February rolls to 1 March in a common year."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:  # 29 February into a common year
+        return date(start.year + years, 3, 1)
+
+
+def completed_years(start: date | None, as_of: date) -> int:
+    if start is None or start > as_of:
+        return 0
+    years = as_of.year - start.year
+    return years if anniversary(start, years) <= as_of else years - 1
+
+
+def days_for_years(years: int) -> int:
+    return math.ceil(years * DAYS_PER_YEAR)
+
+
+def covered_days(periods: Iterable[Period], as_of: date) -> int:
+    """Days before `as_of` covered by at least one period (union of half-open [start, end + 1 day))."""
+    spans = sorted(
+        (p.start, min(p.end + timedelta(days=1), as_of) if p.end else as_of) for p in periods if p.start < as_of
+    )
+    total, reach = 0, None
+    for start, stop in spans:
+        if reach is not None and start < reach:
+            start = reach
+        if stop > start:
+            total += (stop - start).days
+            reach = stop
+    return total
+
+
+def is_current(period: Period, as_of: date) -> bool:
+    return period.start <= as_of and (period.end is None or period.end >= as_of)
+
+
+def evaluation_window(as_of: date, policy: Policy) -> tuple[int, int]:
+    return as_of.year - policy.title_excellent_within_years, as_of.year
+
+
+def review(
+    teaching_start: date | None,
+    periods: Sequence[Period],
+    evaluations: Iterable[Evaluation],
+    as_of: date,
+    policy: Policy,
+) -> Review:
+    kinds = counting_kinds(policy)
+    counted = tuple(sorted((p for p in periods if p.kind in kinds and p.start < as_of), key=lambda p: p.start))
+    counted_ids = {p.id for p in counted}
+    ignored = tuple(sorted((p for p in periods if p.id not in counted_ids), key=lambda p: p.start))
+    days = covered_days(counted, as_of)
+    current = next(
+        (p for p in sorted(periods, key=lambda p: p.start, reverse=True) if p.kind in kinds and is_current(p, as_of)),
+        None,
+    )
+    first, last = evaluation_window(as_of, policy)
+    excellent = tuple(sorted(e.year for e in evaluations if e.result == "excellent" and first <= e.year <= last))
+    teaching = completed_years(teaching_start, as_of)
+    homeroom_needed = days_for_years(policy.title_homeroom_years)
+    conditions = (
+        Condition("teaching", teaching >= policy.title_teaching_years, str(teaching), str(policy.title_teaching_years)),
+        Condition("homeroom", days >= homeroom_needed, f"{days / DAYS_PER_YEAR:.1f}", str(policy.title_homeroom_years)),
+        Condition("current", current is not None, "1" if current else "0", "1"),
+        Condition("excellent", len(excellent) >= 1, str(len(excellent)), "1"),
+    )
+    return Review(
+        as_of=as_of,
+        teaching_start=teaching_start,
+        teaching_years=teaching,
+        homeroom_days=days,
+        homeroom_years=days / DAYS_PER_YEAR,
+        counted_periods=counted,
+        ignored_periods=ignored,
+        current_period=current,
+        excellent_years=excellent,
+        window=(first, last),
+        conditions=conditions,
+    )
+
+
+def honoured(result: Review, policy: Policy) -> bool:
+    """DOMAIN.md, honours: in post (a counting period covers the date) with ≥ `honour_homeroom_years` of service."""
+    return result.current_period is not None and result.homeroom_days >= days_for_years(policy.honour_homeroom_years)
