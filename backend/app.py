@@ -16,10 +16,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
-from backend.kit.csrf import CSRF_COOKIE, verify_csrf
+from backend.kit.csrf import verify_csrf
 from backend.kit.errors import AppError, NotAuthenticated
-from backend.kit.i18n import LOCALES, translate
-from backend.kit.web import LOCALE_COOKIE, is_htmx, redirect, render
+from backend.kit.i18n import translate
+from backend.kit.locale_middleware import LocaleAndCookies
+from backend.kit.web import is_htmx, redirect, render
+from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
@@ -115,21 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = session_factory(settings)
     app.state.storage = build_storage(settings)
 
-    @app.middleware("http")
-    async def locale_and_cookies(request: Request, call_next):  # type: ignore[no-untyped-def]
-        lang = request.cookies.get(LOCALE_COOKIE)
-        request.state.locale = lang if lang in LOCALES else settings.default_locale
-        response: Response = await call_next(request)
-        new_csrf = getattr(request.state, "new_csrf_cookie", None)
-        if new_csrf and not request.cookies.get(CSRF_COOKIE):
-            response.set_cookie(
-                CSRF_COOKIE, new_csrf, httponly=True, samesite="lax", secure=settings.cookie_secure, path="/"
-            )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
+    app.add_middleware(
+        LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
+    )
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 
@@ -170,4 +160,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     if settings.bench_endpoints:
         app.include_router(__import__("backend.bench", fromlist=["router"]).router)
+    # Added last, so it runs first: the busiest request skips the framework (see the module).
+    app.add_middleware(HeartbeatLane)
     return app

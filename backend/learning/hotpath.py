@@ -3,8 +3,9 @@
 Every viewer sends a heartbeat every 15 s, so this is the busiest request by far. Concurrent heartbeats are
 queued and written in batches: one transaction reads the playback rows of the whole batch (locked), the pure
 judge (`backend.learning.judge`) decides each beat, and the rows and heartbeat records are written back with
-one `executemany` each. Every request is answered only after its batch has committed, so an acknowledged
-heartbeat is durable; a crash before the commit loses only unacknowledged beats, which the player resends.
+one array statement each (PostgreSQL) or one `executemany` each (SQLite). Every request is answered only after
+its batch has committed, so an acknowledged heartbeat is durable; a crash before the commit loses only
+unacknowledged beats, which the player resends.
 
 Rare follow-ups (closing a playback, taking over the lease) go through the slow path after the commit.
 """
@@ -12,13 +13,15 @@ Rare follow-ups (closing a playback, taking over the lease) go through the slow 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy import Select, String, any_, bindparam, event, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.accounts.models import ApiToken, AuthSession
@@ -77,6 +80,49 @@ def _pad(items: list[str]) -> list[str]:
     while size < len(items):
         size *= 2
     return items + [items[-1]] * (size - len(items))
+
+
+_holder = P.alias("holder")
+_learner = LearnerState.__table__
+_LOAD = select(
+    P, _holder.c.last_beat_at.label("holder_beat_at"), _holder.c.ended_at.label("holder_ended_at"),
+    _learner.c.active_playback_id,
+).select_from(
+    P.outerjoin(_learner, _learner.c.user_id == P.c.user_id).outerjoin(
+        _holder, _holder.c.id == _learner.c.active_playback_id
+    )
+)
+_AUTH_SESSION = select(AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at)
+_AUTH_TOKEN = select(ApiToken.token_hash, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at)
+
+# PostgreSQL batch writes (HeartbeatWriter._store). Column lists name the keys of _row_values and _record.
+_UPDATE_COLUMNS = (
+    "b_id", "last_seq", "last_beat_at", "last_position_ms", "last_client_ms", "bank_ms", "pending_ms",
+    "pending_coverage", "rejected_ms", "prompt_state", "prompt_id", "prompt_deadline", "day_budget_ms",
+    "lesson_budget_ms", "last_note",
+)
+_UPDATE_SQL = """
+UPDATE playback_sessions AS p SET last_seq = u.last_seq, last_beat_at = u.last_beat_at,
+  last_position_ms = u.last_position_ms, last_client_ms = u.last_client_ms, bank_ms = u.bank_ms,
+  pending_ms = u.pending_ms, pending_coverage = u.pending_coverage::json, rejected_ms = u.rejected_ms,
+  prompt_state = u.prompt_state, prompt_id = u.prompt_id, prompt_deadline = u.prompt_deadline,
+  day_budget_ms = u.day_budget_ms, lesson_budget_ms = u.lesson_budget_ms, last_note = u.last_note
+FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::bigint[], $6::int[], $7::int[], $8::text[],
+            $9::int[], $10::text[], $11::text[], $12::timestamptz[], $13::int[], $14::int[], $15::text[])
+  AS u(id, last_seq, last_beat_at, last_position_ms, last_client_ms, bank_ms, pending_ms, pending_coverage,
+       rejected_ms, prompt_state, prompt_id, prompt_deadline, day_budget_ms, lesson_budget_ms, last_note)
+WHERE p.id = u.id
+"""
+_INSERT_COLUMNS = (
+    "playback_id", "seq", "received_at", "position_ms", "playing", "visible", "client_ms", "elapsed_ms",
+    "credited_ms", "rejected_ms", "covered_from_ms", "covered_to_ms", "note",
+)
+_INSERT_SQL = """
+INSERT INTO heartbeats (playback_id, seq, received_at, position_ms, playing, visible, client_ms, elapsed_ms,
+  credited_ms, rejected_ms, covered_from_ms, covered_to_ms, note)
+SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::bool[], $6::bool[], $7::bigint[],
+  $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[])
+"""
 
 
 class HeartbeatWriter:
@@ -191,15 +237,7 @@ class HeartbeatWriter:
                 if changed:
                     updates.append(_row_values(playback_id, state, verdict.note))
 
-            if updates:
-                await conn.execute(
-                    update(P).where(P.c.id == bindparam("b_id")).values(
-                        {c: bindparam(c) for c in updates[0] if c != "b_id"}
-                    ),
-                    updates,
-                )
-            if records:
-                await conn.execute(insert(H), records)
+            await self._store(conn, updates, records)
             if prompts_issued:
                 await conn.execute(insert(AttentionPrompt.__table__), [
                     {**p, "outcome": "open", "confirmed_ms": 0, "dropped_ms": 0} for p in prompts_issued
@@ -214,42 +252,55 @@ class HeartbeatWriter:
         return [o if o is not None else BeatOutcome(500, "internal") for o in outcomes]
 
     async def _authenticate(self, conn: AsyncConnection, hashes: set[str], now: Any) -> dict[str, int]:
-        keys = _pad(sorted(hashes))
         found: dict[str, int] = {}
-        for token_hash, user_id, expires_at in (
-            await conn.execute(
-                select(AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at)
-                .where(AuthSession.token_hash.in_(keys))
-            )
-        ).all():
+        for token_hash, user_id, expires_at in (await conn.execute(*self._by_keys(_AUTH_SESSION, hashes))).all():
             if expires_at > now:
                 found[token_hash] = user_id
-        missing = [h for h in hashes if h not in found]
+        missing = {h for h in hashes if h not in found}
         if missing:
             for token_hash, user_id, expires_at, revoked_at in (
-                await conn.execute(
-                    select(ApiToken.token_hash, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at)
-                    .where(ApiToken.token_hash.in_(_pad(sorted(missing))))
-                )
+                await conn.execute(*self._by_keys(_AUTH_TOKEN, missing))
             ).all():
                 if expires_at > now and revoked_at is None:
                     found[token_hash] = user_id
         return found
 
     async def _load(self, conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
-        holder = P.alias("holder")
-        ls = LearnerState.__table__
-        stmt = (
-            select(P, holder.c.last_beat_at.label("holder_beat_at"), holder.c.ended_at.label("holder_ended_at"),
-                   ls.c.active_playback_id)
-            .select_from(
-                P.outerjoin(ls, ls.c.user_id == P.c.user_id).outerjoin(holder, holder.c.id == ls.c.active_playback_id)
-            )
-            .where(P.c.id.in_(_pad(ids)))
-        )
-        if not self.is_sqlite:
-            stmt = stmt.with_for_update(of=P)
-        return {row["id"]: dict(row) for row in (await conn.execute(stmt)).mappings()}
+        stmt, params = self._by_keys(_LOAD if self.is_sqlite else _LOAD.with_for_update(of=P), set(ids))
+        return {row["id"]: dict(row) for row in (await conn.execute(stmt, params)).mappings()}
+
+    def _by_keys(self, query: Select[Any], keys: set[str]) -> tuple[Select[Any], dict[str, Any]]:
+        """`query` restricted to rows whose key (its first column) is one of `keys`. PostgreSQL: one array
+        parameter, so every batch is the same prepared statement. SQLite: an IN list padded to a power of two,
+        so it sees a handful of statement shapes, not hundreds."""
+        key = query.selected_columns[0]
+        if self.is_sqlite:
+            return query.where(key.in_(_pad(sorted(keys)))), {}
+        return query.where(key == any_(bindparam("keys", type_=ARRAY(String)))), {"keys": list(keys)}
+
+    async def _store(self, conn: AsyncConnection, updates: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+        """The batch's playback rows and heartbeat records: on PostgreSQL one `UPDATE … FROM unnest(…)` and one
+        `INSERT … SELECT unnest(…)` on the transaction's own connection (a fraction of the cost of executemany);
+        elsewhere one executemany each."""
+        if self.is_sqlite:
+            if updates:
+                await conn.execute(
+                    update(P).where(P.c.id == bindparam("b_id")).values(
+                        {c: bindparam(c) for c in updates[0] if c != "b_id"}
+                    ),
+                    updates,
+                )
+            if records:
+                await conn.execute(insert(H), records)
+            return
+        driver = (await conn.get_raw_connection()).driver_connection
+        if updates:
+            columns = [[row[c] for row in updates] for c in _UPDATE_COLUMNS]
+            coverage_at = _UPDATE_COLUMNS.index("pending_coverage")
+            columns[coverage_at] = [json.dumps(v) for v in columns[coverage_at]]
+            await driver.execute(_UPDATE_SQL, *columns)
+        if records:
+            await driver.execute(_INSERT_SQL, *[[row[c] for row in records] for c in _INSERT_COLUMNS])
 
     async def _repeat(self, conn: AsyncConnection, row: dict[str, Any], state: State, beat: Beat) -> BeatOutcome:
         stored = (

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.accounts import service as accounts
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
 from backend.catalogue.routes import visible_course
@@ -19,12 +15,9 @@ from backend.credits import programs
 from backend.credits import service as credits
 from backend.db import SessionDep
 from backend.kit import clock
-from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
-from backend.kit.i18n import _
 from backend.kit.web import redirect, render
-from backend.learning import coverage, playbacks, service
-from backend.learning.judge import Beat
-from backend.learning.models import LessonProgress, PlaybackSession
+from backend.learning import heartbeats, playbacks, service
+from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
 from backend.media.routes import lesson_video_url
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
@@ -151,111 +144,19 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: 
     )
 
 
-class HeartbeatIn(BaseModel):
-    seq: int = Field(ge=1, le=10_000_000)
-    position_ms: int = Field(ge=0, le=100 * 3600 * 1000)
-    playing: bool
-    visible: bool
-    ended: bool = False
-    client_ms: int | None = Field(None, ge=0)
-
-
-class PromptOut(BaseModel):
-    id: str
-    seconds_left: int
-
-
-class HeartbeatOut(BaseModel):
-    seq: int
-    credited_ms: int
-    note: str | None
-    duplicate: bool
-    counting: bool
-    session_credited_ms: int
-    covered_ms: int
-    duration_ms: int
-    coverage: list[list[int]]
-    lesson_covered: bool
-    course_completed: bool
-    prompt: PromptOut | None
-
-
-def _credential(request: Request) -> str:
-    auth = request.headers.get("authorization", "")
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-    token = token or request.cookies.get(request.app.state.settings.session_cookie_name)
-    if not token:
-        raise NotAuthenticated(_("Please log in first."))
-    return accounts.digest_token(token)
-
-
-_BEAT_ERRORS = {
-    401: lambda: NotAuthenticated(_("Please log in first.")),
-    404: lambda: NotFound(_("This playback session does not exist.")),
-    409: lambda: Conflict(_("This heartbeat is older than one already received, or the playback has ended.")),
-}
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    lesson_covered: bool
-    course_completed: bool
-    counting: bool | None
-
-
-def _follow_up(app: Any, playback_id: str, close: bool, lease: bool) -> FollowUp:
-    """The slow path after a committed beat: close the playback (confirming its credit) or take over the lease."""
-    with app.state.sessionmaker() as session:
-        policy = load_policy(session)
-        completed, counting = False, None
-        playback = session.get(PlaybackSession, playback_id)
-        assert playback is not None
-        if close:
-            playback, completed = playbacks.close_by_id(session, playback.user_id, playback_id, policy)
-        elif lease:
-            counting = playbacks.take_over_lease(session, playback_id, policy)
-        progress = session.get(LessonProgress, playback.progress_id)
-        covered = progress is not None and progress.covered_at is not None
-        session.commit()
-        return FollowUp(covered, completed, counting)
-
-
 @api.post(
     "/playbacks/{playback_id}/heartbeats",
     response_model=HeartbeatOut,
     responses={409: {"description": "old heartbeat or ended playback"}, 422: {"description": "impossible beat"}},
 )
 async def heartbeat(playback_id: str, body: HeartbeatIn, request: Request) -> HeartbeatOut:
-    """Acknowledged only after it is stored: answered after the batch holding it has committed."""
-    beat = Beat(
-        seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended,
-        client_ms=body.client_ms,
+    """Acknowledged only after it is stored. In a running server this URL is answered by the fast lane in front of
+    the framework (backend/learning/heartbeat_lane.py) with the same checks and the same body; this route
+    documents it and serves it where the lane is not installed."""
+    token_hash = heartbeats.credential(
+        request.headers.get("authorization", ""), request.cookies.get(request.app.state.settings.session_cookie_name)
     )
-    outcome = await request.app.state.heartbeats.submit(playback_id, _credential(request), beat)
-    if outcome.status in _BEAT_ERRORS:
-        raise _BEAT_ERRORS[outcome.status]()
-    if outcome.status == 422:
-        raise InvalidInput(_("This heartbeat is impossible and was refused (%(reason)s)."), reason=outcome.error)
-    follow = FollowUp(False, False, None)
-    if outcome.wants_close or outcome.wants_lease:
-        follow = await run_in_threadpool(
-            _follow_up, request.app, playback_id, outcome.wants_close, outcome.wants_lease
-        )
-    return HeartbeatOut(
-        seq=outcome.seq,
-        credited_ms=outcome.credited_ms,
-        note=outcome.note,
-        duplicate=outcome.duplicate,
-        counting=outcome.counting if follow.counting is None else follow.counting,
-        session_credited_ms=outcome.session_credited_ms,
-        covered_ms=coverage.total(outcome.coverage),
-        duration_ms=outcome.duration_ms,
-        coverage=outcome.coverage,
-        lesson_covered=follow.lesson_covered,
-        course_completed=follow.course_completed,
-        prompt=PromptOut(id=outcome.prompt_id, seconds_left=outcome.prompt_seconds_left or 0)
-        if outcome.prompt_id else None,
-    )
+    return await heartbeats.accept(request.app, playback_id, token_hash, body)
 
 
 class PromptAnswerOut(BaseModel):
