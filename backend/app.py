@@ -120,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
     )
+    from backend.kit.security_headers import install as install_security_headers  # issue 6: CSP and friends
+
+    install_security_headers(app, settings)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 
@@ -153,9 +156,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.accounts.sso_routes import pages as sso_pages
 
     app.include_router(sso_pages)
+    from backend.accounts.security_routes import pages as security_pages  # issue 6, accounts and 2FA
+    from backend.audit.routes import pages as audit_pages  # issue 6, the audit log page
+
+    app.include_router(security_pages)
+    app.include_router(audit_pages)
     from backend.people.routes import pages as people_pages  # issue 5, teacher records and title review
 
     app.include_router(people_pages)
+    from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
+
+    app.include_router(certificate_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     if settings.bench_endpoints:

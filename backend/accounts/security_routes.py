@@ -1,0 +1,275 @@
+"""Pages of a person's own security (password, two-factor sign-in, sessions), the second sign-in step, and the
+admins' account pages (password reset, role change). Rules live in `backend.accounts.service`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import func, or_, select
+
+from backend.accounts import service, totp
+from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.models import AuthSession, Role, User
+from backend.accounts.routes import _safe_next, client_address, set_session_cookie, stage_target
+from backend.audit import service as audit
+from backend.db import SessionDep
+from backend.kit.errors import AppError, InvalidInput, NotFound
+from backend.kit.i18n import _, translate
+from backend.kit.pagination import Page, clamp_page
+from backend.kit.web import redirect, render
+from backend.policies.service import load_policy
+
+pages = APIRouter(include_in_schema=False)
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+PAGE_SIZE = 25
+
+
+def _cookie(request: Request) -> str | None:
+    return request.cookies.get(request.app.state.settings.session_cookie_name)
+
+
+def _field_errors(request: Request, exc: AppError) -> dict[str, str]:
+    locale = request.state.locale
+    errors = {k: translate(locale, v, **exc.params) for k, v in exc.fields.items()}
+    if not errors:
+        errors["form"] = translate(locale, exc.message, **exc.params)
+    return errors
+
+
+def _advance(request: Request, session: SessionDep, auth: AuthSession, user: User, passed: str, next_url: str):  # type: ignore[no-untyped-def]
+    new = service.advance_sign_in(
+        session, auth, user, passed=passed, waive_admin_2fa=request.app.state.settings.demo_mode,
+        address=client_address(request),
+    )  # fmt: skip
+    response = redirect(request, stage_target(new.stage, next_url))
+    set_session_cookie(request, response, new)
+    return response
+
+
+# --- the second step of a sign-in ----------------------------------------------------------------------------------
+
+
+@pages.get("/login/2fa")
+def second_factor_page(request: Request, session: SessionDep, next: str = "/") -> Response:
+    service.pending_sign_in(session, _cookie(request), "mfa")
+    return render(request, "accounts/second_factor.html", {"next": _safe_next(next), "errors": {}})
+
+
+@pages.post("/login/2fa")
+def second_factor_submit(
+    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
+) -> Response:
+    auth, user = service.pending_sign_in(session, _cookie(request), "mfa")
+    try:
+        service.second_factor(session, auth, user, code, client_address(request))
+    except AppError as exc:
+        session.commit()  # the failure counts toward the lockout even though the page says no
+        errors = {"code": translate(request.state.locale, exc.message, **exc.params)}
+        return render(request, "accounts/second_factor.html", {"next": _safe_next(next), "errors": errors},
+                      status=exc.status_code)  # fmt: skip
+    return _advance(request, session, auth, user, "mfa", next)
+
+
+# --- two-factor enrolment: voluntary from the account page, or required of admins at sign-in -------------------
+
+
+def _enrolling(request: Request, session: SessionDep) -> tuple[User, AuthSession | None]:
+    """The user enrolling: signed in, or half-way through a sign-in that requires enrolment first."""
+    user = service.user_for_session_token(session, _cookie(request) or "") if _cookie(request) else None
+    if user is not None:
+        return user, None
+    auth, pending = service.pending_sign_in(session, _cookie(request), "enrol")
+    return pending, auth
+
+
+def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str, str]) -> dict[str, Any]:
+    secret = totp.pending_secret(user)
+    uri = totp.provisioning_uri(user, secret)
+    return {
+        "account": user, "secret": secret, "qr": totp.qr_svg(uri), "next": _safe_next(next_url), "errors": errors,
+        # Demo mode: the code of the moment, so `make run` users can enrol without an authenticator app.
+        "demo_code": totp.current_code(secret) if request.app.state.settings.demo_mode else None,
+    }  # fmt: skip
+
+
+@pages.get("/account/2fa")
+def enrol_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
+    user, _pending = _enrolling(request, session)
+    if user.totp_enabled_at is not None:
+        return redirect(request, "/account")
+    return render(request, "accounts/enrol.html", _enrol_context(request, user, next, {}))
+
+
+@pages.post("/account/2fa")
+def enrol_submit(
+    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/account"
+) -> Response:
+    user, pending = _enrolling(request, session)
+    try:
+        codes = service.enable_totp(session, user, code, client_address(request))
+    except AppError as exc:
+        return render(request, "accounts/enrol.html", _enrol_context(request, user, next, _field_errors(request, exc)),
+                      status=exc.status_code)  # fmt: skip
+    context = {"codes": codes, "next": _safe_next(next)}
+    if pending is None:
+        return render(request, "accounts/recovery_codes.html", context)
+    new = service.advance_sign_in(
+        session, pending, user, passed="enrol", waive_admin_2fa=request.app.state.settings.demo_mode,
+        address=client_address(request),
+    )  # fmt: skip
+    context["continue_to"] = stage_target(new.stage, next)
+    response = render(request, "accounts/recovery_codes.html", context)
+    set_session_cookie(request, response, new)
+    return response
+
+
+@pages.post("/account/2fa/disable")
+def disable_2fa(request: Request, session: SessionDep, user: CurrentUser,
+                password: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    try:
+        service.disable_totp(session, user, password, client_address(request))
+    except AppError as exc:
+        return _account_page(request, session, user, _field_errors(request, exc), status=exc.status_code)
+    return redirect(request, "/account")
+
+
+# --- the account page: password, two-factor sign-in, sessions ---------------------------------------------------
+
+
+def _account_page(request: Request, session: SessionDep, user: User, errors: dict[str, str], status: int = 200):  # type: ignore[no-untyped-def]
+    sessions = session.scalar(
+        select(func.count())
+        .select_from(AuthSession)
+        .where(AuthSession.user_id == user.id, AuthSession.stage == "active")
+    )
+    return render(request, "accounts/account.html", {
+        "account": user, "sessions": sessions, "errors": errors,
+        "recovery_left": totp.recovery_codes_left(session, user) if user.totp_enabled_at else 0,
+    }, status=status)  # fmt: skip
+
+
+@pages.get("/account")
+def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return _account_page(request, session, user, {})
+
+
+@pages.post("/account/logout-everywhere")
+def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    count = service.end_all_sessions(session, user.id)
+    audit.record(session, "auth.logout_everywhere", actor_id=user.id, subject_type="user", subject_id=user.id,
+                 school_id=user.school_id, after={"sessions": count}, address=client_address(request))  # fmt: skip
+    response = redirect(request, "/login")
+    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    return response
+
+
+def _password_user(request: Request, session: SessionDep) -> tuple[User, AuthSession | None]:
+    cookie = _cookie(request)
+    user = service.user_for_session_token(session, cookie) if cookie else None
+    if user is not None:
+        return user, None
+    auth, pending = service.pending_sign_in(session, cookie, "password")
+    return pending, auth
+
+
+@pages.get("/account/password")
+def password_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
+    user, pending = _password_user(request, session)
+    return render(request, "accounts/password.html", {
+        "forced": pending is not None, "next": _safe_next(next), "errors": {},
+        "min_length": load_policy(session).password_min_length,
+    })  # fmt: skip
+
+
+@pages.post("/account/password")
+def password_submit(
+    request: Request,
+    session: SessionDep,
+    current: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    user, pending = _password_user(request, session)
+    try:
+        if password != confirm:
+            raise InvalidInput(_("Please correct the marked fields."),
+                               fields={"confirm": _("The two passwords are not the same.")})  # fmt: skip
+        service.change_password(
+            session, user, password, current=None if pending else current, address=client_address(request)
+        )
+    except AppError as exc:
+        return render(request, "accounts/password.html", {
+            "forced": pending is not None, "next": _safe_next(next), "errors": _field_errors(request, exc),
+            "min_length": load_policy(session).password_min_length,
+        }, status=exc.status_code)  # fmt: skip
+    if pending is not None:
+        return _advance(request, session, pending, user, "password_change", next)
+    # A new password ends every other session, and this one gets a new id (ASVS 3.3.3).
+    service.end_all_sessions(session, user.id)
+    new = service.start_session(session, user, method="password")
+    response = redirect(request, "/account?changed=1")
+    set_session_cookie(request, response, new)
+    return response
+
+
+# --- admins: accounts of their scope ------------------------------------------------------------------------------
+
+
+def _scoped(query, admin: User):  # type: ignore[no-untyped-def]
+    if admin.role == Role.district_admin:
+        return query
+    return query.where(User.school_id == admin.school_id, User.role == Role.teacher)
+
+
+@pages.get("/admin/users")
+def users_page(request: Request, session: SessionDep, admin: AdminUser, q: str = "", page: int = 1) -> Response:
+    query = _scoped(select(User), admin)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        query = query.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    number = clamp_page(page, total, PAGE_SIZE)
+    items = list(session.scalars(query.order_by(User.username).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return render(request, "accounts/users.html", {"page": Page(items, number, PAGE_SIZE, total), "q": q},
+                  block="results")  # fmt: skip
+
+
+def _managed(session: SessionDep, admin: User, user_id: int) -> User:
+    target = session.get(User, user_id)
+    # Outside the admin's scope looks the same as missing: it tells nothing about other schools' staff.
+    if target is None or not service.may_manage(admin, target):
+        raise NotFound(_("This account does not exist."))
+    return target
+
+
+def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    return render(request, "accounts/user.html", {
+        "account": target, "roles": list(Role), "can_change_role": admin.role == Role.district_admin,
+        "errors": {}, **(extra or {}),
+    }, status=status)  # fmt: skip
+
+
+@pages.get("/admin/users/{user_id}")
+def user_page(request: Request, user_id: int, session: SessionDep, admin: AdminUser) -> Response:
+    return _user_page(request, _managed(session, admin, user_id), admin)
+
+
+@pages.post("/admin/users/{user_id}/password-reset")
+def reset_password(request: Request, user_id: int, session: SessionDep, admin: AdminUser) -> Response:
+    target = _managed(session, admin, user_id)
+    temporary = service.reset_password(session, admin, target, client_address(request))
+    response = _user_page(request, target, admin, {"temporary": temporary})
+    response.headers["Cache-Control"] = "no-store"  # the temporary password must not stay in any cache
+    return response
+
+
+@pages.post("/admin/users/{user_id}/role")
+def change_role(
+    request: Request, user_id: int, session: SessionDep, admin: AdminUser, role: Annotated[str, Form()] = ""
+) -> Response:
+    target = _managed(session, admin, user_id)
+    service.change_role(session, admin, target, role, client_address(request))
+    return redirect(request, f"/admin/users/{target.id}")
