@@ -258,9 +258,14 @@ def finish_login(
     browser_secret: str | None,
     address: str | None,
 ) -> LoginDone:
-    attempt = _take_attempt(session, state, browser_secret)
-    if error or not code:
+    if error:
+        # The person cancelled (or the provider refused) at the provider; nobody is logged in either way, so the
+        # answer needs no checks. Its attempt, when the provider sent the state back, is used up.
+        session.execute(delete(SsoLoginAttempt).where(SsoLoginAttempt.state_hash == _hash(state or "")))
         raise SsoRefused(_("The sign-in was cancelled at the unified identity service."))
+    attempt = _take_attempt(session, state, browser_secret)
+    if not code:
+        raise SsoRefused(_("This sign-in link is not valid or has already been used. Please sign in again."))
     token = _exchange_code(settings, attempt, code)
     claims = verify_id_token(settings, token["id_token"], nonce=attempt.nonce, access_token=token.get("access_token"))
     if settings.oidc_link_claim not in claims:
