@@ -164,7 +164,7 @@ def record_of(session: Session, actor: User, user_id: int) -> TeacherRecord:
             select(AnnualEvaluation).where(AnnualEvaluation.user_id == user.id).order_by(AnnualEvaluation.year.desc())
         )
     )
-    names = dict(session.execute(select(School.id, School.name)).tuples().all())
+    names = dict(session.execute(select(School.id, School.name)).all())
     school = session.get(School, user.school_id) if user.school_id else None
     return TeacherRecord(user, school, profile, periods, evaluations, names)
 

@@ -263,7 +263,7 @@ def import_roster(session: Session, actor: User, content: bytes, filename: str) 
         raise Forbidden(_("Your account is not attached to a school."))
     report = ImportReport()
     rows = read_rows(content, filename, report)
-    schools = {code: sid for sid, code in session.execute(select(School.id, School.code)).tuples()}
+    schools = {code: sid for sid, code in session.execute(select(School.id, School.code))}
     numbers = sorted({r.staff_no for r in rows if r.staff_no})
     profiles: dict[str, tuple[int, int | None]] = {}
     accounts: dict[str, tuple[int, str, int | None]] = {}
@@ -272,11 +272,11 @@ def import_roster(session: Session, actor: User, content: bytes, filename: str) 
             select(TeacherProfile.staff_no, User.id, User.school_id)
             .join(User, User.id == TeacherProfile.user_id)
             .where(TeacherProfile.staff_no.in_(chunk))
-        ).tuples():
+        ):
             profiles[staff_no] = (user_id, school_id)  # type: ignore[index]
         for username, user_id, role, school_id in session.execute(
             select(User.username, User.id, User.role, User.school_id).where(User.username.in_(chunk))
-        ).tuples():
+        ):
             accounts[username] = (user_id, role, school_id)
     linked = set(session.scalars(select(TeacherProfile.user_id).where(TeacherProfile.staff_no.is_not(None))))
 

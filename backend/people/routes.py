@@ -253,7 +253,9 @@ def title_review_teacher(
     day = title_review.parse_as_of(as_of)
     detail = title_review.teacher_review(session, user, teacher_id, day)
     locale = request.state.locale
-    kinds = "、".join(translate(locale, records.KIND_LABELS.get(k, k)) for k in sorted(rules.counting_kinds(detail.policy)))
+    kinds = "、".join(
+        translate(locale, records.KIND_LABELS.get(k, k)) for k in sorted(rules.counting_kinds(detail.policy))
+    )
     return render(
         request, "people/review_detail.html", LABELS | {"detail": detail, "as_of": day, "counting_kinds": kinds}
     )

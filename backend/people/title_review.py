@@ -87,7 +87,7 @@ def _periods_by_teacher(session: Session, user_ids: list[int]) -> dict[int, list
         .outerjoin(School, School.id == ServicePeriod.school_id)
         .where(ServicePeriod.user_id.in_(user_ids))
         .order_by(ServicePeriod.user_id, ServicePeriod.start)
-    ).tuples()
+    )
     for period, school_name in rows:
         found[period.user_id].append(_period(period, school_name))
     return found
@@ -105,7 +105,7 @@ def _evaluations_by_teacher(session: Session, user_ids: list[int]) -> dict[int, 
         select(AnnualEvaluation.user_id, AnnualEvaluation.year, AnnualEvaluation.result).where(
             AnnualEvaluation.user_id.in_(user_ids)
         )
-    ).tuples():
+    ):
         found[user_id].append(rules.Evaluation(year, result))
     return found
 
@@ -248,7 +248,7 @@ def teacher_review(session: Session, actor: User, user_id: int, as_of: date) -> 
                 LedgerEntry.user_id == user_id, LedgerEntry.year.in_(years), LedgerEntry.status.in_(COUNTED_STATUSES)
             )
             .order_by(LedgerEntry.year, LedgerEntry.created_at, LedgerEntry.id)
-        ).tuples()
+        )
     ]
     other = (
         session.scalar(
