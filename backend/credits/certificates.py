@@ -1,0 +1,555 @@
+"""Certificates (issue 5): for a completed course, the completed induction programme, and a year's certified hours.
+
+- Issuing is idempotent by subject: asking again for the same course / induction / year returns the live
+  certificate (a unique index on `subject` among unrevoked rows also settles two requests racing).
+- Numbers look like SJBZR-2026-7K3MX9QD: eight random Crockford base-32 characters (2^40 per year), so a number
+  cannot be guessed from another one and the rate-limited public check cannot be used to list certificates.
+- The public check (/verify/<number>) tells valid / revoked / unknown, the holder's masked name and the hours,
+  nothing more; a revoked certificate shows only its masked name.
+- Revocation is a district admin's act with a reason, recorded in the audit log with the issuing.
+- The PDF is drawn on request from the certificate's own copy of what it states (`render_pdf`), so it reads the
+  same on every download; the QR code links to the public check.
+
+Scope: a teacher sees and downloads only their own certificates; a school admin those of their school's teachers;
+a district admin every certificate. Certificates outside the actor's scope are reported as not found.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import Role, User
+from backend.audit import service as audit
+from backend.catalogue import service as catalogue
+from backend.credits import programs
+from backend.credits import service as credits
+from backend.credits.certificate_models import Certificate
+from backend.credits.models import LedgerEntry
+from backend.kit import clock
+from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
+from backend.kit.i18n import _
+from backend.kit.pagination import Page, clamp_page
+from backend.learning import service as learning
+from backend.policies.service import Policy
+
+NUMBER_PREFIX = "SJBZR"  # 松江班主任
+# Crockford base 32: no I, L, O or U, so a number read aloud or typed from paper is not mistaken.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_RE = re.compile(rf"^{NUMBER_PREFIX}-\d{{4}}-[{NUMBER_ALPHABET}]{{8}}$")
+REASON_MAX = 500
+PAGE_SIZE = 50
+
+KINDS = {
+    "course": _("Course completion certificate"),
+    "induction": _("Induction training certificate"),
+    "year_hours": _("Certificate of certified hours"),
+}
+INDUCTION_TITLE = "初任班主任上岗培训"  # the programme's name as printed (DOMAIN.md, Induction)
+ISSUER = "松江区德育发展中心"  # DOMAIN.md, People and roles: the district admin's office
+
+
+class CertificateFontMissing(AppError):
+    status_code = 503
+    code = "font_missing"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Numbers and names
+
+
+def new_number(year: int) -> str:
+    return f"{NUMBER_PREFIX}-{year}-{''.join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))}"
+
+
+def normalize_number(raw: str) -> str | None:
+    """The number as stored, from what a person typed or a QR code carried; None when it cannot be one."""
+    number = raw.strip().upper()
+    return number if NUMBER_RE.match(number) else None
+
+
+def mask_name(name: str) -> str:
+    """张晓明 → 张*明, 李明 → 李*, 欧阳晓明 → 欧**明: enough to recognise, not enough to identify."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scope
+
+
+def _scope(actor: User) -> ColumnElement[bool]:
+    """The holders whose certificates an administrator may see, as a condition on `User`."""
+    if actor.role == Role.district_admin:
+        return true()
+    if actor.role == Role.school_admin:
+        return User.school_id == actor.school_id if actor.school_id is not None else false()
+    raise Forbidden(_("Your role does not allow this."))
+
+
+def _may_see(actor: User, holder: User) -> bool:
+    if actor.id == holder.id or actor.role == Role.district_admin:
+        return True
+    return actor.role == Role.school_admin and actor.school_id is not None and actor.school_id == holder.school_id
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issuing
+
+
+def _live(session: Session, subject: str) -> Certificate | None:
+    return session.scalar(select(Certificate).where(Certificate.subject == subject, Certificate.revoked_at.is_(None)))
+
+
+def _issue(
+    session: Session,
+    *,
+    actor: User,
+    holder: User,
+    kind: str,
+    subject: str,
+    title: str,
+    hours: Decimal,
+    course_id: int | None = None,
+    year: int | None = None,
+) -> Certificate:
+    existing = _live(session, subject)
+    if existing is not None:
+        return existing
+    now = clock.now()
+    for _attempt in range(3):
+        certificate = Certificate(
+            number=new_number(clock.local_year(now)),
+            kind=kind,
+            subject=subject,
+            user_id=holder.id,
+            holder_name=holder.display_name,
+            title=title,
+            hours=hours,
+            course_id=course_id,
+            year=year,
+            issued_at=now,
+            issued_by_id=actor.id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(certificate)
+        except IntegrityError:
+            # Either another request issued this subject a moment ago, or (once in 2^40) the number was taken.
+            existing = _live(session, subject)
+            if existing is not None:
+                return existing
+            continue
+        audit.record(
+            session,
+            "certificate.issue",
+            actor_id=actor.id,
+            subject_type="certificate",
+            subject_id=certificate.id,
+            school_id=holder.school_id,
+            on_behalf_of_id=holder.id if holder.id != actor.id else None,
+            after={"number": certificate.number, "kind": kind, "hours": str(hours), "subject": subject},
+        )
+        return certificate
+    raise Conflict(_("This changed at the same moment elsewhere. Please try again."))
+
+
+@dataclass(frozen=True)
+class Claimable:
+    """A certificate the teacher has earned but not yet taken."""
+
+    kind: str
+    title: str
+    hours: Decimal
+    course_id: int | None = None
+
+
+def _completed_courses(session: Session, user_id: int) -> list[tuple[int, Decimal]]:
+    """Courses the teacher completed whose hours count in the ledger, with the hours (net of reversals)."""
+    credited = credits.credited_course_ids(session, user_id)
+    return [
+        (e.course_id, credited[e.course_id])
+        for e in learning.my_enrollments(session, user_id)
+        if e.completed_at is not None and e.course_id in credited
+    ]
+
+
+def claimable(session: Session, user: User, policy: Policy) -> list[Claimable]:
+    taken = set(
+        session.scalars(
+            select(Certificate.subject).where(Certificate.user_id == user.id, Certificate.revoked_at.is_(None))
+        )
+    )
+    result = []
+    for course_id, hours in _completed_courses(session, user.id):
+        if f"course:{course_id}:user:{user.id}" not in taken:
+            course = catalogue.get_course(session, course_id, with_lessons=False)
+            result.append(Claimable("course", course.title, hours, course_id))
+    if f"induction:user:{user.id}" not in taken:
+        progress = programs.induction_progress(session, user.id, policy)
+        if progress.complete:
+            result.append(Claimable("induction", INDUCTION_TITLE, progress.hours))
+    return result
+
+
+def issue_course_certificate(session: Session, user: User, course_id: int) -> Certificate:
+    """A teacher takes the certificate of a course they completed (and whose hours count)."""
+    hours = dict(_completed_courses(session, user.id)).get(course_id)
+    if hours is None:
+        raise Conflict(_("A certificate is issued once the course is completed and its hours are credited."))
+    course = catalogue.get_course(session, course_id, with_lessons=False)
+    return _issue(
+        session,
+        actor=user,
+        holder=user,
+        kind="course",
+        subject=f"course:{course_id}:user:{user.id}",
+        title=course.title,
+        hours=hours,
+        course_id=course_id,
+    )
+
+
+def issue_induction_certificate(session: Session, user: User, policy: Policy) -> Certificate:
+    progress = programs.induction_progress(session, user.id, policy)
+    if not progress.complete:
+        raise Conflict(_("The induction certificate is issued once its hours and all eight topics are complete."))
+    return _issue(
+        session,
+        actor=user,
+        holder=user,
+        kind="induction",
+        subject=f"induction:user:{user.id}",
+        title=INDUCTION_TITLE,
+        hours=progress.hours,
+    )
+
+
+def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
+    """Hours the district certified for the year: certified entries, less corrections that reverse them."""
+    reversed_entry = LedgerEntry.__table__.alias("reversed_entry")
+    reversal_of_certified = LedgerEntry.reverses_id.in_(
+        select(reversed_entry.c.id).where(reversed_entry.c.status == "certified")
+    )
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.hours), 0)).where(
+            LedgerEntry.user_id == user_id,
+            LedgerEntry.year == year,
+            or_(
+                LedgerEntry.status == "certified",
+                # A reversing entry takes certified hours away whatever its own status says.
+                LedgerEntry.reverses_id.is_not(None) & reversal_of_certified & (LedgerEntry.status != "rejected"),
+            ),
+        )
+    )
+    return Decimal(str(total or 0))
+
+
+def issue_year_certificate(session: Session, actor: User, username: str, year_text: str) -> Certificate:
+    """An administrator issues the certificate of a teacher's certified hours for one year."""
+    _scope(actor)  # refuses teachers and trainers
+    errors: dict[str, str] = {}
+    holder = session.scalar(select(User).where(User.username == username.strip())) if username.strip() else None
+    if holder is None or not _may_see(actor, holder):
+        errors["username"] = _("No teacher with this username in your scope.")
+    year = int(year_text) if year_text.strip().isdigit() else None
+    if year is None or not 2000 <= year <= clock.local_year(clock.now()):
+        errors["year"] = _("Enter a year between 2000 and this year.")
+    if errors:
+        raise InvalidInput(_("Please correct the marked fields."), fields=errors)
+    assert holder is not None and year is not None
+    hours = certified_hours(session, holder.id, year)
+    if hours <= 0:
+        raise InvalidInput(
+            _("Please correct the marked fields."),
+            fields={"year": _("This teacher has no certified hours in this year.")},
+        )
+    return _issue(
+        session,
+        actor=actor,
+        holder=holder,
+        kind="year_hours",
+        subject=f"year:{year}:user:{holder.id}",
+        title=f"{year}年度班主任培训学时",
+        hours=hours,
+        year=year,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def mine(session: Session, user: User) -> list[Certificate]:
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.user_id == user.id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id)
+        )
+    )
+
+
+def _get(session: Session, number: str) -> Certificate:
+    normal = normalize_number(number)
+    certificate = session.scalar(select(Certificate).where(Certificate.number == normal)) if normal else None
+    if certificate is None:
+        raise NotFound(_("This certificate does not exist."))
+    return certificate
+
+
+def for_actor(session: Session, actor: User, number: str) -> tuple[Certificate, User]:
+    """A certificate its holder or an administrator in scope may open; anyone else is refused."""
+    certificate = _get(session, number)
+    holder = session.get(User, certificate.user_id)
+    assert holder is not None
+    if not _may_see(actor, holder):
+        raise Forbidden(_("This certificate belongs to someone else."))
+    return certificate, holder
+
+
+def for_download(session: Session, actor: User, number: str) -> Certificate:
+    certificate, _holder = for_actor(session, actor, number)
+    if certificate.revoked_at is not None:
+        raise Conflict(_("This certificate was revoked and can no longer be downloaded."))
+    return certificate
+
+
+@dataclass(frozen=True)
+class AdminRow:
+    certificate: Certificate
+    username: str
+
+
+def admin_list(session: Session, actor: User, *, query: str | None = None, page: int = 1) -> Page[AdminRow]:
+    conditions = [_scope(actor)]
+    q = (query or "").strip()
+    if q:
+        like = f"%{q}%"
+        conditions.append(
+            or_(Certificate.number == q.upper(), Certificate.holder_name.like(like), User.username.like(like))
+        )
+    base = select(Certificate, User.username).join(User, User.id == Certificate.user_id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    number = clamp_page(page, total, PAGE_SIZE)
+    rows = session.execute(
+        base.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        .offset((number - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    return Page([AdminRow(c, u) for c, u in rows], number, PAGE_SIZE, total)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Revoking
+
+
+def revoke(session: Session, actor: User, number: str, reason: str, address: str | None = None) -> Certificate:
+    if actor.role != Role.district_admin:
+        raise Forbidden(_("Only a district administrator can revoke a certificate."))
+    certificate = _get(session, number)
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"reason": _("Give the reason for revoking.")}
+        )
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(
+            _("Please correct the marked fields."),
+            fields={"reason": _("The reason is too long (at most 500 characters).")},
+        )
+    if certificate.revoked_at is not None:
+        raise Conflict(_("This certificate was already revoked."))
+    holder = session.get(User, certificate.user_id)
+    certificate.revoked_at = clock.now()
+    certificate.revoked_by_id = actor.id
+    certificate.revoke_reason = reason
+    session.flush()
+    audit.record(
+        session,
+        "certificate.revoke",
+        actor_id=actor.id,
+        subject_type="certificate",
+        subject_id=certificate.id,
+        school_id=holder.school_id if holder else None,
+        address=address,
+        before={"number": certificate.number, "status": "valid"},
+        after={"number": certificate.number, "status": "revoked", "reason": reason},
+    )
+    return certificate
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The public check
+
+
+@dataclass(frozen=True)
+class Verification:
+    number: str
+    status: str  # valid | revoked | unknown
+    holder: str | None = None  # masked
+    hours: Decimal | None = None  # valid certificates only
+
+
+def verify(session: Session, number: str) -> Verification:
+    normal = normalize_number(number)
+    certificate = session.scalar(select(Certificate).where(Certificate.number == normal)) if normal else None
+    shown = normal or number.strip()[:40]
+    if certificate is None:
+        return Verification(shown, "unknown")
+    if certificate.revoked_at is not None:
+        return Verification(certificate.number, "revoked", mask_name(certificate.holder_name))
+    return Verification(certificate.number, "valid", mask_name(certificate.holder_name), certificate.hours)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The PDF
+#
+# fpdf2 draws it: it embeds a subset of the font (only the glyphs used, ~15 KB), reads OpenType fonts with CFF
+# outlines such as Debian's Noto CJK collection (.ttc, face chosen by `collection_font_number`) through fontTools,
+# and writes ToUnicode maps, so the text can be searched and copied. The QR code (segno) is drawn as vector squares.
+
+FONT_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/truetype/noto"))
+FONT_FILES = {
+    "regular": ("NotoSerifCJK-Regular.ttc", "NotoSansCJK-Regular.ttc"),
+    "bold": ("NotoSerifCJK-Bold.ttc", "NotoSansCJK-Bold.ttc"),
+}
+
+
+@lru_cache
+def _font(weight: str) -> tuple[str, int]:
+    """The Simplified Chinese face of the first Noto CJK collection found: (path, index in the collection)."""
+    from fontTools.ttLib import TTCollection
+
+    for directory in FONT_DIRS:
+        for name in FONT_FILES[weight]:
+            path = directory / name
+            if path.exists():
+                collection = TTCollection(str(path), lazy=True)
+                for index, face in enumerate(collection.fonts):
+                    family = face["name"].getDebugName(1) or ""
+                    if family.endswith(" SC") and "Mono" not in family:
+                        return str(path), index
+    raise CertificateFontMissing(_("The certificate font is not installed (fonts-noto-cjk)."))
+
+
+def _date(moment: datetime) -> str:
+    local = moment.astimezone(clock.SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def _hours(value: Decimal) -> str:
+    return f"{Decimal(value).quantize(Decimal('0.1'))}"
+
+
+def _body(certificate: Certificate) -> tuple[str, str, str]:
+    """The heading, the sentence and the label of the hours line, as printed."""
+    if certificate.kind == "course":
+        title = certificate.title if len(certificate.title) <= 60 else certificate.title[:59] + "…"
+        return "结业证书", f"完成课程《{title}》的学习，成绩合格，特发此证。", "获得培训学时"
+    if certificate.kind == "induction":
+        return "上岗培训合格证书", f"完成{INDUCTION_TITLE}，覆盖全部八个培训专题，成绩合格，特发此证。", "累计培训学时"
+    return "学时证明", f"经区级认定，{certificate.year}年度参加班主任培训的学时为：", "认定学时"
+
+
+def render_pdf(certificate: Certificate, verify_url: str) -> bytes:
+    import segno
+    from fpdf import FPDF
+
+    regular, bold = _font("regular"), _font("bold")
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_creation_date(certificate.issued_at)
+    pdf.set_title(f"{_body(certificate)[0]} {certificate.number}")
+    pdf.set_author(ISSUER)
+    pdf.set_auto_page_break(False)
+    pdf.add_font("cjk", "", regular[0], collection_font_number=regular[1])
+    pdf.add_font("cjk", "B", bold[0], collection_font_number=bold[1])
+    pdf.add_page()
+    width, height = pdf.w, pdf.h
+
+    # Frame: a wide border in the portal's accent colour and a thin inner line.
+    pdf.set_draw_color(154, 52, 18)
+    pdf.set_line_width(2.2)
+    pdf.rect(10, 10, width - 20, height - 20)
+    pdf.set_line_width(0.4)
+    pdf.rect(15, 15, width - 30, height - 30)
+
+    heading, sentence, hours_label = _body(certificate)
+    pdf.set_text_color(120, 40, 14)
+    pdf.set_font("cjk", "", 13)
+    pdf.set_xy(20, 26)
+    pdf.cell(width - 40, 8, "松江区班主任网络研修平台", align="C")
+    pdf.set_font("cjk", "B", 38)
+    pdf.set_xy(20, 40)
+    pdf.cell(width - 40, 20, heading, align="C")
+
+    pdf.set_text_color(30, 30, 30)
+    pdf.set_font("cjk", "B", 22)
+    pdf.set_xy(40, 76)
+    pdf.cell(width - 80, 12, f"{certificate.holder_name} 老师：")
+    pdf.set_font("cjk", "", 17)
+    pdf.set_xy(52, 93)
+    pdf.multi_cell(width - 104, 10, sentence, align="L")
+
+    # The hours, large: the number a reader looks for.
+    y = max(pdf.get_y() + 4, 116)
+    x = 52.0
+    label = hours_label + "："
+    pdf.set_xy(x, y + 3)
+    pdf.cell(pdf.get_string_width(label) + 1, 10, label)
+    x += pdf.get_string_width(label) + 1
+    number = _hours(certificate.hours)
+    pdf.set_text_color(120, 40, 14)
+    pdf.set_font("cjk", "B", 28)
+    pdf.set_xy(x, y)
+    pdf.cell(pdf.get_string_width(number) + 2, 16, number)
+    x += pdf.get_string_width(number) + 2
+    pdf.set_text_color(30, 30, 30)
+    pdf.set_font("cjk", "", 17)
+    pdf.set_xy(x, y + 3)
+    pdf.cell(20, 10, "学时")
+
+    # Number, date and issuer on the left; the QR code to the public check on the right.
+    pdf.set_font("cjk", "", 12)
+    pdf.set_text_color(60, 60, 60)
+    pdf.set_xy(40, 150)
+    pdf.cell(120, 8, f"证书编号：{certificate.number}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(40)
+    pdf.cell(120, 8, f"发证日期：{_date(certificate.issued_at)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_x(40)
+    pdf.cell(120, 8, f"发证单位：{ISSUER}")
+
+    size = 40.0
+    qr = segno.make(verify_url, error="m", micro=False)
+    left, top = width - 40 - size, 138.0
+    modules = len(qr.matrix)
+    unit = size / modules
+    pdf.set_fill_color(0, 0, 0)
+    for row, line in enumerate(qr.matrix):
+        col = 0
+        while col < modules:
+            if line[col]:
+                start = col
+                while col < modules and line[col]:
+                    col += 1
+                # One rectangle per run of dark modules, overlapping a hair so no hairline gaps show.
+                pdf.rect(left + start * unit, top + row * unit, (col - start) * unit + 0.02, unit + 0.02, style="F")
+            else:
+                col += 1
+    pdf.set_font("cjk", "", 9)
+    pdf.set_xy(left - 10, top + size + 2)
+    pdf.cell(size + 20, 5, "扫码验证证书真伪", align="C")
+    return bytes(pdf.output())
