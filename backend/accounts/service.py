@@ -390,5 +390,9 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     user, api_token = row
     if api_token.revoked_at or api_token.expires_at <= clock.now() or not user.is_active:
         return None
+    if api_token.scopes is not None:
+        # An integration token acts only through the endpoints of its scopes (backend.accounts.tokens), never as
+        # the admin who created it.
+        raise Forbidden(_("This integration token may only call the endpoints of its scopes."))
     api_token.last_used_at = clock.now()
     return user
