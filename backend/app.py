@@ -156,6 +156,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.accounts.sso_routes import pages as sso_pages
 
     app.include_router(sso_pages)
+    from backend.accounts.token_routes import pages as token_pages  # issue 6, integration tokens
+    from backend.credits.integration import api as credits_integration_api
+    from backend.people.integration import api as people_integration_api
+
+    app.include_router(token_pages)
+    app.include_router(people_integration_api, prefix="/api/v1")
+    app.include_router(credits_integration_api, prefix="/api/v1")
     from backend.accounts.security_routes import pages as security_pages  # issue 6, accounts and 2FA
     from backend.audit.routes import pages as audit_pages  # issue 6, the audit log page
 
