@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import CurrentUser, OptionalUser, require_role
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.kit import clock
@@ -185,8 +185,9 @@ def show_code(request: Request, session_id: int, session: SessionDep, user: Runn
 
 
 @pages.get("/training/c/{code}", name="scan_code")
-def scan_code(request: Request, code: str, session: SessionDep) -> Response:
-    """What the phone opens: no login needed to check the code, so a teacher who must log in first keeps it."""
+def scan_code(request: Request, code: str, session: SessionDep, user: OptionalUser) -> Response:
+    """What the phone opens: no login needed to check the code, so a teacher who must log in first keeps it.
+    (`user` only resolves the viewer, so an error page shows who is logged in.)"""
     policy = load_policy(session)
     now = clock.now()
     scanned = checkin.verify_code(_secret(request), code, now, policy.checkin_code_seconds)
