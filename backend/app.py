@@ -146,6 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
+    from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
+    from backend.policies.routes import pages as policy_pages  # issue 5, the policy page
+
+    app.include_router(credits_pages)
+    app.include_router(policy_pages)
     for router in (assignment_pages, grading_pages, assessment_studio_pages):
         app.include_router(router)
     app.include_router(studio_router)

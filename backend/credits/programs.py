@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -91,6 +91,15 @@ class Check:
     need: str
     missing: tuple[str, ...] = ()  # what is still missing, as gettext msgids (e.g. topic names)
     awaiting: Decimal = Decimal("0")  # hours (or credits) not yet certified that would count once certified
+    unit: str = ""  # gettext msgid of what have/need count: credit hours, credits, days
+
+    @property
+    def short(self) -> str:
+        """How much is missing, in the figure's own format ("" when met or not a quantity)."""
+        if self.met or self.code in ("assessment", "topics"):
+            return ""
+        gap = Decimal(self.need) - Decimal(self.have)
+        return _one(gap) if "." in self.need else str(int(gap))
 
 
 @dataclass(frozen=True)
@@ -107,7 +116,8 @@ class ProgramResult:
 
 
 def _one(value: Decimal) -> str:
-    return str(Decimal(value).quantize(Decimal("0.1")))
+    """One decimal, cut rather than rounded: 7.99 credits must not read as the 8.0 they fall short of."""
+    return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_DOWN))
 
 
 def _hours_by(session: Session, user_id: int, years: tuple[int, int], *columns):  # type: ignore[no-untyped-def]
@@ -200,6 +210,7 @@ def induction_program(session: Session, user_id: int, policy: Policy, as_of: dat
             _one(hours),
             _one(policy.induction_hours),
             awaiting=awaiting,
+            unit=HOURS,
         ),
         Check(
             "topics",
@@ -208,6 +219,7 @@ def induction_program(session: Session, user_id: int, policy: Policy, as_of: dat
             str(len(TOPICS) - len(missing_topics)),
             str(len(TOPICS)),
             missing=missing_topics,
+            unit=_("topics"),
         ),
         Check("assessment", _("Induction assessment passed"), assessment, "1" if assessment else "0", "1"),
         Check(
@@ -216,6 +228,7 @@ def induction_program(session: Session, user_id: int, policy: Policy, as_of: dat
             days >= policy.induction_trainee_days,
             str(days),
             str(policy.induction_trainee_days),
+            unit=_("days"),
         ),
     )
     return ProgramResult("induction", _("Induction: eligible for appointment"), True, checks)
@@ -236,6 +249,7 @@ def annual_program(session: Session, user_id: int, policy: Policy, year: int) ->
         _one(have),
         _one(policy.annual_hours_target),
         awaiting=pending,
+        unit=HOURS,
     )
     return ProgramResult("annual", _("Annual hours of a homeroom teacher"), applies, (check,), period=str(year))
 
@@ -269,6 +283,7 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
             _one(counted_total),
             _one(policy.cycle_credits),
             awaiting=pending_total,
+            unit=CREDITS,
         )
     )
     for c in CREDIT_CATEGORIES:
@@ -281,6 +296,7 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
                 _one(by_category[c.code]),
                 _one(need),
                 awaiting=credits_where(awaiting, 0, c.code),
+                unit=CREDITS,
             )
         )
     for code, label in LEVEL_LABELS:
@@ -288,12 +304,19 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
         have = credits_where(certified, 1, code)
         checks.append(
             Check(
-                f"level_{code}", label, have >= need, _one(have), _one(need), awaiting=credits_where(awaiting, 1, code)
+                f"level_{code}",
+                label,
+                have >= need,
+                _one(have),
+                _one(need),
+                awaiting=credits_where(awaiting, 1, code),
+                unit=CREDITS,
             )
         )
     return ProgramResult("cycle", _("Five-year credit cycle"), True, tuple(checks), period=f"{years[0]}–{years[1]}")
 
 
+HOURS, CREDITS = _("credit hours"), _("credits")
 LEVEL_LABELS = (("city", _("City level")), ("district", _("District level")), ("school", _("School-based")))
 
 

@@ -278,27 +278,7 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
     )
     number = clamp_page(page, total, PAGE_SIZE)
     rows = session.execute(
-        select(
-            LedgerEntry.id,
-            LedgerEntry.created_at,
-            User.id,
-            User.display_name,
-            User.username,
-            School.name,
-            Course.title,
-            LedgerEntry.source,
-            LedgerEntry.source_ref,
-            LedgerEntry.category,
-            LedgerEntry.level,
-            LedgerEntry.year,
-            LedgerEntry.hours,
-            LedgerEntry.status,
-            LedgerEntry.reason,
-            LedgerEntry.reverses_id,
-        )
-        .join(User, User.id == LedgerEntry.user_id)
-        .outerjoin(School, School.id == User.school_id)
-        .outerjoin(Course, Course.id == LedgerEntry.course_id)
+        _row_query()
         .where(*conditions)
         .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
         .limit(PAGE_SIZE)
@@ -321,3 +301,52 @@ def teacher_in_scope(session: Session, actor: User, teacher_id: int) -> User:
     if teacher is None:
         raise NotFound(_("This teacher does not exist."))
     return teacher
+
+
+def actions_for(actor: User) -> list[str]:
+    return [action for action in ACTIONS if (action, actor.role) in _MOVES]
+
+
+def _row_query():  # type: ignore[no-untyped-def]
+    return (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.created_at,
+            User.id,
+            User.display_name,
+            User.username,
+            School.name,
+            Course.title,
+            LedgerEntry.source,
+            LedgerEntry.source_ref,
+            LedgerEntry.category,
+            LedgerEntry.level,
+            LedgerEntry.year,
+            LedgerEntry.hours,
+            LedgerEntry.status,
+            LedgerEntry.reason,
+            LedgerEntry.reverses_id,
+        )
+        .join(User, User.id == LedgerEntry.user_id)
+        .outerjoin(School, School.id == User.school_id)
+        .outerjoin(Course, Course.id == LedgerEntry.course_id)
+    )
+
+
+def entry_row(session: Session, actor: User, entry_id: int) -> QueueRow:
+    row = session.execute(_row_query().where(LedgerEntry.id == entry_id, scope(actor))).one_or_none()
+    if row is None:
+        raise NotFound(_("This credit hour entry does not exist."))
+    return QueueRow(*tuple(row))
+
+
+def correction_of(session: Session, entry_id: int) -> LedgerEntry | None:
+    return session.scalar(select(LedgerEntry).where(LedgerEntry.reverses_id == entry_id))
+
+
+def course_titles(session: Session, course_ids: set[int]) -> dict[int, str]:
+    if not course_ids:
+        return {}
+    return {
+        cid: title for cid, title in session.execute(select(Course.id, Course.title).where(Course.id.in_(course_ids)))
+    }

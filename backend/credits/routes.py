@@ -1,0 +1,275 @@
+"""Credit-hour pages: the verification / certification queue with bulk actions, one entry's history and its
+correction, the teacher's own hours (ledger, external records, programme progress) and an admin's view of a teacher.
+
+Who may act on what is decided in `backend.credits.workflow`; these routes parse input and render.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.datastructures import UploadFile
+
+from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.models import Role, User
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES
+from backend.credits import external, programs, workflow
+from backend.credits import service as credits
+from backend.db import SessionDep
+from backend.evidence import service as evidence
+from backend.kit import clock
+from backend.kit.errors import AppError, InvalidInput
+from backend.kit.forms import FormDep
+from backend.kit.i18n import _, translate
+from backend.kit.web import redirect, render
+from backend.policies.service import load_policy
+
+pages = APIRouter(include_in_schema=False)
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
+
+SOURCE_LABELS = {
+    "course_completion": _("course_completion"),
+    "offline_session": _("offline_session"),
+    "external": _("external"),
+    "adjustment": _("adjustment"),
+}
+ACTION_LABELS = {"verify": _("Verify selected"), "certify": _("Certify selected"), "reject": _("Send back selected")}
+DONE_LABELS = {"verify": _("verified"), "certify": _("certified"), "reject": _("sent back")}
+LEVEL_LABELS = {
+    "city": _("City level"),
+    "district": _("District level"),
+    "school": _("School-based"),
+    "workshop": _("Workshop"),
+}
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+def _filters(actor: User, params: dict[str, str]) -> workflow.QueueFilters:
+    """Filters from the query string; anything unparseable is ignored rather than an error page."""
+    status = params.get("status") or workflow.default_status(actor)
+    category = params.get("category") or None
+    source = params.get("source") or None
+    return workflow.QueueFilters(
+        status=status if status in workflow.STATUSES else None,
+        school_id=_int(params.get("school")),
+        year=_int(params.get("year")),
+        category=category if category in credits.CATEGORIES else None,
+        source=source if source in workflow.SOURCES else None,
+        q=(params.get("q") or "").strip()[:64] or None,
+    )
+
+
+def _queue_page(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    params: dict[str, str],
+    *,
+    status: int = 200,
+    error: str | None = None,
+    field_errors: dict[str, str] | None = None,
+    reason: str = "",
+) -> Response:
+    filters = _filters(user, params)
+    page = workflow.queue(session, user, filters, _int(params.get("page")) or 1)
+    this_year = clock.local_year(clock.now())
+    return render(
+        request,
+        "credits/queue.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": urlencode(filters.params()),
+            "schools": evidence.schools_to_filter(session, user),
+            "years": list(range(this_year, this_year - 6, -1)),
+            "credit_categories": CREDIT_CATEGORIES,
+            "source_labels": SOURCE_LABELS,
+            "level_labels": LEVEL_LABELS,
+            "statuses": workflow.STATUSES,
+            "actions": workflow.actions_for(user),
+            "action_labels": ACTION_LABELS,
+            "done_labels": DONE_LABELS,
+            "done": params.get("done"),
+            "done_action": params.get("action"),
+            "error": error,
+            "field_errors": field_errors or {},
+            "reason": reason,
+        },
+        block="results",
+        status=status,
+    )
+
+
+@pages.get("/credits/queue")
+def queue_page(request: Request, session: SessionDep, user: AdminUser) -> Response:
+    return _queue_page(request, session, user, dict(request.query_params))
+
+
+@pages.post("/credits/queue")
+def queue_action(request: Request, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    """Verify / certify / reject the selected entries with one reason: all of them or, on any problem, none."""
+    ids = [int(v) for v in form.getlist("entry") if isinstance(v, str) and v.isdigit()]
+    action = str(form.get("action") or "")
+    reason = str(form.get("reason") or "")
+    back = {k: str(form.get(k)) for k in ("status", "school", "year", "category", "source", "q", "page") if form.get(k)}
+    try:
+        moved = workflow.apply(session, user, ids, action, reason)
+    except AppError as exc:
+        session.rollback()
+        locale = request.state.locale
+        return _queue_page(
+            request,
+            session,
+            user,
+            back,
+            status=exc.status_code,
+            error=translate(locale, exc.message, **exc.params),
+            field_errors={k: translate(locale, v) for k, v in exc.fields.items()},
+            reason=reason,
+        )
+    return redirect(request, "/credits/queue?" + urlencode(back | {"done": moved, "action": action}))
+
+
+@pages.get("/credits/entries/{entry_id}")
+def entry_page(request: Request, entry_id: int, session: SessionDep, user: AdminUser) -> Response:
+    row = workflow.entry_row(session, user, entry_id)
+    return render(
+        request,
+        "credits/entry.html",
+        {
+            "row": row,
+            "history": workflow.history(session, entry_id),
+            "source_labels": SOURCE_LABELS,
+            "level_labels": LEVEL_LABELS,
+            "correction": workflow.correction_of(session, entry_id),
+        },
+    )
+
+
+@pages.post("/credits/entries/{entry_id}/reverse")
+def reverse_entry(request: Request, entry_id: int, form: FormDep, session: SessionDep, user: DistrictAdmin) -> Response:
+    reason = str(form.get("reason") or "")
+    try:
+        workflow.reverse(session, user, entry_id, reason)
+    except InvalidInput as exc:
+        session.rollback()
+        locale = request.state.locale
+        row = workflow.entry_row(session, user, entry_id)
+        return render(
+            request,
+            "credits/entry.html",
+            {
+                "row": row,
+                "history": workflow.history(session, entry_id),
+                "source_labels": SOURCE_LABELS,
+                "level_labels": LEVEL_LABELS,
+                "correction": None,
+                "reason": reason,
+                "field_errors": {k: translate(locale, v) for k, v in exc.fields.items()},
+            },
+            status=422,
+        )
+    return redirect(request, f"/credits/entries/{entry_id}")
+
+
+def _progress_context(session: SessionDep, teacher_id: int) -> dict[str, object]:
+    policy = load_policy(session)
+    today = clock.now().astimezone(clock.SHANGHAI).date()
+    entries = credits.entries_for(session, teacher_id)
+    years = sorted({e.year for e in entries}, reverse=True)
+    return {
+        "programs": programs.programs_for(session, teacher_id, policy, today),
+        "policy": policy,
+        "entries_by_year": [(y, [e for e in entries if e.year == y]) for y in years],
+        "totals": {y: credits.summary(session, teacher_id, y) for y in years},
+        "records": external.records_of(session, teacher_id),
+        "course_titles": workflow.course_titles(session, {e.course_id for e in entries if e.course_id}),
+        "source_labels": SOURCE_LABELS,
+        "level_labels": LEVEL_LABELS,
+    }
+
+
+@pages.get("/credits/mine")
+def my_hours(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return render(request, "credits/hours.html", {"teacher": user, "own": True} | _progress_context(session, user.id))
+
+
+@pages.get("/credits/teachers/{teacher_id}")
+def teacher_hours(request: Request, teacher_id: int, session: SessionDep, user: AdminUser) -> Response:
+    teacher = workflow.teacher_in_scope(session, user, teacher_id)
+    return render(
+        request, "credits/hours.html", {"teacher": teacher, "own": False} | _progress_context(session, teacher.id)
+    )
+
+
+def _external_form(request: Request, status: int = 200, **extra: object) -> Response:
+    return render(
+        request,
+        "credits/external_new.html",
+        {
+            "credit_categories": CREDIT_CATEGORIES,
+            "level_labels": LEVEL_LABELS,
+            "values": {},
+            "errors": {},
+            "max_mb": external.MAX_FILE_BYTES // (1024 * 1024),
+        }
+        | extra,
+        status=status,
+    )
+
+
+@pages.get("/credits/external/new")
+def external_new(request: Request, user: CurrentUser) -> Response:
+    return _external_form(request)
+
+
+def _refuse_oversized(request: Request) -> None:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > external.MAX_FILE_BYTES + 1024 * 1024:
+        raise InvalidInput(_("Please correct the marked fields."), fields={"file": _("At most 20 MB.")})
+
+
+@pages.post("/credits/external", dependencies=[Depends(_refuse_oversized)])
+def external_submit(request: Request, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
+    values = {k: str(form.get(k) or "") for k in ("title", "hours", "category", "level", "earned_on")}
+    upload = form.get("file")
+    received = (
+        external.Upload(upload.filename or "", upload.file)
+        if isinstance(upload, UploadFile) and upload.filename
+        else None
+    )
+    try:
+        external.submit(session, request.app.state.storage, user, external.RecordIn(**values), received)
+    except InvalidInput as exc:
+        locale = request.state.locale
+        return _external_form(
+            request,
+            422,
+            values=values,
+            errors={k: translate(locale, v) for k, v in exc.fields.items()},
+            form_error=translate(locale, exc.message, **exc.params),
+        )
+    return redirect(request, "/credits/mine#external")
+
+
+@pages.get("/credits/external/{record_id}/evidence")
+def external_evidence(request: Request, record_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    record = external.record_for(session, user, record_id)
+    storage = request.app.state.storage
+    size = storage.stat(record.evidence_key).size
+    return StreamingResponse(
+        storage.read_range(record.evidence_key, 0, max(0, size - 1)),
+        media_type=record.evidence_type,
+        headers={
+            "Content-Disposition": f"inline; filename=\"evidence\"; filename*=UTF-8''{quote(record.evidence_name)}",
+            "Content-Length": str(size),
+            "Cache-Control": "private, no-store",
+        },
+    )
