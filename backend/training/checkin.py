@@ -26,6 +26,8 @@ from backend.kit.errors import Conflict, Forbidden
 from backend.kit.i18n import _
 
 SCAN_COOKIE = "portal_checkin"
+# However the policy is set, a step is never shorter than this (and never zero).
+MIN_STEP_SECONDS = 5
 _MAC_BYTES = 12
 
 
@@ -35,10 +37,11 @@ def _mac(secret: str, message: str) -> str:
 
 
 def step_at(moment: datetime, step_seconds: int) -> int:
-    return int(moment.timestamp()) // step_seconds
+    return int(moment.timestamp()) // max(step_seconds, MIN_STEP_SECONDS)
 
 
 def seconds_to_next_step(moment: datetime, step_seconds: int) -> int:
+    step_seconds = max(step_seconds, MIN_STEP_SECONDS)
     return step_seconds - int(moment.timestamp()) % step_seconds
 
 

@@ -298,3 +298,10 @@ def test_school_admin_cannot_mark_another_schools_teacher_at_their_own_session(
     r = client.post(f"/training/sessions/{ts.id}/attendance", data={"user_id": [str(outsider.id)], "csrf_token": token})
     assert r.status_code == 403
     assert _entries(session, outsider.id) == []
+
+
+def test_a_zero_rotation_policy_cannot_break_the_code() -> None:
+    now = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
+    code = checkin.code_for(SECRET, 7, checkin.step_at(now, 0))
+    assert checkin.verify_code(SECRET, code, now, 0).session_id == 7
+    assert 1 <= checkin.seconds_to_next_step(now, 0) <= checkin.MIN_STEP_SECONDS
