@@ -88,7 +88,7 @@ def test_district_admin_creates_a_token_whose_value_is_shown_once_and_kept_only_
     # Listed afterwards (never used yet), but its value is never shown again.
     listing = client.get("/admin/tokens").text
     assert "区人事系统" in listing and value not in listing
-    assert translate("zh_CN", "Never") in listing
+    assert translate("zh_CN", "Never used") in listing
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "token.create"))
     assert event is not None and event.actor_id == admin.id and value not in json.dumps(event.after)
 
