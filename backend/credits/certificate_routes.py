@@ -15,7 +15,7 @@ from backend.credits.certificate_models import Certificate
 from backend.db import SessionDep
 from backend.kit import clock, ratelimit
 from backend.kit.errors import InvalidInput
-from backend.kit.i18n import translate
+from backend.kit.i18n import _, translate
 from backend.kit.web import is_htmx, redirect, render, request_locale
 from backend.policies.service import load_policy
 
@@ -23,6 +23,7 @@ pages = APIRouter(include_in_schema=False)
 
 AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 VERIFY_BUCKET = "verify"
+RATE_LIMITED = _("Too many certificate checks from your network.")
 
 
 def _client(request: Request) -> str:
@@ -203,7 +204,7 @@ def verify(request: Request, number: str, session: SessionDep) -> Response:
     if not decision.allowed:
         headers["Retry-After"] = str(decision.retry_after_seconds)
         if wants_json:
-            message = translate(request_locale(request), "Too many certificate checks from your network.")
+            message = translate(request_locale(request), RATE_LIMITED)
             return JSONResponse({"error": "rate_limited", "detail": message}, status_code=429, headers=headers)
         response = render(
             request, "credits/verify_limited.html", {"retry_after": decision.retry_after_seconds}, status=429

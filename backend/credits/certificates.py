@@ -239,20 +239,11 @@ def issue_induction_certificate(session: Session, user: User, policy: Policy) ->
 
 
 def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
-    """Hours the district certified for the year: certified entries, less corrections that reverse them."""
-    reversed_entry = LedgerEntry.__table__.alias("reversed_entry")
-    reversal_of_certified = LedgerEntry.reverses_id.in_(
-        select(reversed_entry.c.id).where(reversed_entry.c.status == "certified")
-    )
+    """Hours the district certified for the year, net of corrections: a correction of a certified entry is itself
+    certified, with the negated hours (backend.credits.workflow.reverse), so the plain sum is the net."""
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.hours), 0)).where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.year == year,
-            or_(
-                LedgerEntry.status == "certified",
-                # A reversing entry takes certified hours away whatever its own status says.
-                LedgerEntry.reverses_id.is_not(None) & reversal_of_certified & (LedgerEntry.status != "rejected"),
-            ),
+            LedgerEntry.user_id == user_id, LedgerEntry.year == year, LedgerEntry.status == "certified"
         )
     )
     return Decimal(str(total or 0))

@@ -26,7 +26,7 @@ from backend.app import create_app
 from backend.audit import service as audit
 from backend.catalogue.models import Course
 from backend.catalogue.taxonomy import TOPICS
-from backend.credits import certificates
+from backend.credits import certificates, workflow
 from backend.credits.certificate_models import Certificate
 from backend.credits.models import LedgerEntry
 from backend.learning.models import Enrollment
@@ -172,6 +172,8 @@ def test_pdf_of_a_year_certificate_states_the_year_and_hours(session) -> None:
 def test_taking_the_same_certificate_twice_returns_the_first(client, session) -> None:
     story = _teacher_with_course(session)
     token = login(client, story.teacher.username)
+    home = client.get("/learning").text  # 我的学习 leads to 我的证书: the nav item and the completed course's link
+    assert home.count('href="/certificates"') >= 2
     first = _claim_course(client, token, story.course.id)
     again = client.post(f"/certificates/courses/{story.course.id}", data={"csrf_token": token}, follow_redirects=False)
     assert again.status_code == 303
@@ -228,6 +230,8 @@ def test_admin_issues_a_year_certificate_of_certified_hours_only(client, session
     _certified(session, teacher, 2025, "5.0", status="verified")  # not yet certified by the district
     _certified(session, teacher, 2024, "7.0")  # another year
     admin = make_user(session, role=Role.district_admin, school_code=None)
+    wrong = _certified(session, teacher, 2025, "2.0")
+    workflow.reverse(session, admin, wrong.id, "录入错误")  # a certified correction of -2.0
     token = login(client, admin.username)
 
     r = client.post(
