@@ -270,12 +270,21 @@ def confirm_checkin(request: Request, session_id: int, session: SessionDep, user
 
 @pages.get("/training/compliance")
 def compliance_page(
-    request: Request, session: SessionDep, user: AdminUser, year: str | None = None, school: str | None = None
+    request: Request,
+    session: SessionDep,
+    user: AdminUser,
+    year: str | None = None,
+    school: str | None = None,
+    page: str | None = None,
 ) -> Response:
     chosen = _year(year)
     policy = load_policy(session)
+    grid = None
     if school and school.isdigit():
         schools = [compliance.school_in_scope(session, user, int(school))]
+    elif user.role == Role.district_admin:
+        grid = compliance.schools_page(session, user, int(page) if page and page.isdigit() else 1)
+        schools = grid.items
     else:
         schools = compliance.schools_in_scope(session, user)
     return render(
@@ -284,8 +293,11 @@ def compliance_page(
         {
             "year": chosen,
             "rows": compliance.compliance(session, schools, chosen, policy),
-            "single": len(schools) == 1,
+            "single": grid is None,
+            "grid": grid,
             "state_labels": compliance.STATE_LABELS,
+            # Translated once for the district grid's 600 cells.
+            "state_text": {k: translate(request_locale(request), v) for k, v in compliance.STATE_LABELS.items()},
             "needed": policy.monthly_school_sessions,
             "district": user.role == Role.district_admin,
         },

@@ -5,6 +5,7 @@ The test clock stands at 2 November 2026, 10:00 in Shanghai: October is over, No
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -118,3 +119,17 @@ def test_teachers_and_trainers_do_not_see_compliance(client: TestClient, session
         user = make_user(session, role, school_code="S-A")
         login(client, user.username)
         assert client.get("/training/compliance").status_code == 403
+
+
+def test_the_district_grid_is_paged_by_school(
+    client: TestClient, session: Session, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compliance, "GRID_PAGE_SIZE", 1)
+    make_user(session, Role.school_admin, school_code="S-A")
+    make_user(session, Role.school_admin, school_code="S-B")
+    district = make_user(session, Role.district_admin, school_code=None)
+    login(client, district.username)
+    first = client.get("/training/compliance?year=2026").text
+    second = client.get("/training/compliance?year=2026&page=2").text
+    assert "测试学校S-A" in first and "测试学校S-B" not in first
+    assert "测试学校S-B" in second and "测试学校S-A" not in second
