@@ -20,6 +20,7 @@ from backend.kit.web import render
 from backend.learning import playbacks
 from backend.learning import service as learning
 from backend.policies.service import load_policy
+from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
 
 pages = APIRouter(include_in_schema=False)
@@ -71,7 +72,13 @@ def course_page(request: Request, course_id: int, session: SessionDep, user: Cur
     return render(
         request,
         "catalogue/detail.html",
-        {"course": course, "state": state, "quiz": quiz, "quiz_state": quiz_state},
+        {
+            "course": course,
+            "state": state,
+            "quiz": quiz,
+            "quiz_state": quiz_state,
+            "assignment_items": assignments.states_for(session, course.id, user.id),
+        },
     )
 
 
@@ -129,8 +136,13 @@ def get_course(course_id: int, session: SessionDep, user: CurrentUser) -> Course
         **course_out(course).model_dump(),
         description_md=course.description_md,
         lessons=[
-            LessonOut(id=lesson.id, position=lesson.position, kind=lesson.kind, title=lesson.title,
-                      duration_ms=lesson.duration_ms)
+            LessonOut(
+                id=lesson.id,
+                position=lesson.position,
+                kind=lesson.kind,
+                title=lesson.title,
+                duration_ms=lesson.duration_ms,
+            )
             for lesson in course.lessons
         ],
     )

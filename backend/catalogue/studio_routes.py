@@ -29,6 +29,7 @@ from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import is_htmx, redirect, render, request_locale
+from backend.media import uploads
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -80,6 +81,8 @@ def _editor_context(
         "notice": notice,
         "problem": problem,
         "lesson_kinds": authoring.LESSON_KINDS,
+        "max_bytes": policy.upload_max_bytes,
+        "max_size": uploads.format_bytes(policy.upload_max_bytes),
         "oob": oob,  # an htmx answer: also refresh the content check out of band
     }
 

@@ -18,7 +18,7 @@ from backend.kit import clock
 from backend.kit.web import redirect, render
 from backend.learning import heartbeats, playbacks, service
 from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
-from backend.media.routes import lesson_video_url
+from backend.media.routes import lesson_document_url, lesson_video_url
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -63,6 +63,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
             "next": course.lessons[index + 1] if index + 1 < len(course.lessons) else None,
             "has_quiz": quizzes.quiz_for_course(session, course.id) is not None,
             "video_url": lesson_video_url(lesson) if lesson.kind == "video" and lesson.media_key else None,
+            "document_url": lesson_document_url(lesson) if lesson.kind == "document" and lesson.media_key else None,
         },
     )
 

@@ -1,4 +1,5 @@
-"""Serving lesson video to enrolled learners: local files with HTTP Range, S3 through short-lived presigned URLs."""
+"""Serving lesson files to enrolled learners (video, PDF documents): local files with HTTP Range, S3 through
+short-lived presigned URLs."""
 
 from __future__ import annotations
 
@@ -20,22 +21,55 @@ def lesson_video_url(lesson: Lesson) -> str:
     return f"/lessons/{lesson.id}/video"
 
 
-@router.get("/lessons/{lesson_id}/video")
-def lesson_video(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def lesson_document_url(lesson: Lesson) -> str:
+    return f"/lessons/{lesson.id}/document"
+
+
+def _enrolled_lesson(session: SessionDep, user_id: int, lesson_id: int, kind: str) -> Lesson:
     lesson = catalogue.get_lesson(session, lesson_id)
-    learning.require_enrollment(session, user.id, lesson.course_id)
-    if not lesson.media_key:
-        raise NotFound(_("This lesson has no video."))
+    learning.require_enrollment(session, user_id, lesson.course_id)
+    if lesson.kind != kind or not lesson.media_key:
+        raise NotFound(_("This lesson has no video.") if kind == "video" else _("This lesson has no file yet."))
+    return lesson
+
+
+def _serve(request: Request, lesson: Lesson, media_type: str, missing: str, filename: str | None = None) -> Response:
     storage = request.app.state.storage
+    assert lesson.media_key is not None
     url = storage.browser_url(lesson.media_key)
     if url:
         # Short-lived and private: the link stops working minutes after the page asked for it.
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
     path = storage.local_path(lesson.media_key)
     if path is None or not path.is_file():
-        raise NotFound(_("This lesson's video file is missing."))
+        raise NotFound(missing)
+    if filename:
+        return FileResponse(
+            path,
+            media_type=media_type,
+            filename=filename,
+            content_disposition_type="inline",
+            headers={"Cache-Control": "private, max-age=3600"},
+        )
     return FileResponse(
-        path,
-        media_type=lesson.media_type or "video/mp4",
-        headers={"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"},
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"}
+    )
+
+
+@router.get("/lessons/{lesson_id}/video")
+def lesson_video(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    lesson = _enrolled_lesson(session, user.id, lesson_id, "video")
+    return _serve(request, lesson, lesson.media_type or "video/mp4", _("This lesson's video file is missing."))
+
+
+@router.get("/lessons/{lesson_id}/document")
+def lesson_document(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    """The lesson's PDF, shown inline by the lesson page's viewer; its link downloads it under the lesson's title."""
+    lesson = _enrolled_lesson(session, user.id, lesson_id, "document")
+    return _serve(
+        request,
+        lesson,
+        lesson.media_type or "application/pdf",
+        _("This file is missing from storage."),
+        filename=f"{lesson.title}.pdf",
     )

@@ -160,6 +160,11 @@
         hidden.dispatchEvent(new Event("change", { bubbles: true }));
       }
       root.dispatchEvent(new CustomEvent("upload:ready", { bubbles: true, detail: upload }));
+      // A form marked data-attach-when-ready (the studio's lesson file, the cover) attaches the file at once.
+      const attach = root.closest("form[data-attach-when-ready]");
+      if (attach && hidden && hidden.value) {
+        if (attach.requestSubmit) attach.requestSubmit(); else attach.submit();
+      }
     }
 
     function fail(current, error) {
@@ -297,5 +302,14 @@
     mentionUnfinished().catch(function () { /* localStorage unavailable: nothing to mention */ });
   }
 
-  document.querySelectorAll(".uploader").forEach(function (root) { Uploader(root); });
+  function start(scope) {
+    scope.querySelectorAll(".uploader").forEach(function (root) {
+      if (root.dataset.started) return;
+      root.dataset.started = "1";
+      Uploader(root);
+    });
+  }
+  start(document);
+  // Parts of a page that htmx swaps in (the studio's lesson list) bring their own uploaders.
+  document.addEventListener("htmx:load", function (event) { start(event.target); });
 })();
