@@ -132,4 +132,5 @@ def test_the_district_grid_is_paged_by_school(
     first = client.get("/training/compliance?year=2026").text
     second = client.get("/training/compliance?year=2026&page=2").text
     assert "测试学校S-A" in first and "测试学校S-B" not in first
+    assert 'href="/training/compliance?year=2026&amp;page=2"' in first
     assert "测试学校S-B" in second and "测试学校S-A" not in second
