@@ -41,9 +41,11 @@ class LedgerEntry(Base):
         UniqueConstraint("source", "source_ref"),
         # An entry is corrected at most once (a second correction would reverse the reversal).
         Index("uq_ledger_entries_reverses_id", "reverses_id", unique=True),
-        # The queues: by status, newest first, optionally narrowed by year / category / source.
+        # The queues, newest first: by status, by status and year, by year, or all (workflow.queue).
         Index("ix_ledger_entries_status_created", "status", "created_at", "id"),
-        Index("ix_ledger_entries_status_year", "status", "year"),
+        Index("ix_ledger_entries_status_year", "status", "year", "created_at", "id"),
+        Index("ix_ledger_entries_year_created", "year", "created_at", "id"),
+        Index("ix_ledger_entries_created", "created_at", "id"),
         # A teacher's own ledger, and a school's queue reached through its teachers.
         Index("ix_ledger_entries_user_status", "user_id", "status"),
     )

@@ -87,6 +87,7 @@ def _queue_page(
             "page": page,
             "filters": filters,
             "query": urlencode(filters.params()),
+            "count_cap": workflow.COUNT_CAP,
             "schools": evidence.schools_to_filter(session, user),
             "years": list(range(this_year, this_year - 6, -1)),
             "credit_categories": CREDIT_CATEGORIES,

@@ -30,6 +30,7 @@ from backend.kit.pagination import Page, clamp_page
 from backend.people.models import School
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # queue pages count and page this far; narrower filters reach the rest
 MAX_BULK = 500
 MAX_REASON = 500
 ACTIONS = ("verify", "certify", "reject")
@@ -67,7 +68,18 @@ def default_status(actor: User) -> str:
     return "verified" if actor.role == Role.district_admin else "pending"
 
 
-def _record(
+def _event(entry: LedgerEntry, actor: User, before: str | None, reason: str | None) -> LedgerEntryEvent:
+    return LedgerEntryEvent(
+        entry_id=entry.id,
+        from_status=before,
+        to_status=entry.status,
+        reason=reason,
+        actor_id=actor.id,
+        at=clock.now(),
+    )
+
+
+def _audit(
     session: Session,
     entry: LedgerEntry,
     actor: User,
@@ -76,16 +88,6 @@ def _record(
     school_id: int | None,
     reason: str | None,
 ) -> None:
-    session.add(
-        LedgerEntryEvent(
-            entry_id=entry.id,
-            from_status=before,
-            to_status=entry.status,
-            reason=reason,
-            actor_id=actor.id,
-            at=clock.now(),
-        )
-    )
     audit.record(
         session,
         f"ledger.{action}",
@@ -143,14 +145,17 @@ def apply(session: Session, actor: User, entry_ids: Sequence[int], action: str, 
             _("%(n)s of the selected entries cannot be changed this way any more; reload the list."),
             n=len(reversed_ids),
         )
-    for entry, school_id in found:
-        before = entry.status
+    befores = []
+    for entry, _school in found:
+        befores.append(entry.status)
         entry.status = to_status
         entry.actor_id = actor.id
         if action == "reject":
             entry.reason = reason
-        _record(session, entry, actor, action, before, school_id, reason)
-    session.flush()
+        session.add(_event(entry, actor, befores[-1], reason))
+    session.flush()  # one batch of updates and event rows; then one audit row per entry
+    for (entry, school_id), before in zip(found, befores, strict=True):
+        _audit(session, entry, actor, action, before, school_id, reason)
     return len(found)
 
 
@@ -189,7 +194,8 @@ def reverse(session: Session, actor: User, entry_id: int, reason: str | None) ->
     )
     session.add(correction)
     session.flush()
-    _record(session, correction, actor, "reverse", None, school_id, text)
+    session.add(_event(correction, actor, None, text))
+    _audit(session, correction, actor, "reverse", None, school_id, text)
     session.flush()
     return correction
 
@@ -252,38 +258,42 @@ class QueueRow:
 def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -> Page[QueueRow]:
     """Entries in the actor's scope matching the filters, newest first, `PAGE_SIZE` a page.
 
-    Every condition is on an indexed column (status + created_at, status + year, users.school_id, user_id), and
-    the page is read with LIMIT/OFFSET after one COUNT over the same conditions."""
-    conditions: list[ColumnElement[bool]] = [scope(actor)]
+    Bounded work whatever the ledger's size: the newest-first order walks an index that starts with the filtered
+    columns ((created_at), (status, created_at), (status, year, created_at), (year, created_at), or a teacher's
+    entries through users.school_id / user_id), the count stops at COUNT_CAP + 1 and so does the offset. A
+    `total` above COUNT_CAP means "more than COUNT_CAP"."""
+    # Conditions on the entry itself, and on its teacher (scope, school, name).
+    on_entry: list[ColumnElement[bool]] = []
+    on_teacher: list[ColumnElement[bool]] = [] if actor.role == Role.district_admin else [scope(actor)]
     if filters.status:
-        conditions.append(LedgerEntry.status == filters.status)
-    if filters.school_id is not None and actor.role == Role.district_admin:
-        conditions.append(User.school_id == filters.school_id)
+        on_entry.append(LedgerEntry.status == filters.status)
     if filters.year is not None:
-        conditions.append(LedgerEntry.year == filters.year)
+        on_entry.append(LedgerEntry.year == filters.year)
     if filters.category:
-        conditions.append(LedgerEntry.category == filters.category)
+        on_entry.append(LedgerEntry.category == filters.category)
     if filters.source:
-        conditions.append(LedgerEntry.source == filters.source)
+        on_entry.append(LedgerEntry.source == filters.source)
+    if filters.school_id is not None and actor.role == Role.district_admin:
+        on_teacher.append(User.school_id == filters.school_id)
     if filters.q and filters.q.strip():
         text = filters.q.strip()
-        conditions.append(
+        on_teacher.append(
             or_(User.display_name.icontains(text, autoescape=True), User.username.icontains(text, autoescape=True))
         )
-    total = (
-        session.scalar(
-            select(func.count()).select_from(LedgerEntry).join(User, User.id == LedgerEntry.user_id).where(*conditions)
-        )
-        or 0
-    )
+    # Counted up to COUNT_CAP + 1 only: a page says "more than 10,000" rather than scanning the district's ledger.
+    # Without a condition on the teacher the count reads the entries' index alone (every entry has its teacher).
+    matching = select(LedgerEntry.id).where(*on_entry)
+    if on_teacher:
+        matching = matching.join(User, User.id == LedgerEntry.user_id).where(*on_teacher)
+    total = session.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())) or 0
     number = clamp_page(page, total, PAGE_SIZE)
-    rows = session.execute(
-        _row_query()
-        .where(*conditions)
-        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    )
+    # The page's ids first (an index walk, even at the deepest offset), then the display columns for those 50.
+    newest_first = (LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+    ids = [
+        i
+        for (i,) in session.execute(matching.order_by(*newest_first).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
+    ]
+    rows = session.execute(_row_query().where(LedgerEntry.id.in_(ids)).order_by(*newest_first)) if ids else []
     return Page([QueueRow(*tuple(row)) for row in rows], number=number, size=PAGE_SIZE, total=total)
 
 

@@ -129,7 +129,9 @@ def upgrade() -> None:
 
     # Indexes only (no batch table copy): SQLite would otherwise rebuild the table and lose nothing but time.
     op.create_index("ix_ledger_entries_status_created", "ledger_entries", ["status", "created_at", "id"])
-    op.create_index("ix_ledger_entries_status_year", "ledger_entries", ["status", "year"])
+    op.create_index("ix_ledger_entries_status_year", "ledger_entries", ["status", "year", "created_at", "id"])
+    op.create_index("ix_ledger_entries_year_created", "ledger_entries", ["year", "created_at", "id"])
+    op.create_index("ix_ledger_entries_created", "ledger_entries", ["created_at", "id"])
     op.create_index("ix_ledger_entries_user_status", "ledger_entries", ["user_id", "status"])
     op.create_index("uq_ledger_entries_reverses_id", "ledger_entries", ["reverses_id"], unique=True)
     _triggers_up()
@@ -139,6 +141,8 @@ def downgrade() -> None:
     _triggers_down()
     op.drop_index("uq_ledger_entries_reverses_id", table_name="ledger_entries")
     op.drop_index("ix_ledger_entries_user_status", table_name="ledger_entries")
+    op.drop_index("ix_ledger_entries_created", table_name="ledger_entries")
+    op.drop_index("ix_ledger_entries_year_created", table_name="ledger_entries")
     op.drop_index("ix_ledger_entries_status_year", table_name="ledger_entries")
     op.drop_index("ix_ledger_entries_status_created", table_name="ledger_entries")
     with op.batch_alter_table("external_records", schema=None) as batch_op:

@@ -150,3 +150,14 @@ def test_the_database_refuses_to_rewrite_an_entry(session: Session, people, colu
     # The status may move (that is what the workflow does), and the row is still there.
     session.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id).values(status="verified"))
     assert session.scalar(select(LedgerEntry.hours).where(LedgerEntry.id == entry.id)) == Decimal("3.0")
+
+
+def test_the_queue_counts_and_pages_only_so_far_and_lists_newest_first(session: Session, people, monkeypatch) -> None:
+    monkeypatch.setattr(workflow, "COUNT_CAP", 2)
+    monkeypatch.setattr(workflow, "PAGE_SIZE", 1)
+    entries = [_entry(session, people["teacher"], ref=f"offline:{n}") for n in range(4)]
+    first = workflow.queue(session, people["school_admin"], workflow.QueueFilters(status="pending"))
+    assert first.total == 3  # "more than 2"
+    assert [r.entry_id for r in first.items] == [entries[-1].id]  # same created_at: the higher id is newer
+    deepest = workflow.queue(session, people["school_admin"], workflow.QueueFilters(status="pending"), page=99)
+    assert deepest.number == 3 and [r.entry_id for r in deepest.items] == [entries[1].id]
