@@ -1,6 +1,7 @@
 """Writes a course version in the `courses/` folder format that `backend.catalogue.importer` reads back unchanged:
 
-    <folder>/course.toml      code, title, tier, topics, hours, lessons (with their files) and the quiz
+    <folder>/course.toml      code, title, tier, topics, hours, lessons (with their files) and the quiz: its settings,
+                              questions (answers, accepted fill-ins, points) and draws from banks (by bank title)
     <folder>/description.md
     <folder>/lesson-NN.md     each lesson's Markdown body
     <folder>/lesson-NN.mp4    video files copied out of storage (or .webm); documents as lesson-NN.pdf
@@ -70,10 +71,11 @@ def export_course(session: Session, storage: Storage, course: Course, folder: Pa
     for entry in lessons:
         lines += ["", "[[lessons]]", *_toml_table(entry)]
     if quiz is not None:
-        lines += ["", "[quiz]", *_toml_table({"title": quiz.title, "pass_mark": quiz.pass_mark,
-                                              "max_attempts": quiz.max_attempts})]
+        lines += ["", "[quiz]", *_toml_table(_quiz_settings(quiz))]
         for question in quiz.questions:
             lines += ["", "[[quiz.questions]]", *_toml_table(_question(question))]
+        for bank, count in quizzes.draw_banks(session, quiz):
+            lines += ["", "[[quiz.draws]]", *_toml_table({"bank": bank.title, "topic": bank.topic, "count": count})]
     _write(folder / "course.toml", "\n".join(lines) + "\n")
     return folder
 
@@ -90,13 +92,28 @@ def export_zip(session: Session, storage: Storage, course: Course, target: Path)
     return target
 
 
+def _quiz_settings(quiz: Any) -> dict[str, Any]:
+    return {
+        "title": quiz.title,
+        "pass_mark": quiz.pass_mark,
+        "max_attempts": quiz.max_attempts,
+        "time_limit_minutes": quiz.time_limit_minutes,  # left out when untimed
+        "counting": quiz.counting,
+        "show_explanations": quiz.show_explanations,
+        "shuffle_options": quiz.shuffle_options,
+    }
+
+
 def _question(question: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"kind": question.kind, "prompt": question.prompt}
     if question.kind == "truefalse":
         entry["answer"] = list(question.answer) == [0]  # stored as an index into [正确, 错误]
+    elif question.kind in ("fill", "essay"):
+        entry["accepted"] = list(question.accepted or [])  # fill: accepted answers; essay: a reference answer
     else:
         entry["options"] = list(question.options or [])
         entry["answer"] = list(question.answer or [])
+    entry["points"] = question.points
     entry["explanation"] = question.explanation or ""
     return entry
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.catalogue.models import Course, CourseTopic, Lesson
@@ -27,14 +27,19 @@ from backend.learning import service as learning
 from backend.media import library
 from backend.media.probe import InvalidMedia
 from backend.media.storage import Storage
+from backend.quizzes import banks
 from backend.quizzes import service as quizzes
+from backend.quizzes.models import QuestionBank
 
 
 class QuestionSpec(BaseModel):
-    kind: Literal["single", "multiple", "truefalse"]
+    kind: Literal["single", "multiple", "truefalse", "fill", "essay"]
     prompt: str = Field(min_length=1)
     options: list[str] = Field(default_factory=list)
-    answer: list[int] | bool
+    answer: list[int] | bool = Field(default_factory=list)
+    # fill: the accepted answers; essay: a reference answer for graders (optional).
+    accepted: list[str] = Field(default_factory=list)
+    points: int = Field(1, ge=1, le=100)
     explanation: str = ""
 
     @model_validator(mode="after")
@@ -42,6 +47,12 @@ class QuestionSpec(BaseModel):
         if self.kind == "truefalse":
             if not isinstance(self.answer, bool):
                 raise ValueError("a truefalse answer is true or false")
+            return self
+        if self.kind == "fill":
+            if not [a for a in self.accepted if a.strip()]:
+                raise ValueError("a fill-in question lists its accepted answers")
+            return self
+        if self.kind == "essay":
             return self
         if isinstance(self.answer, bool) or not self.answer:
             raise ValueError("answer must list the correct option indices")
@@ -52,11 +63,30 @@ class QuestionSpec(BaseModel):
         return self
 
 
+class DrawSpec(BaseModel):
+    """Each attempt draws `count` random questions from the question bank named `bank` on `topic`."""
+
+    bank: str = Field(min_length=1)
+    topic: str
+    count: int = Field(ge=1, le=200)
+
+
 class QuizSpec(BaseModel):
     title: str = "课程测验"
     pass_mark: int = Field(60, ge=1, le=100)
     max_attempts: int = Field(3, ge=1, le=100)
-    questions: list[QuestionSpec] = Field(min_length=1)
+    time_limit_minutes: int | None = Field(None, ge=1, le=600)
+    counting: Literal["highest", "last"] = "highest"
+    show_explanations: Literal["always", "after_passing", "never"] = "always"
+    shuffle_options: bool = False
+    questions: list[QuestionSpec] = Field(default_factory=list)
+    draws: list[DrawSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_questions(self) -> QuizSpec:
+        if not self.questions and not self.draws:
+            raise ValueError("a quiz needs questions of its own or draws from question banks")
+        return self
 
 
 class LessonSpec(BaseModel):
@@ -240,13 +270,35 @@ def import_course(
         course.lessons.append(lesson)
     session.flush()
     if spec.quiz is not None:
-        quizzes.create_quiz(session, course.id, spec.quiz)
+        quiz = quizzes.create_quiz(session, course.id, spec.quiz)
+        for draw in spec.quiz.draws:
+            banks.add_draw_rule(session, quiz, _bank_named(session, draw, spec.code), draw.count)
     if publish or (latest is not None and latest.status == "published" and action == "updated"):
         _publish(session, course)
     if action == "new_version" and latest is not None and course.status == "published":
         latest.superseded_at = clock.now()
     session.flush()
     return ImportResult(spec.code, course.id, action)
+
+
+def _bank_named(session: Session, draw: DrawSpec, code: str) -> QuestionBank:
+    """The bank a draw names, by title and topic: this course's own bank first, then a district-wide one."""
+    found = session.scalar(
+        select(QuestionBank)
+        .where(QuestionBank.title == draw.bank, QuestionBank.topic == draw.topic)
+        .order_by(
+            case((QuestionBank.course_code == code, 0), (QuestionBank.course_code.is_(None), 1), else_=2),
+            QuestionBank.id,
+        )
+        .limit(1)
+    )
+    if found is None:
+        raise InvalidInput(
+            "The quiz draws from the question bank %(bank)s, which does not exist here. Create it (or import its "
+            "questions) first.",
+            bank=draw.bank,
+        )
+    return found
 
 
 def _publish(session: Session, course: Course) -> None:

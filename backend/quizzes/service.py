@@ -611,6 +611,15 @@ def quiz_bank_titles(session: Session, quiz: Quiz) -> dict[int, str]:
     return {b.id: b.title for b in session.scalars(select(QuestionBank).where(QuestionBank.id.in_(ids)))}
 
 
+def draw_banks(session: Session, quiz: Quiz) -> list[tuple[QuestionBank, int]]:
+    """The banks the quiz draws from, each with how many questions an attempt draws, in rule order."""
+    if not quiz.draw_rules:
+        return []
+    ids = [r.bank_id for r in quiz.draw_rules]
+    found = {b.id: b for b in session.scalars(select(QuestionBank).where(QuestionBank.id.in_(ids)))}
+    return [(found[r.bank_id], r.count) for r in quiz.draw_rules if r.bank_id in found]
+
+
 # --- what a teacher is shown --------------------------------------------------------------------------------------
 
 
