@@ -18,6 +18,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, any_, bindparam, event, insert, select, update
@@ -92,7 +93,13 @@ _LOAD = select(
         _holder, _holder.c.id == _learner.c.active_playback_id
     )
 )
-_AUTH_SESSION = select(AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at)
+# Only signed-in sessions ("active", not half-way through a second factor) within both timeouts (issue 6).
+_AUTH_SESSION = select(
+    AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
+    AuthSession.created_at,
+).where(AuthSession.stage == "active")
+# A viewer's beats keep the session alive; last-seen is written at most once a minute (service.TOUCH_SECONDS).
+_TOUCH_SECONDS = 60
 _AUTH_TOKEN = select(ApiToken.token_hash, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at)
 
 # PostgreSQL batch writes (HeartbeatWriter._store). Column lists name the keys of _row_values and _record.
@@ -194,7 +201,7 @@ class HeartbeatWriter:
         async with self.engine.begin() as conn:
             policy = await self._current_policy(conn)
             now = clock.now()
-            users = await self._authenticate(conn, {r.token_hash for r in batch}, now)
+            users = await self._authenticate(conn, {r.token_hash for r in batch}, now, policy)
             rows = await self._load(conn, sorted({r.playback_id for r in batch}))
             outcomes: list[BeatOutcome | None] = [None] * len(batch)
             by_playback: dict[str, list[int]] = defaultdict(list)
@@ -251,11 +258,26 @@ class HeartbeatWriter:
                 )
         return [o if o is not None else BeatOutcome(500, "internal") for o in outcomes]
 
-    async def _authenticate(self, conn: AsyncConnection, hashes: set[str], now: Any) -> dict[str, int]:
+    async def _authenticate(self, conn: AsyncConnection, hashes: set[str], now: Any, policy: Policy) -> dict[str, int]:
         found: dict[str, int] = {}
-        for token_hash, user_id, expires_at in (await conn.execute(*self._by_keys(_AUTH_SESSION, hashes))).all():
-            if expires_at > now:
+        idle_since = now - timedelta(minutes=policy.session_idle_minutes)
+        touch_before = now - timedelta(seconds=_TOUCH_SECONDS)
+        stale: set[str] = set()
+        rows = (await conn.execute(*self._by_keys(_AUTH_SESSION, hashes))).all()
+        for token_hash, user_id, expires_at, last_seen_at, created_at in rows:
+            seen = last_seen_at or created_at
+            if expires_at > now and seen > idle_since:
                 found[token_hash] = user_id
+                if seen <= touch_before:
+                    stale.add(token_hash)
+        if stale:
+            touch = update(AuthSession).values(last_seen_at=now)
+            key = AuthSession.token_hash
+            if self.is_sqlite:
+                await conn.execute(touch.where(key.in_(_pad(sorted(stale)))))
+            else:
+                await conn.execute(touch.where(key == any_(bindparam("keys", type_=ARRAY(String)))),
+                                   {"keys": list(stale)})  # fmt: skip
         missing = {h for h in hashes if h not in found}
         if missing:
             for token_hash, user_id, expires_at, revoked_at in (

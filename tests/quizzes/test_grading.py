@@ -55,7 +55,7 @@ def test_grade_changes_are_recorded_with_who_when_old_and_new(client_for, sessio
     first = grader.post(f"/grading/attempts/{attempt_id}", data={f"q{q.id}": "4", "comment": "再具体些"},
                         follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/grading"
-    clock.advance(3600)
+    clock.advance(20 * 60)  # within the 30-minute idle timeout of the grader's session
     grader.post(f"/grading/attempts/{attempt_id}", data={f"q{q.id}": "7", "comment": "复核后加分"})
     rows = list(session.scalars(select(GradeChange).where(GradeChange.item_id == attempt_id,
                                                           GradeChange.item_type == "essay")
