@@ -116,6 +116,10 @@ def refusal(response: httpx.Response, msgid: str, status: int = 403, **params: o
     assert 'action="/sso/login"' in response.text  # back on the login page, free to try again
 
 
+def log_out(client: TestClient) -> None:
+    client.post("/logout", data={"csrf_token": csrf_from(client, "/learning")})
+
+
 def logged_in_as(client: TestClient) -> str | None:
     me = client.get("/api/v1/me")
     return me.json()["username"] if me.status_code == 200 else None
@@ -157,7 +161,7 @@ def test_a_linked_teacher_is_recognised_by_subject_even_after_the_staff_number_c
 ) -> None:
     teacher, sub, _staff_no = teacher_with_staff_no(session, oidc_provider)
     assert sign_in(client, oidc_provider, sub).status_code == 303
-    client.post("/logout", data={"csrf_token": csrf_from(client, "/learning")})
+    log_out(client)
     assert logged_in_as(client) is None
 
     oidc_provider.set_user(sub, staff_no="SJ-renumbered", name="陈老师")
@@ -246,7 +250,7 @@ def test_a_replayed_callback_is_refused(client: TestClient, session: Session, oi
     browser_cookie = client.cookies.get(oidc.BROWSER_COOKIE)
     callback = back_at_portal(oidc_provider.log_in(authorize, sub))
     assert client.get(callback, follow_redirects=False).status_code == 303
-    client.post("/logout", data={"csrf_token": csrf_from(client, "/learning")})
+    log_out(client)
 
     # The same code and state again, even with the browser cookie of the first time.
     client.cookies.set(oidc.BROWSER_COOKIE, browser_cookie or "", path="/sso")
@@ -262,7 +266,7 @@ def test_a_used_code_under_a_fresh_state_is_refused_by_the_provider(
     _teacher, sub, _ = teacher_with_staff_no(session, oidc_provider)
     first = back_at_portal(oidc_provider.log_in(start(client), sub))
     assert client.get(first, follow_redirects=False).status_code == 303
-    client.post("/logout", data={"csrf_token": csrf_from(client, "/learning")})
+    log_out(client)
     old_code = parse_qs(urlsplit(first).query)["code"][0]
 
     second = back_at_portal(oidc_provider.log_in(start(client), sub))
@@ -429,3 +433,12 @@ def test_logging_out_of_a_password_session_stays_in_the_portal(client: TestClien
     csrf = login(client, teacher.username)
     response = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def test_settings_refuse_sso_without_a_provider_and_a_portal_nobody_can_sign_in_to() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="OIDC_ISSUER"):
+        Settings(sso_enabled=True, oidc_issuer="", oidc_client_id="")
+    with pytest.raises(ValidationError, match="nobody could log in"):
+        Settings(sso_enabled=False, local_login_enabled=False)
