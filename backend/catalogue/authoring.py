@@ -4,10 +4,10 @@
       ▲                          │
       └──send back (district admin, with comments) / withdraw (owner)
 
-Only drafts change. Editing a published course makes a new draft version of the same code (lessons and quiz
-copied); publishing it supersedes the older version, whose learners keep it unless the district admin moves those
-who have not completed to the new one. Hours already earned never change: completed enrollments stay where they
-are and nothing here touches the credit ledger.
+Only drafts change. Editing a published course makes a new draft version of the same code (lessons, quiz and
+assignments copied); publishing it supersedes the older version, whose learners keep it unless the district admin
+moves those who have not completed to the new one (`backend.learning.service.migrate_learners`). Hours already
+earned never change: completed enrollments stay where they are and nothing here touches the credit ledger.
 
 Who may do what is asked of `ownership` (authors) and `require_reviewer` (district admins) in each function that
 changes something, so pages and the JSON API share one set of checks.
@@ -34,8 +34,8 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.learning import service as learning
-from backend.learning.models import Enrollment, LessonProgress
 from backend.policies.service import Policy
+from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import Quiz
 
@@ -206,21 +206,7 @@ def current_published(session: Session, code: str) -> Course | None:
 
 def unfinished_learners(session: Session, course: Course) -> int:
     """Teachers part-way through an earlier published version of this course (completed ones are never moved)."""
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .join(Course, Course.id == Enrollment.course_id)
-            .where(
-                Course.code == course.code,
-                Course.id != course.id,
-                Course.version < course.version,
-                Course.status == "published",
-                Enrollment.completed_at.is_(None),
-            )
-        )
-        or 0
-    )
+    return learning.unfinished_in_earlier_versions(session, course)
 
 
 # --- course fields -----------------------------------------------------------------------------------------------
@@ -719,7 +705,7 @@ def publish(
     if migrate:
         for previous in older:
             if previous.version < course.version:
-                migrated += migrate_learners(session, previous, course, policy)
+                migrated += learning.migrate_learners(session, previous, course, policy)
         review.learners_moved = migrated
         session.flush()
     return Published(course, superseded, migrated)
@@ -732,40 +718,6 @@ def archive(session: Session, user: User, course: Course, comment: str = "") -> 
         raise Conflict(_("Only a published course can be archived."))
     _record(session, course, user, "archived", comment.strip())
     return course
-
-
-def migrate_learners(session: Session, old: Course, new: Course, policy: Policy) -> int:
-    """Moves unfinished enrollments from `old` to `new`; returns how many moved.
-
-    Progress goes with a lesson when the lesson at the same position has the same media key (the same video); other
-    progress rows stay on the enrollment, pointing at the old lessons, as the record of what was watched. Completed
-    enrollments are never moved, and no credit hours are written or changed here.
-
-    This writes the learning domain's tables; it belongs in backend.learning.service once that package is open
-    to this change (it lives here so the catalogue's publish step stays in one transaction).
-    """
-    new_by_position = {lesson.position: lesson for lesson in new.lessons}
-    carried: dict[int, int] = {}
-    for lesson in old.lessons:
-        match = new_by_position.get(lesson.position)
-        if match is not None and lesson.media_key and match.media_key == lesson.media_key and match.kind == lesson.kind:
-            carried[lesson.id] = match.id
-    moved = 0
-    enrollments = list(
-        session.scalars(select(Enrollment).where(Enrollment.course_id == old.id, Enrollment.completed_at.is_(None)))
-    )
-    for enrollment in enrollments:
-        if learning.enrollment_for(session, enrollment.user_id, new.id) is not None:
-            continue  # already learning the new version: keep both as they are
-        enrollment.course_id = new.id
-        for progress in session.scalars(select(LessonProgress).where(LessonProgress.enrollment_id == enrollment.id)):
-            if progress.lesson_id in carried:
-                progress.lesson_id = carried[progress.lesson_id]
-        session.flush()
-        moved += 1
-        # Everything the new version asks for may already be done (same videos, no quiz).
-        learning.evaluate_completion(session, enrollment, policy)
-    return moved
 
 
 # --- versions ----------------------------------------------------------------------------------------------------
@@ -800,15 +752,18 @@ class _QuizCopy:
         return getattr(self._quiz, name)
 
 
-def copy_quiz(session: Session, source_course_id: int, target_course_id: int) -> None:
+def copy_assessment(session: Session, source_course_id: int, target_course_id: int) -> None:
+    """A new version gets the same quiz (settings, questions, draws from banks) and assignments with their rubrics;
+    attempts and submissions stay with the version they were made on."""
     quiz = quizzes.quiz_for_course(session, source_course_id)
     if quiz is not None:
         quizzes.create_quiz(session, target_course_id, _QuizCopy(quiz))
+    assignments.copy_assignments(session, source_course_id, target_course_id)
 
 
 def start_new_version(session: Session, user: User, course: Course) -> Course:
-    """Editing a published course: a draft of the next version with the same fields, lessons and quiz. If a newer
-    draft or submitted version exists already, that one is returned instead of making another."""
+    """Editing a published course: a draft of the next version with the same fields, lessons, quiz and assignments.
+    If a newer draft or submitted version exists already, that one is returned instead of making another."""
     require_author(user)
     ownership.require_editor(session, user, course)
     pending = session.scalar(
@@ -848,5 +803,5 @@ def start_new_version(session: Session, user: User, course: Course) -> Course:
     _apply(draft, parse_fields(fields_of(course)))
     session.add(draft)
     session.flush()
-    copy_quiz(session, course.id, draft.id)
+    copy_assessment(session, course.id, draft.id)
     return draft

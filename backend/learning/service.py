@@ -148,3 +148,57 @@ def evaluate_completion(session: Session, enrollment: Enrollment, policy: Policy
     )
     session.flush()
     return True
+
+
+# --- a new version of a course ------------------------------------------------------------------------------------
+
+
+def unfinished_in_earlier_versions(session: Session, course: Course) -> int:
+    """Teachers part-way through an earlier published version of `course`'s code (completed ones are never moved)."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(
+                Course.code == course.code,
+                Course.id != course.id,
+                Course.version < course.version,
+                Course.status == "published",
+                Enrollment.completed_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def migrate_learners(session: Session, old: Course, new: Course, policy: Policy) -> int:
+    """Moves unfinished enrollments from `old` to `new` (both with lessons loaded); returns how many moved.
+
+    Progress goes with a lesson when the lesson at the same position has the same media key (the same video); other
+    progress rows stay on the enrollment, pointing at the old lessons, as the record of what was watched (playbacks
+    and their heartbeats keep pointing at the progress row, so the evidence behind it stays findable). Completed
+    enrollments are never moved, and no credit hours are written or changed here: hours already earned never change.
+    """
+    new_by_position = {lesson.position: lesson for lesson in new.lessons}
+    carried: dict[int, int] = {}
+    for lesson in old.lessons:
+        match = new_by_position.get(lesson.position)
+        if match is not None and lesson.media_key and match.media_key == lesson.media_key and match.kind == lesson.kind:
+            carried[lesson.id] = match.id
+    moved = 0
+    enrollments = list(
+        session.scalars(select(Enrollment).where(Enrollment.course_id == old.id, Enrollment.completed_at.is_(None)))
+    )
+    for enrollment in enrollments:
+        if enrollment_for(session, enrollment.user_id, new.id) is not None:
+            continue  # already learning the new version: keep both as they are
+        enrollment.course_id = new.id
+        for progress in session.scalars(select(LessonProgress).where(LessonProgress.enrollment_id == enrollment.id)):
+            if progress.lesson_id in carried:
+                progress.lesson_id = carried[progress.lesson_id]
+        session.flush()
+        moved += 1
+        # Everything the new version asks for may already be done (same videos, no quiz).
+        evaluate_completion(session, enrollment, policy)
+    return moved

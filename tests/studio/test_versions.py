@@ -13,6 +13,7 @@ from backend.kit import clock
 from backend.learning import service as learning
 from backend.learning.models import Enrollment, LessonProgress
 from backend.policies.service import load_policy
+from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
 from tests.factories import _Quiz, make_user, standard_questions
 from tests.studio.conftest import attach_clip, published_course
@@ -157,3 +158,28 @@ def test_archived_courses_leave_the_library_and_enrolled_teachers_keep_them(
     stranger = browser(make_user(session))
     assert stranger.get(f"/courses/{course.id}").status_code == 404
     assert stranger.post(f"/courses/{course.id}/enroll").status_code == 404
+
+
+def test_a_new_version_copies_the_assignments_and_their_rubrics_but_not_the_submissions(
+    session, storage, trainer, admin, teacher, clip_file
+) -> None:
+    v1 = published_course(session, storage, trainer, admin, clip_file)
+    plan = assignments.create_assignment(
+        session,
+        v1.id,
+        assignments.AssignmentInput(
+            title="班会设计方案", instructions_md="提交一份方案。", pass_score=12, allow_resubmission=True,
+            required=True, rubric=[("主题明确", 10), ("流程完整", 10)],
+        ),
+    )
+    learning.enroll(session, teacher.id, v1)
+    assignments.submit(session, storage, plan, teacher.id, "我的方案", None)
+
+    v2 = authoring.start_new_version(session, trainer, v1)
+    [copy] = assignments.assignments_for_course(session, v2.id)
+    assert copy.id != plan.id
+    assert (copy.title, copy.instructions_md, copy.max_score, copy.pass_score, copy.allow_resubmission,
+            copy.required) == ("班会设计方案", "提交一份方案。", 20, 12, True, True)
+    assert [(r.position, r.title, r.points) for r in copy.rubric] == [(1, "主题明确", 10), (2, "流程完整", 10)]
+    assert assignments.submissions_of(session, copy.id, teacher.id) == []
+    assert len(assignments.submissions_of(session, plan.id, teacher.id)) == 1  # stays with version 1
