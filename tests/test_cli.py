@@ -28,7 +28,8 @@ def portal(env: dict[str, str], *args: str, stdin: str | None = None) -> subproc
 
 def test_operator_migrates_creates_a_user_and_gets_a_token(env) -> None:
     assert portal(env, "db", "upgrade").returncode == 0
-    created = portal(env, "users", "create", "lihua", "--role", "trainer", "--name", "李华", "--password", "s3-pass!")
+    created = portal(env, "users", "create", "lihua", "--role", "trainer", "--name", "李华",
+                     "--password", "plum blossom 2026")
     assert created.returncode == 0, created.stderr
     token = portal(env, "users", "token", "lihua")
     assert token.returncode == 0 and token.stdout.strip().startswith("sjp_")
@@ -36,8 +37,8 @@ def test_operator_migrates_creates_a_user_and_gets_a_token(env) -> None:
 
 def test_errors_are_clear_and_exit_non_zero(env, tmp_path) -> None:
     assert portal(env, "db", "upgrade").returncode == 0
-    portal(env, "users", "create", "lihua", "--password", "s3cret-pass")
-    again = portal(env, "users", "create", "lihua", "--password", "s3cret-pass")
+    portal(env, "users", "create", "lihua", "--password", "plum blossom 2026")
+    again = portal(env, "users", "create", "lihua", "--password", "plum blossom 2026")
     assert again.returncode == 1 and "already exists" in again.stderr
     short = portal(env, "users", "create", "wang", "--password", "short")
     assert short.returncode == 1 and "error:" in short.stderr
