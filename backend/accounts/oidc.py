@@ -253,19 +253,29 @@ def finish_login(
     browser_secret: str | None,
     address: str | None,
 ) -> LoginDone:
-    if error:
-        # The person cancelled (or the provider refused) at the provider; nobody is logged in either way, so the
-        # answer needs no checks. Its attempt, when the provider sent the state back, is used up.
-        session.execute(delete(SsoLoginAttempt).where(SsoLoginAttempt.state_hash == _hash(state or "")))
-        raise SsoRefused(_("The sign-in was cancelled at the unified identity service."))
-    attempt = _take_attempt(session, state, browser_secret)
-    if not code:
-        raise SsoRefused(_("This sign-in link is not valid or has already been used. Please sign in again."))
-    token = _exchange_code(settings, attempt, code)
-    claims = verify_id_token(settings, token["id_token"], nonce=attempt.nonce, access_token=token.get("access_token"))
-    if settings.oidc_link_claim not in claims:
-        claims = _userinfo(settings, token, claims["sub"]) | claims
-    user = _user_for(session, settings, claims, address)
+    try:
+        if error:
+            # The person cancelled (or the provider refused) at the provider; nobody is logged in either way, so
+            # the answer needs no checks. Its attempt, when the provider sent the state back, is used up.
+            session.execute(delete(SsoLoginAttempt).where(SsoLoginAttempt.state_hash == _hash(state or "")))
+            raise SsoRefused(_("The sign-in was cancelled at the unified identity service."))
+        attempt = _take_attempt(session, state, browser_secret)
+        if not code:
+            raise SsoRefused(_("This sign-in link is not valid or has already been used. Please sign in again."))
+        token = _exchange_code(settings, attempt, code)
+        claims = verify_id_token(
+            settings, token["id_token"], nonce=attempt.nonce, access_token=token.get("access_token")
+        )
+        if settings.oidc_link_claim not in claims:
+            claims = _userinfo(settings, token, claims["sub"]) | claims
+        user = _user_for(session, settings, claims, address)
+    except SsoRefused as exc:
+        # Every refused sign-in is a security event; the reason is the English message, without its parameters.
+        audit.record(
+            session, "auth.sso_refused", actor_id=None, after={"reason": exc.message, "status": exc.status_code},
+            address=address,
+        )  # fmt: skip
+        raise
     return LoginDone(user=user, next_url=attempt.next_url)
 
 
@@ -307,15 +317,6 @@ def _user_for(session: Session, settings: Settings, claims: dict[str, Any], addr
         user = _create_user(session, claims, link_value)
         action = "auth.sso_created"
     else:
-        audit.record(
-            session,
-            "auth.sso_refused",
-            actor_id=None,
-            subject_type="sso_subject",
-            subject_id=_hash(subject)[:16],
-            after={"reason": "no_matching_teacher"},
-            address=address,
-        )
         if link_value:
             raise SsoRefused(
                 _(

@@ -212,6 +212,24 @@ def test_a_person_unknown_to_the_portal_is_refused_and_no_account_is_created(
     assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "auth.sso_refused")) is not None
 
 
+def test_a_second_provider_account_with_the_same_staff_number_is_refused(
+    client: TestClient, session: Session, oidc_provider: Provider
+) -> None:
+    teacher, sub, staff_no = teacher_with_staff_no(session, oidc_provider)
+    assert sign_in(client, oidc_provider, sub).status_code == 303
+    log_out(client)
+    impostor = f"idp-{uuid.uuid4().hex[:10]}"
+    oidc_provider.set_user(impostor, staff_no=staff_no, name="冒名者")
+
+    refusal(
+        sign_in(client, oidc_provider, impostor),
+        "This teacher is already linked to another unified identity account. Please contact the district.",
+    )
+    assert logged_in_as(client) is None
+    subjects = session.scalars(select(UserIdentity.subject).where(UserIdentity.user_id == teacher.id)).all()
+    assert subjects == [sub]
+
+
 def test_with_auto_create_on_a_new_teacher_account_is_made_from_the_provider_claims(
     database_url: str,
     tmp_path: Path,
@@ -242,6 +260,8 @@ def test_a_tampered_state_is_refused(client: TestClient, session: Session, oidc_
 
     refusal(client.get(tampered), "This sign-in link is not valid or has already been used. Please sign in again.")
     assert logged_in_as(client) is None
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "auth.sso_refused"))
+    assert event is not None and event.after["reason"].startswith("This sign-in link is not valid")
 
 
 def test_a_replayed_callback_is_refused(client: TestClient, session: Session, oidc_provider: Provider) -> None:
