@@ -214,8 +214,9 @@ def evidence_for(session: Session, actor: User, entry_id: int) -> Evidence:
         p.lesson_id: p
         for p in session.scalars(select(LessonProgress).where(LessonProgress.enrollment_id == enrollment.id))
     }
-    lesson_ids = [lesson.id for lesson in videos]
-    playbacks_of = _playbacks(session, enrollment.user_id, lesson_ids)
+    # By progress row, not by lesson: a learner moved to a newer version keeps the progress (and so the playbacks)
+    # of a carried-over video, while the playbacks still name the earlier version's lesson.
+    playbacks_of = _playbacks(session, enrollment.user_id, [p.id for p in progress.values()])
 
     lessons = []
     for lesson in videos:
@@ -230,7 +231,7 @@ def evidence_for(session: Session, actor: User, entry_id: int) -> Evidence:
                 covered_ms=p.covered_ms if p else 0,
                 credited_ms=p.credited_ms if p else 0,
                 covered_at=p.covered_at if p else None,
-                playbacks=playbacks_of.get(lesson.id, []),
+                playbacks=playbacks_of.get(p.id, []) if p else [],
             )
         )
 
@@ -262,12 +263,12 @@ def _enrollment_of(session: Session, entry: LedgerEntry) -> Enrollment | None:
     return enrollment if enrollment is not None and enrollment.user_id == entry.user_id else None
 
 
-def _playbacks(session: Session, user_id: int, lesson_ids: list[int]) -> dict[int, list[PlaybackEvidence]]:
-    """Every playback of these lessons by this teacher, oldest first, with heartbeat totals per reason and
-    prompts: three queries in all."""
-    if not lesson_ids:
+def _playbacks(session: Session, user_id: int, progress_ids: list[int]) -> dict[int, list[PlaybackEvidence]]:
+    """Every playback by this teacher that counted toward these lesson progress rows, by progress id, oldest
+    first, with heartbeat totals per reason and prompts: three queries in all."""
+    if not progress_ids:
         return {}
-    which = (PlaybackSession.user_id == user_id, PlaybackSession.lesson_id.in_(lesson_ids))
+    which = (PlaybackSession.user_id == user_id, PlaybackSession.progress_id.in_(progress_ids))
     ids = select(PlaybackSession.id).where(*which).scalar_subquery()
     sessions = list(
         session.scalars(select(PlaybackSession).where(*which).order_by(PlaybackSession.started_at, PlaybackSession.id))
@@ -301,7 +302,7 @@ def _playbacks(session: Session, user_id: int, lesson_ids: list[int]) -> dict[in
     for playback in sessions:
         rows = totals.get(playback.id, [])
         its_prompts = prompts.get(playback.id, [])
-        result.setdefault(playback.lesson_id, []).append(
+        result.setdefault(playback.progress_id, []).append(
             PlaybackEvidence(
                 id=playback.id,
                 started_at=playback.started_at,

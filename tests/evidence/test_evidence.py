@@ -19,7 +19,9 @@ from backend.accounts.models import Role, User
 from backend.catalogue.models import Course
 from backend.credits.models import LedgerEntry
 from backend.evidence import service
+from backend.learning import service as learning
 from backend.learning.models import AttentionPrompt, Enrollment, Heartbeat, LessonProgress, PlaybackSession
+from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import Attempt
 from tests.api.helpers import login
@@ -277,3 +279,38 @@ def test_evidence_takes_the_same_few_queries_however_many_playbacks(session) -> 
     }
     assert sum(r.rejected_ms for r in playback.reasons) == playback.rejected_ms
     assert [(p.outcome, p.response_ms) for p in playback.prompts] == [("answered", 12_000), ("missed", None)]
+
+
+def test_evidence_still_shows_the_playbacks_of_a_learner_moved_to_a_new_course_version(session) -> None:
+    """The admin moved the teacher to version 2 part-way; the video is the same, so its progress came along. The
+    playbacks were made on version 1's lesson and are found through the progress row they counted toward."""
+    teacher = make_user(session, school_code="S-A")
+    v1 = make_course(session, title="家校沟通入门", video_ms=(60_000,))
+    v2 = make_course(session, title="家校沟通入门（修订）", video_ms=(60_000,))
+    v2.code, v2.version = v1.code, 2
+    enrollment = Enrollment(user_id=teacher.id, course_id=v1.id, enrolled_at=STARTED - timedelta(days=1))
+    session.add(enrollment)
+    session.flush()
+    progress = LessonProgress(enrollment_id=enrollment.id, lesson_id=v1.lessons[0].id, coverage=[[0, 60_000]],
+                              covered_ms=60_000, credited_ms=60_000)
+    session.add(progress)
+    session.flush()
+    played = _playback(session, teacher, progress, start=STARTED, beats=[(None, 15_000, 0)] * 4, prompts=[])
+
+    assert learning.migrate_learners(session, v1, v2, load_policy(session)) == 1
+    assert (enrollment.course_id, progress.lesson_id, played.lesson_id) == (v2.id, v2.lessons[0].id, v1.lessons[0].id)
+    enrollment.completed_at = STARTED + timedelta(hours=2)
+    entry = LedgerEntry(
+        user_id=teacher.id, hours=Decimal("4.0"), category="knowledge_skills", level="district",
+        source="course_completion", source_ref=f"enrollment:{enrollment.id}", course_id=v2.id, year=2026,
+        status="pending", created_at=STARTED + timedelta(hours=2),
+    )
+    session.add(entry)
+    session.flush()
+
+    admin = make_user(session, role=Role.district_admin, school_code=None)
+    evidence = service.evidence_for(session, admin, entry.id)
+    assert evidence.course is not None and evidence.course.id == v2.id
+    [lesson] = evidence.lessons
+    assert lesson.lesson_id == v2.lessons[0].id and lesson.credited_ms == 60_000
+    assert [p.id for p in lesson.playbacks] == [played.id] and lesson.playbacks[0].beats == 4
