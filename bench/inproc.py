@@ -5,8 +5,8 @@ reports this process's CPU per request (the app, the group-commit writer, SQLAlc
 PostgreSQL's backends spent per request. Contention from other processes on the machine barely moves these
 figures, unlike throughput.
 
-    .venv/bin/python bench/inproc.py --variant asis --target heartbeat -n 6000 -c 128
-    .venv/bin/python bench/inproc.py --variant puremw-fastlane-fastwriter
+    .venv/bin/python bench/inproc.py --target heartbeat -n 6000 -c 128
+    .venv/bin/python bench/inproc.py --target baseline
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from bench.run import DATABASE_URL, OUT, SECRET_KEY, pids_cpu, postgres_pids  # 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--variant", default="asis", help="see bench/variants.py")
     parser.add_argument("--target", choices=("heartbeat", "baseline"), default="heartbeat")
     parser.add_argument("-n", type=int, default=6000, help="requests measured (after 300 per client warm-up)")
     parser.add_argument("-c", type=int, default=128, help="concurrent clients")
@@ -40,13 +39,12 @@ def main() -> None:
     import uvloop
 
     from backend.app import create_app
-    from bench.variants import apply
 
     data = json.loads((OUT / "viewers.json").read_text())
     viewers = data["viewers"]
     state_file = OUT / "state.json"
     state = json.loads(state_file.read_text())["viewers"] if state_file.exists() else [[0, 0, 0] for _ in viewers]
-    app = apply(args.variant, create_app())
+    app = create_app()
     statuses: Counter[int] = Counter()
 
     def request(i: int) -> tuple[dict[str, Any], bytes]:
@@ -106,7 +104,7 @@ def main() -> None:
             pg0, wall, cpu = pids_cpu(pg), time.perf_counter(), time.process_time()
             await clients(args.n)
             wall, cpu, pg_cpu = time.perf_counter() - wall, time.process_time() - cpu, pids_cpu(pg) - pg0
-        return (f"{args.variant} {args.target}: server {1e6 * cpu / args.n:.0f} us/request "
+        return (f"{args.target}: server {1e6 * cpu / args.n:.0f} us/request "
                 f"(one core: {args.n / cpu:.0f}/s), postgres {1e6 * pg_cpu / args.n:.0f} us/request, "
                 f"{args.n / wall:.0f}/s in-process; status {dict(statuses)}")
 

@@ -13,8 +13,12 @@
 3. Checks that every acknowledged heartbeat (each 200) is in the `heartbeats` table (one query, unnest arrays).
 4. Prints a line per phase, then as the LAST line one JSON object for the better worker count.
 
-Also: BENCH_REUSE=1 reuses the last run's viewers (no new setup); BENCH_APP=bench.variant_app:app with
-BENCH_VARIANT=... serves a variant under study (bench/variants.py) instead of backend.main:app.
+5. Issue 4's upload figures: bench/upload_bench.py (its own server on a throwaway SQLite database and media
+   folder) uploads BENCH_UPLOAD_MB (default 1024) in chunks and reports upload_mb_per_s and upload_rss_growth_mb,
+   merged into the JSON line (BENCH_UPLOAD_MB=0 skips it).
+
+Also: BENCH_REUSE=1 reuses the last run's viewers (no new setup); BENCH_APP=module:app serves another ASGI app
+(e.g. an experiment) instead of backend.main:app.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ MAX_SECONDS = float(os.environ.get("BENCH_MAX_SECONDS", "10"))
 WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",") if w.strip()]
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "256"))
-# The ASGI app uvicorn serves: the portal as shipped, or a variant under study (an import string on PYTHONPATH).
+UPLOAD_MB = int(os.environ.get("BENCH_UPLOAD_MB", "1024"))
+# The ASGI app uvicorn serves: the portal as shipped, or an experiment under study (an import string on PYTHONPATH).
 APP = os.environ.get("BENCH_APP", "backend.main:app")
 TICKS = os.sysconf("SC_CLK_TCK")
 # Issue 3's targets on this 2-core machine.
@@ -269,6 +274,20 @@ def meets(r: dict[str, Any]) -> bool:
             and r["errors"] == 0 and r["lost_acks"] == 0)
 
 
+def upload_figures() -> dict[str, Any]:
+    """Issue 4: memory growth and throughput of the server receiving a BENCH_UPLOAD_MB upload (its own run)."""
+    say(f"upload: {UPLOAD_MB} MiB through the chunked upload API (bench/upload_bench.py)")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(ROOT / "bench" / "upload_bench.py"), str(UPLOAD_MB)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"upload bench failed:\n{done.stderr[-3000:]}")
+    lines = done.stdout.strip().splitlines()
+    say("  " + lines[-2])
+    return json.loads(lines[-1])
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if subprocess.run(["pg_isready", "-q", "-h", PG_HOST, "-p", str(PG_PORT)], check=False).returncode != 0:  # noqa: S603,S607
@@ -297,6 +316,8 @@ def main() -> None:
                                                                    "p99_ms", "baseline_per_s", "ratio_vs_baseline",
                                                                    "errors", "lost_acks")} for r in results}
     best["targets_met"] = meets(best)
+    if UPLOAD_MB > 0:
+        best |= upload_figures()
     best["load_avg"] = load_avg()
     say(f"best: workers={best['workers']}  targets met: {best['targets_met']}  load average now: {best['load_avg']}")
     print(json.dumps(best), flush=True)
