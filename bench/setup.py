@@ -60,7 +60,7 @@ PER_ROW = {
     "learner_state": {"user_id", "active_playback_id"},
     "lesson_progress": {"id", "enrollment_id"},
     "enrollments": {"id", "user_id", "enrolled_at"},
-    "auth_sessions": {"id", "token_hash", "user_id", "created_at", "expires_at"},
+    "auth_sessions": {"id", "token_hash", "user_id", "created_at", "expires_at", "last_seen_at"},
     "users": {"id", "username", "display_name", "password_hash", "created_at"},
 }
 
@@ -159,7 +159,7 @@ def bulk_viewers(session: Session, lesson: Lesson, school_id: int, count: int) -
     ])
     cookies = [secrets.token_urlsafe(32) for _ in user_ids]
     session.execute(insert(AuthSession), [
-        {"token_hash": accounts.digest_token(tok), "user_id": uid, "created_at": now,
+        {"token_hash": accounts.digest_token(tok), "user_id": uid, "created_at": now, "last_seen_at": now,
          "expires_at": now + timedelta(days=SESSION_DAYS)}
         for tok, uid in zip(cookies, user_ids, strict=True)
     ])
