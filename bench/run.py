@@ -13,7 +13,9 @@
 3. Checks that every acknowledged heartbeat (each 200) is in the `heartbeats` table (one query, unnest arrays).
 4. Prints a line per phase, then as the LAST line one JSON object for the better worker count.
 
-5. Issue 4's upload figures: bench/upload_bench.py (its own server on a throwaway SQLite database and media
+5. Issue 6's login storm: between a and b, heartbeats at the same open-loop rate for BENCH_STORM_SECONDS (30) while
+   bench/login_storm.py sends BENCH_LOGINS_PER_S (50) password logins a second -> hb_p99_ms_login_storm.
+6. Issue 4's upload figures: bench/upload_bench.py (its own server on a throwaway SQLite database and media
    folder) uploads BENCH_UPLOAD_MB (default 1024) in chunks and reports upload_mb_per_s and upload_rss_growth_mb,
    merged into the JSON line (BENCH_UPLOAD_MB=0 skips it).
 
@@ -54,6 +56,9 @@ WORKERS = [int(w) for w in os.environ.get("BENCH_WORKERS", "1,2").split(",") if 
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "128"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "256"))
 UPLOAD_MB = int(os.environ.get("BENCH_UPLOAD_MB", "1024"))
+# Issue 6: heartbeat latency while LOGIN_RATE password logins a second arrive, for STORM_SECONDS (0 skips it).
+LOGIN_RATE = float(os.environ.get("BENCH_LOGINS_PER_S", "50"))
+STORM_SECONDS = float(os.environ.get("BENCH_STORM_SECONDS", "30"))
 # The ASGI app uvicorn serves: the portal as shipped, or an experiment under study (an import string on PYTHONPATH).
 APP = os.environ.get("BENCH_APP", "backend.main:app")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -212,16 +217,51 @@ def line(name: str, r: dict[str, Any]) -> str:
             f" loadgen {r['loadgen_cpu']}  gen-lag p99 {r['gen_lag_p99_ms']} ms  load {r['load_avg'][0]}")
 
 
+def login_storm(server: Server, viewers_file: Path, acks: Path, state: Path) -> dict[str, Any]:
+    """Issue 6: heartbeats at the same open-loop rate while LOGIN_RATE password logins a second arrive."""
+    cmd = [sys.executable, str(ROOT / "bench" / "login_storm.py"), "--viewers-file", str(viewers_file),
+           "--port", str(server.port), "--rate", str(LOGIN_RATE), "--seconds", str(STORM_SECONDS)]
+    logins = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        hb = loadgen(server, viewers_file, "open", "heartbeat", STORM_SECONDS, acks, state)
+        out, err = logins.communicate(timeout=STORM_SECONDS + 120)
+    finally:
+        if logins.poll() is None:
+            logins.kill()
+    if logins.returncode != 0:
+        raise RuntimeError(f"login storm failed:\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    say(line(f"heartbeats, {LOGIN_RATE:g} logins/s", hb))
+    say(f"  {'':<26} logins: {result['logins_per_s']}/s ok, p50 {result['login_p50_ms']} ms, "
+        f"p99 {result['login_p99_ms']} ms, statuses {result['login_statuses']}")
+    return {"hb": hb, "logins": result}
+
+
+def storm_figures(storm: dict[str, Any], calm: dict[str, Any]) -> dict[str, Any]:
+    hb, logins = storm["hb"], storm["logins"]
+    return {
+        "hb_p99_ms_login_storm": hb["p99_ms"],
+        "hb_p50_ms_login_storm": hb["p50_ms"],
+        "hb_per_s_login_storm": hb["per_s"],
+        "hb_p99_storm_vs_calm": round(hb["p99_ms"] / calm["p99_ms"], 2) if calm["p99_ms"] else None,
+        "login_storm_rate": LOGIN_RATE,
+        "login_storm_seconds": STORM_SECONDS,
+        "server_cpu_login_storm": hb["server_cpu"],
+    } | {f"login_storm_{k}": v for k, v in logins.items()}
+
+
 def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]], state: Path) -> dict[str, Any]:
     say(f"workers={workers}: starting uvicorn")
     server = Server(workers)
     acks_open, acks_closed = OUT / f"acks-open-w{workers}.json", OUT / f"acks-closed-w{workers}.json"
+    acks_storm = OUT / f"acks-storm-w{workers}.json"
     try:
         since = time.time()
         hb = loadgen(server, viewers_file, "open", "heartbeat", SECONDS, acks_open, state)
         say(line("heartbeats, open loop", hb))
         notes = credit_notes(since)
         say(f"  {'':<26} what the server made of them: {notes}")
+        storm = login_storm(server, viewers_file, acks_storm, state) if STORM_SECONDS > 0 else None
         base = loadgen(server, viewers_file, "open", "baseline", SECONDS, None, None)
         say(line("baseline, open loop", base))
         hb_max = loadgen(server, viewers_file, "closed", "heartbeat", MAX_SECONDS, acks_closed, state)
@@ -230,9 +270,10 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
         say(line("baseline, closed loop", base_max))
     finally:
         server.stop()
-    acked, lost = lost_acks(viewers, [acks_open, acks_closed])
+    acked, lost = lost_acks(viewers, [acks_open, acks_closed] + ([acks_storm] if storm else []))
     say(f"  lost acknowledged heartbeats: {lost} of {acked}")
     errors = hb["errors"] + hb_max["errors"]  # heartbeats not answered 200: non-200, connection errors, unanswered
+    errors += storm["hb"]["errors"] if storm else 0
     samples = [s for r in (hb, base, hb_max, base_max) for s in r["error_samples"]][:5]
     if samples:
         say(f"  error samples: {samples}")
@@ -265,7 +306,7 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
         "postgres_cpu_max": hb_max["postgres_cpu"],
         "notes": notes,
         "load_avg": load_avg(),
-    }
+    } | (storm_figures(storm, hb) if storm else {})
 
 
 def meets(r: dict[str, Any]) -> bool:

@@ -163,8 +163,8 @@ def bulk_viewers(session: Session, lesson: Lesson, school_id: int, count: int) -
          "expires_at": now + timedelta(days=SESSION_DAYS)}
         for tok, uid in zip(cookies, user_ids, strict=True)
     ])
-    return [{"user_id": uid, "playback_id": pid, "cookie": tok}
-            for uid, pid, tok in zip(user_ids, playback_ids, cookies, strict=True)]
+    return [{"user_id": uid, "username": u["username"], "playback_id": pid, "cookie": tok}
+            for uid, u, pid, tok in zip(user_ids, users, playback_ids, cookies, strict=True)]
 
 
 def _rows_of(session: Session, model: Any, user_id: int) -> dict[str, Any]:
@@ -219,8 +219,8 @@ def setup(database_url: str, viewers: int, secret_key: str, out: Path, fresh: bo
             api_token = accounts.create_api_token(session, real[0]["user"] if real else session.get(
                 User, bulk[0]["user_id"]), "bench")
             session.commit()
-            everyone = [{"user_id": v["user"].id, "playback_id": v["playback"].id, "cookie": v["cookie"]}
-                        for v in real] + bulk
+            everyone = [{"user_id": v["user"].id, "username": v["user"].username, "playback_id": v["playback"].id,
+                         "cookie": v["cookie"]} for v in real] + bulk
             assert session.scalar(select(ApiToken.id).limit(1)) is not None
     finally:
         engine.dispose()
