@@ -35,7 +35,8 @@ SCOPES: dict[str, str] = {
 STATE_LABELS = {"active": _("Active"), "expired": _("Expired"), "revoked": _("Revoked")}
 LIFETIME_DAYS = (30, 90, 180, 365)
 DEFAULT_LIFETIME_DAYS = 90
-TOKEN_PREFIX = "sji_"  # noqa: S105 - a prefix, not a secret; integration tokens are recognisable in a leaked config file or a secret scanner
+# Integration tokens are recognisable in a leaked config file or by a secret scanner.
+TOKEN_PREFIX = "sji_"  # noqa: S105  # nosec B105 - a prefix, not a secret
 
 
 @dataclass(frozen=True)
