@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bench clean help vendor-htmx
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -29,12 +29,12 @@ $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml $(VENV)/bin/activate
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml constraints.txt $(VENV)/bin/activate
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -73,6 +73,15 @@ postgres:
 
 lint: install-test
 	$(BIN)/ruff check backend tests migrations
+
+# Static security analysis (issue 6): findings are fixed or explained on their line (`# nosec <rule> - why`).
+bandit: install-test
+	$(BIN)/bandit -c pyproject.toml -q -r backend
+
+# Pin what is installed now (after a deliberate upgrade or a new dependency in pyproject.toml).
+constraints: install-test
+	{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^songjiang-portal'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 # Refresh the vendored htmx from the npm package (the copy in web/static/vendor is committed).
 vendor-htmx:

@@ -14,7 +14,7 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105 - the one value refused outside demo mode
+DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - the one value refused outside demo mode
 
 
 class Settings(BaseSettings):

@@ -17,7 +17,7 @@ from backend.config import Settings
 from backend.media.storage import Storage
 from backend.people import service as people
 
-DEMO_PASSWORD = "demo-password"  # noqa: S105 - demo mode only; refused by `load` outside demo mode
+DEMO_PASSWORD = "demo-password"  # noqa: S105  # nosec B105 - demo mode only; refused by `load` outside demo mode
 
 SCHOOLS = (
     ("SJ-SY", "松江区第一实验小学", "primary"),

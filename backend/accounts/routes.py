@@ -51,7 +51,7 @@ def set_session_cookie(request: Request, response: Response, new: service.NewSes
 
 
 # Where each stage of a sign-in continues (see backend.accounts.service).
-STAGE_PAGES = {"mfa": "/login/2fa", "enrol": "/account/2fa", "password": "/account/password"}
+STAGE_PAGES = {"mfa": "/login/2fa", "enrol": "/account/2fa", "password": "/account/password"}  # nosec B105 - URLs
 
 
 def stage_target(stage: str, next_url: str) -> str:
@@ -107,7 +107,7 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None) ->
 
 
 @pages.post("/login")
-def login_submit(
+def login_submit(  # nosec B107 - empty form defaults, answered with "enter your password"
     request: Request,
     session: SessionDep,
     username: Annotated[str, Form()] = "",
@@ -119,7 +119,7 @@ def login_submit(
     if not username.strip():
         errors["username"] = "Please enter your username."
     if not password:
-        errors["password"] = "Please enter your password."  # noqa: S105 - a message, not a secret
+        errors["password"] = "Please enter your password."  # noqa: S105 - a message, not a secret  # nosec B105
     if not errors:
         try:
             user = authenticate(request, session, username, password)

@@ -126,7 +126,8 @@ def enrol_submit(
 
 
 @pages.post("/account/2fa/disable")
-def disable_2fa(request: Request, session: SessionDep, user: CurrentUser,
+def disable_2fa(  # nosec B107 - an empty form default, refused as a wrong password
+    request: Request, session: SessionDep, user: CurrentUser,
                 password: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     try:
         service.disable_totp(session, user, password, client_address(request))
@@ -184,7 +185,7 @@ def password_page(request: Request, session: SessionDep, next: str = "/account")
 
 
 @pages.post("/account/password")
-def password_submit(
+def password_submit(  # nosec B107 - empty form defaults, refused by the password policy
     request: Request,
     session: SessionDep,
     current: Annotated[str, Form()] = "",

@@ -51,7 +51,7 @@ def create_integration_token(
     name = name.strip()
     chosen = sorted(set(scopes))
     errors: dict[str, str] = {}
-    if not name or len(name) > 100:
+    if not name or len(name) > 100 or any(ord(c) < 32 for c in name):
         errors["name"] = _("Give the token a name of 1 to 100 characters, e.g. the system that will use it.")
     if not chosen or any(s not in SCOPES for s in chosen):
         errors["scopes"] = _("Choose at least one permission.")

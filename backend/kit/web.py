@@ -59,7 +59,7 @@ def fmt_duration(ms: int | None) -> str:
 
 
 def render_markdown(text: str) -> Markup:
-    return Markup(_markdown.render(text or ""))  # noqa: S704 - markdown-it escapes raw HTML (html=False)
+    return Markup(_markdown.render(text or ""))  # noqa: S704  # nosec B704 - markdown-it escapes raw HTML (html=False)
 
 
 def base_context(request: Request) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import logging
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs fc-match with fixed arguments (below)
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +117,7 @@ def _font_from_fontconfig() -> FontFile | None:
     if fc_match is None:
         return None
     try:
-        result = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        result = subprocess.run(  # noqa: S603  # nosec B603 - fixed arguments, no shell
             [fc_match, "-f", "%{file}\n%{index}\n%{family}", CJK_FONT_FAMILY],
             capture_output=True,
             text=True,

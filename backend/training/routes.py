@@ -179,7 +179,7 @@ def show_code(request: Request, session_id: int, session: SessionDep, user: Runn
         url = str(request.url_for("scan_code", code=code))
         context["url"] = url
         label = translate(request_locale(request), _("Check-in code for %(title)s"), title=ts.title)
-        context["qr_svg"] = Markup(checkin.qr_svg(url, label))  # noqa: S704 - segno escapes the title it embeds
+        context["qr_svg"] = Markup(checkin.qr_svg(url, label))  # noqa: S704  # nosec B704 - segno escapes the title
         context["wait"] = checkin.seconds_to_next_step(now, policy.checkin_code_seconds) + 1
     return render(request, "training/qr.html", context, block="code")
 
