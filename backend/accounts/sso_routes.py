@@ -30,6 +30,12 @@ def _redirect_uri(request: Request, settings: Settings) -> str:
     return settings.oidc_redirect_uri or str(request.url_for("sso_callback"))
 
 
+def _next_url(raw: str) -> str:
+    """A local path that fits the attempt's column; anything else (too long, control characters) becomes "/"."""
+    url = _safe_next(raw)
+    return url if len(url) <= 500 and not any(ord(c) < 32 for c in url) else "/"
+
+
 def _refused(request: Request, exc: oidc.SsoRefused, next_url: str = "/") -> Response:
     message = translate(request.state.locale, exc.message, **exc.params)
     response = render(
@@ -47,10 +53,10 @@ def sso_login(request: Request, session: SessionDep, next: Annotated[str, Form()
     settings = _settings(request)
     try:
         start = oidc.begin_login(
-            session, settings, redirect_uri=_redirect_uri(request, settings), next_url=_safe_next(next)
+            session, settings, redirect_uri=_redirect_uri(request, settings), next_url=_next_url(next)
         )
     except oidc.SsoRefused as exc:
-        return _refused(request, exc, _safe_next(next))
+        return _refused(request, exc, _next_url(next))
     response = RedirectResponse(start.authorization_url, status_code=303)
     # Lax: the provider's redirect back is a top-level GET navigation, which carries Lax cookies.
     response.set_cookie(

@@ -15,7 +15,7 @@ from backend.accounts.models import User
 from backend.accounts.tokens import CreditsExporter
 from backend.credits.models import LedgerEntry
 from backend.db import SessionDep
-from backend.kit.api_pages import ApiPage, PageNumber, PageSize
+from backend.kit.api_pages import ApiPage, PageNumber, PageSize, SchoolCode
 from backend.people.integration import school_id_for
 from backend.people.models import School, TeacherProfile
 
@@ -77,7 +77,7 @@ def export_certified_hours(
     session: SessionDep,
     caller: CreditsExporter,
     year: int = Query(ge=2000, le=2100, description="The year the hours count for"),
-    school: str | None = None,
+    school: SchoolCode = None,
     page: PageNumber = 1,
     size: PageSize = 100,
 ) -> ApiPage[CertifiedHoursOut]:

@@ -12,6 +12,10 @@ MAX_PAGE_SIZE = 500
 
 PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")]
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Rows per page, at most {MAX_PAGE_SIZE}")]
+# A school's code (schools.code is 32 characters); control characters would only reach the database as an error.
+SchoolCode = Annotated[
+    str | None, Query(max_length=32, pattern=r"^[^\x00-\x1f]+$", description="Only this school (its code)")
+]
 
 
 class ApiPage(BaseModel, Generic[T]):

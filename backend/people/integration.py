@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.accounts.tokens import RecordsReader
 from backend.db import SessionDep
-from backend.kit.api_pages import ApiPage, PageNumber, PageSize
+from backend.kit.api_pages import ApiPage, PageNumber, PageSize, SchoolCode
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _
 from backend.people.models import School, TeacherProfile
@@ -79,7 +79,7 @@ def teacher_records(session: Session, *, school_code: str | None, page: int, siz
 
 @api.get("/records/teachers", response_model=ApiPage[TeacherRecordOut])
 def list_teacher_records(
-    session: SessionDep, caller: RecordsReader, school: str | None = None, page: PageNumber = 1, size: PageSize = 100
+    session: SessionDep, caller: RecordsReader, school: SchoolCode = None, page: PageNumber = 1, size: PageSize = 100
 ) -> ApiPage[TeacherRecordOut]:
     """Teachers' records, by account id. Needs an integration token with the `records:read` scope."""
     return teacher_records(session, school_code=school, page=page, size=size)

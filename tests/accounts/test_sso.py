@@ -187,6 +187,16 @@ def test_the_request_to_the_provider_carries_pkce_state_and_nonce_kept_only_in_t
     assert query["nonce"] == attempt.nonce
     assert attempt.state_hash == hashlib.sha256(query["state"].encode()).hexdigest()
     assert query["state"] not in str(attempt.__dict__)  # only its hash is stored
+    assert attempt.next_url == "/learning"
+
+
+def test_an_unusable_next_address_falls_back_to_the_home_page(client: TestClient, session: Session) -> None:
+    for raw in ("https://evil.example/", "//evil.example/", "/learning\x00", "/" + "x" * 600):
+        response = client.post(
+            "/sso/login", data={"csrf_token": csrf_from(client), "next": raw}, follow_redirects=False
+        )
+        assert response.status_code == 303, raw
+    assert set(session.scalars(select(SsoLoginAttempt.next_url))) == {"/"}
 
 
 def test_a_person_unknown_to_the_portal_is_refused_and_no_account_is_created(
