@@ -138,11 +138,12 @@ def issue_year_certificate(
 @pages.get("/admin/certificates/{number}")
 def admin_certificate(request: Request, number: str, session: SessionDep, user: AdminUser) -> Response:
     certificate, holder = certificates.for_actor(session, user, number)
-    return _detail(request, certificate, holder)
+    return _detail(request, session, certificate, holder)
 
 
 def _detail(
     request: Request,
+    session: SessionDep,
     certificate: Certificate,
     holder: User,
     *,
@@ -156,6 +157,7 @@ def _detail(
         {
             "certificate": certificate,
             "holder": holder,
+            "hours_now": certificates.current_hours(session, certificate, load_policy(session)),
             "kinds": certificates.KINDS,
             "values": values or {},
             "errors": errors or {},
@@ -175,7 +177,7 @@ def revoke_certificate(
         if is_htmx(request):
             raise
         certificate, holder = certificates.for_actor(session, user, number)
-        return _detail(request, certificate, holder, values={"reason": reason}, errors=exc.fields, status=422)
+        return _detail(request, session, certificate, holder, values={"reason": reason}, errors=exc.fields, status=422)
     return redirect(request, f"/admin/certificates/{certificate.number}")
 
 

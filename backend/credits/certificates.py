@@ -320,6 +320,17 @@ def for_download(session: Session, actor: User, number: str) -> Certificate:
     return certificate
 
 
+def current_hours(session: Session, certificate: Certificate, policy: Policy) -> Decimal:
+    """What the ledger says today about the certificate's subject. A certificate keeps the hours of the day it was
+    issued; when the ledger has moved since (a correction, more hours certified), an administrator revokes it and
+    issues a new one."""
+    if certificate.kind == "year_hours" and certificate.year is not None:
+        return certified_hours(session, certificate.user_id, certificate.year)
+    if certificate.kind == "course" and certificate.course_id is not None:
+        return credits.credited_course_ids(session, certificate.user_id).get(certificate.course_id, Decimal("0"))
+    return programs.induction_progress(session, certificate.user_id, policy).hours
+
+
 @dataclass(frozen=True)
 class AdminRow:
     certificate: Certificate

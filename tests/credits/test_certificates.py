@@ -251,8 +251,14 @@ def test_admin_issues_a_year_certificate_of_certified_hours_only(client, session
     )
     assert again.headers["location"] == r.headers["location"]
     detail = client.get(r.headers["location"]).text
-    assert number in detail and "赵敏" in detail and "9.0" in detail
+    assert number in detail and "赵敏" in detail and "9.0" in detail and 'id="hours-changed"' not in detail
     assert [e.action for e in audit.events(session, subject_type="certificate")] == ["certificate.issue"]
+
+    # More hours certified later: the certificate keeps its 9.0, and its page tells the admin what to do.
+    _certified(session, teacher, 2025, "1.5")
+    assert session.scalars(select(Certificate.hours).where(Certificate.number == number)).one() == Decimal("9.0")
+    changed = client.get(r.headers["location"]).text
+    assert 'id="hours-changed"' in changed and "10.5" in changed
 
 
 def test_year_certificate_form_says_what_is_wrong_and_issues_nothing(client, session) -> None:
@@ -325,6 +331,10 @@ def test_school_admin_sees_and_downloads_own_school_certificates(client, session
     login(client, school_admin.username)
     listing = client.get("/admin/certificates", params={"q": "张晓"}).text
     assert number in listing
+    # The search box asks htmx for the results block only; the same URL without it is the whole page.
+    block = client.get("/admin/certificates", params={"q": number.lower()}, headers={"HX-Request": "true"}).text
+    assert block.lstrip().startswith('<section id="results"') and number in block and "<html" not in block
+    assert number not in client.get("/admin/certificates", params={"q": "李"}).text
     detail = client.get(f"/admin/certificates/{number}").text
     assert "张晓明" in detail and "/revoke" not in detail  # only the district revokes
 
@@ -402,6 +412,8 @@ def test_unknown_and_malformed_numbers_are_unknown(client) -> None:
         r = client.get(f"/verify/{quote(number)}")
         assert r.status_code == 200 and 'class="verdict unknown"' in r.text
         assert "<img src=x" not in r.text
+    machine = client.get("/verify/SJBZR-2026-ZZZZZZZZ", headers={"accept": "application/json"}).json()
+    assert machine == {"number": "SJBZR-2026-ZZZZZZZZ", "status": "unknown", "holder": None, "hours": None}
     assert (
         client.get("/verify", params={"number": " SJBZR-2026-ZZZZZZZZ "}, follow_redirects=False).headers["location"]
         == "/verify/SJBZR-2026-ZZZZZZZZ"
