@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -33,21 +34,39 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def new_postgresql_database(prefix: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (empty: no schema), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_URL.format(db=name)
     try:
-        upgrade(url)
-        yield url
+        yield PG_URL.format(db=name)
     finally:
-        from backend.db import engine_for
-
-        engine_for(url).dispose()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    with new_postgresql_database("portal_test") as url:
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            from backend.db import engine_for
+
+            engine_for(url).dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema yet, on each of the two, for tests of the migrations themselves."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migration.db'}"
+        return
+    with new_postgresql_database("portal_mig") as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -3,33 +3,11 @@ and questions get their defaults, and it goes down and up again."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import psycopg
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from backend.migrate import downgrade, upgrade
-from tests.conftest import PG_ADMIN, PG_URL
 
 PARENT, OURS = "4a0_owners", "4c_assess"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    name = f"portal_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.format(db=name)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 LEGACY = [
@@ -46,14 +24,15 @@ LEGACY = [
 ]
 
 
-def test_upgrade_keeps_old_attempts_and_downgrade_undoes_it(empty_url: str) -> None:
-    upgrade(empty_url, PARENT)
-    engine = create_engine(empty_url)
+def test_upgrade_keeps_old_attempts_and_downgrade_undoes_it(empty_database_url: str) -> None:
+    upgrade(empty_database_url, PARENT)
+    engine = create_engine(empty_database_url)
     try:
         with engine.begin() as conn:
+            sqlite = empty_database_url.startswith("sqlite")
             for statement in LEGACY:
-                conn.execute(text(statement.replace("TRUE", "1") if empty_url.startswith("sqlite") else statement))
-        upgrade(empty_url, OURS)
+                conn.execute(text(statement.replace("TRUE", "1") if sqlite else statement))
+        upgrade(empty_database_url, OURS)
         with engine.connect() as conn:
             row = conn.execute(text("SELECT started_at, submitted_at, status, points, max_points, feedback "
                                     "FROM quiz_attempts WHERE id = 1")).one()
@@ -69,7 +48,7 @@ def test_upgrade_keeps_old_attempts_and_downgrade_undoes_it(empty_url: str) -> N
         assert {"question_banks", "quiz_draw_rules", "quiz_extensions", "assignments", "assignment_rubric_items",
                 "assignment_submissions", "grade_history"} <= tables
 
-        downgrade(empty_url, PARENT)
+        downgrade(empty_database_url, PARENT)
         engine.dispose()
         inspector = inspect(engine)
         assert "question_banks" not in inspector.get_table_names()
@@ -77,7 +56,7 @@ def test_upgrade_keeps_old_attempts_and_downgrade_undoes_it(empty_url: str) -> N
         with engine.connect() as conn:
             assert conn.execute(text("SELECT score_percent FROM quiz_attempts")).scalar_one() == 100
 
-        upgrade(empty_url)  # every head, ours among them
+        upgrade(empty_database_url)  # every head, ours among them
         engine.dispose()
         assert "grade_history" in inspect(engine).get_table_names()
     finally:

@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import psycopg
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from backend.migrate import downgrade, upgrade
-from tests.conftest import PG_ADMIN, PG_URL
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migration.db'}"
-        return
-    name = f"portal_mig_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_URL.format(db=name)
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_authoring_migration_keeps_existing_courses_and_is_reversible(empty_database: str) -> None:
-    url = empty_database
+def test_authoring_migration_keeps_existing_courses_and_is_reversible(empty_database_url: str) -> None:
+    url = empty_database_url
     upgrade(url, "4a0_owners")
     engine = create_engine(url)
     try:
