@@ -50,7 +50,7 @@ from backend.config import Settings
 from backend.kit import clock
 from backend.kit.errors import AppError, Forbidden
 from backend.kit.i18n import _
-from backend.people.models import TeacherProfile
+from backend.people import directory
 
 log = logging.getLogger("portal.sso")
 
@@ -294,14 +294,7 @@ def _user_for(session: Session, settings: Settings, claims: dict[str, Any], addr
 
     raw = claims.get(settings.oidc_link_claim)
     link_value = str(raw).strip() if raw is not None and not isinstance(raw, dict | list) else ""
-    user = None
-    if link_value:
-        # The people domain's staff number (工号) is the district's shared key between HR and the portal.
-        user = session.scalar(
-            select(User)
-            .join(TeacherProfile, TeacherProfile.user_id == User.id)
-            .where(TeacherProfile.staff_no == link_value)
-        )
+    user = directory.user_with_staff_no(session, link_value) if link_value else None
     if user is not None:
         if not user.is_active:
             raise SsoRefused(_("This portal account is disabled. Please contact your school administrator."))
@@ -363,8 +356,7 @@ def _create_user(session: Session, claims: dict[str, Any], staff_no: str) -> Use
     )
     session.add(user)
     session.flush()
-    session.add(TeacherProfile(user_id=user.id, staff_no=staff_no or None))
-    session.flush()
+    directory.start_record(session, user, staff_no or None)
     return user
 
 

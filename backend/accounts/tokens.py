@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -155,17 +156,22 @@ def authorize(session: Session, value: str, scope: str, *, path: str, address: s
     return Integration(token_id=token.id, name=token.name, scope=scope)
 
 
+# Declares the bearer scheme in the OpenAPI document; the check itself is ours (auto_error off).
+BearerCredentials = Annotated[
+    HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False, scheme_name="integration token"))
+]
+
+
 def require_scope(scope: str) -> Callable[..., Integration]:
     """Route dependency: the request must carry an integration token (`Authorization: Bearer …`) with `scope`."""
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}")
 
-    def check(request: Request, session: SessionDep) -> Integration:
-        header = request.headers.get("authorization", "")
-        if not header.lower().startswith("bearer ") or not header[7:].strip():
+    def check(request: Request, session: SessionDep, credentials: BearerCredentials) -> Integration:
+        if credentials is None or not credentials.credentials.strip():
             raise NotAuthenticated(_("This endpoint needs an integration token: Authorization: Bearer <token>."))
         return authorize(
-            session, header[7:].strip(), scope, path=request.url.path,
+            session, credentials.credentials.strip(), scope, path=request.url.path,
             address=request.client.host if request.client else None,
         )  # fmt: skip
 
