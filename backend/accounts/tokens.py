@@ -158,7 +158,7 @@ def authorize(session: Session, value: str, scope: str, *, path: str, address: s
 
 # Declares the bearer scheme in the OpenAPI document; the check itself is ours (auto_error off).
 BearerCredentials = Annotated[
-    HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False, scheme_name="integration token"))
+    HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False, scheme_name="IntegrationToken"))
 ]
 
 
