@@ -65,8 +65,8 @@ def password_problem(password: str, username: str, min_length: int) -> str | Non
     if len(password) > MAX_PASSWORD_LENGTH:
         return _("The password may have at most 256 characters.")
     lowered = password.lower()
-    if username and username.strip().lower() in lowered:
-        return _("The password may not contain your username.")
+    if username and username.strip().lower() == lowered:
+        return _("The password may not be your username.")
     if lowered in common_passwords() or len(set(password)) < 4:
         return _("This password is too common or too simple. Choose another one.")
     return None
