@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -474,3 +474,23 @@ def test_the_check_is_rate_limited_per_address_across_replicas(app, settings, se
 
         clock.advance(61)
         assert one.get("/verify/SJBZR-2026-AAAAAAA9").status_code == 200  # a new window
+
+
+def test_two_requests_issuing_at_once_get_the_same_certificate(session, monkeypatch) -> None:
+    """The second request did not see the first one's row when it looked; the unique index among unrevoked
+    certificates refuses its insert and it returns the first certificate."""
+    teacher = make_user(session, display_name="张晓明")
+    admin = make_user(session, role=Role.district_admin, school_code=None)
+    _certified(session, teacher, 2025, "8.0")
+    first = certificates.issue_year_certificate(session, admin, teacher.username, "2025")
+    real_live = certificates._live
+    looks = []
+
+    def stale_first_look(session: Session, subject: str) -> Certificate | None:
+        looks.append(subject)
+        return None if len(looks) == 1 else real_live(session, subject)
+
+    monkeypatch.setattr(certificates, "_live", stale_first_look)
+    second = certificates.issue_year_certificate(session, admin, teacher.username, "2025")
+    assert second.id == first.id and len(looks) == 2
+    assert session.scalar(select(func.count()).select_from(Certificate)) == 1
