@@ -4,7 +4,8 @@ revocable, listed with their last use.
 An integration token is an `ApiToken` with `scopes` set. It never acts as the admin who created it: it opens only
 the endpoints that declare one of its scopes with the dependency `require_scope("…")`, and stops working when it
 expires, is revoked, or its creator is no longer an active district admin. The token's value is shown once, at
-creation; only its SHA-256 is stored. Every use is written to the audit log ("token.use", without the value).
+creation; only its SHA-256 is stored. Every use is written to the audit log ("token.use"), and so is every refused
+one ("token.refused"), never with the token's value.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from backend.accounts.service import digest_token
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit import clock
-from backend.kit.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from backend.kit.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
 
 # What an integration may be allowed to do; each is read-only.
@@ -140,19 +141,26 @@ def authorize(session: Session, value: str, scope: str, *, path: str, address: s
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest_token(value))
     ).first()
     now = clock.now()
-    if row is None or row[0].scopes is None or row[0].revoked_at is not None or row[0].expires_at <= now:
-        raise NotAuthenticated(_("The API token is invalid, expired or revoked."))
-    token, creator = row
-    # A token is only as good as the authority of whoever made it.
-    if not creator.is_active or creator.role != Role.district_admin:
-        raise NotAuthenticated(_("The API token is invalid, expired or revoked."))
-    if scope not in token.scopes.split():
-        raise Forbidden(_("This token does not carry the permission %(scope)s."), scope=scope)
-    token.last_used_at = now
+    token, creator = row if row is not None and row[0].scopes is not None else (None, None)
+    refusal: AppError | None = None
+    if token is None or creator is None or token.revoked_at is not None or token.expires_at <= now:
+        refusal = NotAuthenticated(_("The API token is invalid, expired or revoked."))
+    elif not creator.is_active or creator.role != Role.district_admin:
+        # A token is only as good as the authority of whoever made it.
+        refusal = NotAuthenticated(_("The API token is invalid, expired or revoked."))
+    elif scope not in (token.scopes or "").split():
+        refusal = Forbidden(_("This token does not carry the permission %(scope)s."), scope=scope)
+    if token is not None and refusal is None:
+        token.last_used_at = now
     audit.record(
-        session, "token.use", actor_id=creator.id, subject_type="api_token", subject_id=token.id,
-        after={"scope": scope, "path": path}, address=address,
+        session, "token.use" if refusal is None else "token.refused",
+        actor_id=creator.id if creator is not None else None,
+        subject_type="api_token", subject_id=token.id if token is not None else None,
+        after={"scope": scope, "path": path} | ({"reason": refusal.message} if refusal else {}), address=address,
     )  # fmt: skip
+    if refusal is not None:
+        raise refusal
+    assert token is not None  # for the type checker: no refusal means a token
     return Integration(token_id=token.id, name=token.name, scope=scope)
 
 
@@ -170,10 +178,14 @@ def require_scope(scope: str) -> Callable[..., Integration]:
     def check(request: Request, session: SessionDep, credentials: BearerCredentials) -> Integration:
         if credentials is None or not credentials.credentials.strip():
             raise NotAuthenticated(_("This endpoint needs an integration token: Authorization: Bearer <token>."))
-        return authorize(
-            session, credentials.credentials.strip(), scope, path=request.url.path,
-            address=request.client.host if request.client else None,
-        )  # fmt: skip
+        try:
+            return authorize(
+                session, credentials.credentials.strip(), scope, path=request.url.path,
+                address=request.client.host if request.client else None,
+            )  # fmt: skip
+        except AppError:
+            session.commit()  # the refusal's audit event stays, though the request fails
+            raise
 
     return check
 

@@ -142,6 +142,8 @@ def test_a_revoked_token_opens_nothing_and_shows_as_revoked(client: TestClient, 
     assert translate("zh_CN", "Revoked") in revoked.text
     refused = client.get("/api/v1/records/teachers", headers=bearer(value))
     assert refused.status_code == 401 and refused.json()["error"] == "not_authenticated"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "token.refused"))
+    assert event is not None and event.subject_id == str(token_id) and value not in json.dumps(event.after)
     again = client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False)
     assert again.status_code == 303  # revoking twice is harmless
     assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "token.revoke")) is not None
