@@ -161,3 +161,15 @@ def test_the_queue_counts_and_pages_only_so_far_and_lists_newest_first(session: 
     assert [r.entry_id for r in first.items] == [entries[-1].id]  # same created_at: the higher id is newer
     deepest = workflow.queue(session, people["school_admin"], workflow.QueueFilters(status="pending"), page=99)
     assert deepest.number == 3 and [r.entry_id for r in deepest.items] == [entries[1].id]
+
+
+def test_after_a_move_the_new_schools_admin_verifies_and_the_old_one_no_longer_can(session: Session, people) -> None:
+    entry = _entry(session, people["teacher"])
+    people["teacher"].school_id = people["other_admin"].school_id  # moved to T-02
+    session.flush()
+    with pytest.raises(NotFound):
+        workflow.apply(session, people["school_admin"], [entry.id], "verify")
+    workflow.apply(session, people["other_admin"], [entry.id], "verify")
+    assert entry.status == "verified"
+    logged = audit.events(session, action_prefix="ledger.verify", subject_id=entry.id)
+    assert logged[0].school_id == people["other_admin"].school_id
