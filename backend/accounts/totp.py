@@ -1,7 +1,8 @@
 """Two-factor sign-in: TOTP (RFC 6238, 30 s steps, 6 digits) and ten one-time recovery codes.
 
-The TOTP secret must be readable to check codes, so it is stored as is; recovery codes are stored only as
-SHA-256 hashes (they are random, 50 bits each, and tried under the login throttle). A code is accepted for the
+The TOTP secret must be readable to check codes, so it is stored as is. Recovery codes (random, 50 bits each,
+tried under the login throttle) are stored only as SHA-256 hashes with a random 32-bit salt each (ASVS 2.6.2:
+below 112 bits of entropy a lookup secret is salted and hashed). A code is accepted for the
 current step or one step either side (clock drift), and never twice (`totp_last_step`, ASVS 2.8.4).
 """
 
@@ -24,8 +25,14 @@ RECOVERY_CODES = 10
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper without doubt
 
 
-def _digest(code: str) -> str:
-    return hashlib.sha256(code.replace("-", "").replace(" ", "").lower().encode()).hexdigest()
+def _normal(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").strip().lower()
+
+
+def _digest(code: str, salt: str | None = None) -> str:
+    """The stored form: 8 hex digits of salt, "$", then SHA-256(salt + code) in hex (73 characters)."""
+    salt = salt or secrets.token_hex(4)
+    return f"{salt}${hashlib.sha256((salt + _normal(code)).encode()).hexdigest()}"
 
 
 def pending_secret(user: User) -> str:
@@ -81,16 +88,16 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
 
 
 def use_recovery_code(session: Session, user: User, code: str) -> bool:
-    row = session.scalar(
-        select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(code), RecoveryCode.used_at.is_(None)
-        )
-    )
-    if row is None:
-        return False
-    row.used_at = clock.now()
-    session.flush()
-    return True
+    unused = session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).all()
+    for row in unused:  # at most ten: each has its own salt
+        salt = row.code_hash.split("$", 1)[0]
+        if secrets.compare_digest(row.code_hash, _digest(code, salt)):
+            row.used_at = clock.now()
+            session.flush()
+            return True
+    return False
 
 
 def recovery_codes_left(session: Session, user: User) -> int:
