@@ -109,18 +109,45 @@ def db_upgrade(revision: str = typer.Argument("heads")) -> None:
 
 
 @demo_app.command("load")
-def demo_load() -> None:
+def demo_load(
+    size: str = typer.Option("small", help="small: 3 schools and one account per role; district: also 15,000 "
+                             "teachers × 5 years of records and ledger entries"),
+    teachers: int = typer.Option(15_000, help="Teachers generated with --size district"),
+) -> None:
     """Load demo schools, accounts and courses (idempotent; demo mode only)."""
     from backend import demo
 
     settings = get_settings()
     if not settings.demo_mode:
         raise fail("demo data is only loaded in demo mode (set DEMO_MODE=true)")
+    if size not in ("small", "district"):
+        raise fail("--size is small or district")
     with transaction() as session:
         summary = demo.load(session, _storage(), settings)
     typer.echo(f"demo: {summary.users_created} accounts created, password '{demo.DEMO_PASSWORD}'")
     for result in summary.courses:
         typer.echo(f"  {result.code}: {result.action}")
+    if size == "district":
+        import time
+
+        from backend.demo_district import load_district
+        from backend.people import service as people
+
+        started = time.monotonic()
+        with transaction() as session:
+            district = people.ensure_district(session, "songjiang", "松江区")
+            loaded = load_district(
+                session, district, teachers=teachers,
+                progress=lambda line: typer.echo(f"  district: {line} ({time.monotonic() - started:.0f} s)"),
+            )
+        if loaded.skipped:
+            typer.echo("district: already loaded, nothing added")
+        else:
+            seconds = time.monotonic() - started
+            typer.echo(
+                f"district: {loaded.teachers} teachers in {loaded.schools} schools, {loaded.periods} service periods,"
+                f" {loaded.evaluations} evaluations, {loaded.entries} ledger entries in {seconds:.0f} s"
+            )
 
 
 @courses_app.command("import")

@@ -9,7 +9,6 @@ here are read back with openpyxl in the tests, and open in Excel and WPS.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -20,7 +19,8 @@ from xml.sax.saxutils import escape
 
 Cell = str | int | float | Decimal | None
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters XML 1.0 cannot carry
+# Control characters XML 1.0 cannot carry, dropped (str.translate: this runs for every text cell).
+_ILLEGAL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32)])
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _REL_NS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
 
@@ -43,23 +43,32 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _cell(ref: str, value: Cell, style: int = 0) -> str:
-    s = f' s="{style}"' if style else ""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, int | float | Decimal):
-        return f'<c r="{ref}"{s}><v>{value}</v></c>'
-    text = escape(_ILLEGAL.sub("", str(value)))
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+def _inline(ref: str, style: str, value: object) -> str:
+    text = escape(str(value).translate(_ILLEGAL))
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def _row(number: int, values: Sequence[Cell], letters: list[str], style: int = 0) -> str:
+    """One <row>: text as inline strings, numbers as numbers, empty cells left out. Hot: 15,000 × 40 cells."""
     while len(letters) < len(values):
         letters.append(column_letter(len(letters)))
-    cells = "".join(_cell(f"{letters[i]}{number}", v, style) for i, v in enumerate(values))
-    return f'<row r="{number}">{cells}</row>'
+    s = f' s="{style}"' if style else ""
+    parts = [f'<row r="{number}">']
+    append = parts.append
+    for index, value in enumerate(values):
+        if value is None or value == "":
+            continue
+        kind = type(value)
+        if kind is str:
+            append(_inline(f"{letters[index]}{number}", s, value))
+        elif kind is int or kind is float or kind is Decimal:
+            append(f'<c r="{letters[index]}{number}"{s}><v>{value}</v></c>')
+        elif kind is bool:
+            append(f'<c r="{letters[index]}{number}"{s}><v>{int(value)}</v></c>')  # type: ignore[arg-type]
+        else:
+            append(_inline(f"{letters[index]}{number}", s, value))
+    append("</row>")
+    return "".join(parts)
 
 
 def _write_sheet(out: zipfile.ZipFile, index: int, sheet: Sheet) -> None:

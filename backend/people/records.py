@@ -350,9 +350,7 @@ def save_evaluation(session: Session, actor: User, user_id: int, values: dict[st
     if errors:
         raise InvalidInput(_("Please correct the marked fields."), fields=errors)
     year = int(raw_year)
-    evaluation = session.scalar(
-        select(AnnualEvaluation).where(AnnualEvaluation.user_id == user.id, AnnualEvaluation.year == year)
-    )
+    evaluation = _evaluation_of(session, user, year)
     before = {"year": year, "result": evaluation.result} if evaluation else None
     if evaluation is None:
         evaluation = AnnualEvaluation(user_id=user.id, year=year, result=result)
@@ -374,11 +372,15 @@ def save_evaluation(session: Session, actor: User, user_id: int, values: dict[st
     return evaluation
 
 
-def delete_evaluation(session: Session, actor: User, user_id: int, year: int) -> None:
-    user = get_teacher(session, actor, user_id)
-    evaluation = session.scalar(
+def _evaluation_of(session: Session, user: User, year: int) -> AnnualEvaluation | None:
+    return session.scalar(
         select(AnnualEvaluation).where(AnnualEvaluation.user_id == user.id, AnnualEvaluation.year == year)
     )
+
+
+def delete_evaluation(session: Session, actor: User, user_id: int, year: int) -> None:
+    user = get_teacher(session, actor, user_id)
+    evaluation = _evaluation_of(session, user, year)
     if evaluation is None:
         raise NotFound(_("No evaluation is recorded for this year."))
     session.delete(evaluation)

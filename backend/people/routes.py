@@ -7,6 +7,7 @@ redirects back, so the pages work without JavaScript; htmx requests of the lists
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -132,46 +133,55 @@ def teacher_page(request: Request, teacher_id: int, session: SessionDep, user: A
     return _record_page(request, session, user, teacher_id)
 
 
-def _form_again(
-    request: Request, session: SessionDep, user: User, teacher_id: int, which: str, form: FormData, exc: InvalidInput
+def _change(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    teacher_id: int,
+    form: FormData,
+    which: str,
+    apply: Callable[[dict[str, str]], object],
+    saved: str,
 ) -> Response:
-    # The rejected change is rolled back with the request; the page shows the stored record and the typed values.
-    session.rollback()
-    locale = request.state.locale
-    return _record_page(
-        request, session, user, teacher_id, 422,
-        form=which, values=_values(form), errors={k: translate(locale, v) for k, v in exc.fields.items()},
-        form_error=translate(locale, exc.message, **exc.params),
-    )  # fmt: skip
+    """Applies one form's change and redirects back to the record (POST/redirect/GET); a rejected change shows the
+    record again with the typed values and the field messages (422)."""
+    try:
+        apply(_values(form))
+    except InvalidInput as exc:
+        session.rollback()  # nothing of the rejected change stays in the request's transaction
+        locale = request.state.locale
+        return _record_page(
+            request, session, user, teacher_id, 422,
+            form=which, values=_values(form), errors={k: translate(locale, v) for k, v in exc.fields.items()},
+            form_error=translate(locale, exc.message, **exc.params),
+        )  # fmt: skip
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved={saved}")
 
 
 @pages.post("/admin/teachers/{teacher_id}/profile")
 def save_profile(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
-    try:
-        records.update_profile(session, user, teacher_id, _values(form))
-    except InvalidInput as exc:
-        return _form_again(request, session, user, teacher_id, "profile", form, exc)
-    return redirect(request, f"/admin/teachers/{teacher_id}?saved=profile")
+    def apply(values: dict[str, str]) -> object:
+        return records.update_profile(session, user, teacher_id, values)
+
+    return _change(request, session, user, teacher_id, form, "profile", apply, "profile")
 
 
 @pages.post("/admin/teachers/{teacher_id}/periods")
 def add_period(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
-    try:
-        records.save_period(session, user, teacher_id, _values(form))
-    except InvalidInput as exc:
-        return _form_again(request, session, user, teacher_id, "period", form, exc)
-    return redirect(request, f"/admin/teachers/{teacher_id}?saved=period#periods")
+    def apply(values: dict[str, str]) -> object:
+        return records.save_period(session, user, teacher_id, values)
+
+    return _change(request, session, user, teacher_id, form, "period", apply, "period#periods")
 
 
 @pages.post("/admin/teachers/{teacher_id}/periods/{period_id}")
 def change_period(
     request: Request, teacher_id: int, period_id: int, form: FormDep, session: SessionDep, user: AdminUser
 ) -> Response:
-    try:
-        records.save_period(session, user, teacher_id, _values(form), period_id)
-    except InvalidInput as exc:
-        return _form_again(request, session, user, teacher_id, f"period-{period_id}", form, exc)
-    return redirect(request, f"/admin/teachers/{teacher_id}?saved=period#periods")
+    def apply(values: dict[str, str]) -> object:
+        return records.save_period(session, user, teacher_id, values, period_id)
+
+    return _change(request, session, user, teacher_id, form, f"period-{period_id}", apply, "period#periods")
 
 
 @pages.post("/admin/teachers/{teacher_id}/periods/{period_id}/delete")
@@ -182,11 +192,10 @@ def delete_period(request: Request, teacher_id: int, period_id: int, session: Se
 
 @pages.post("/admin/teachers/{teacher_id}/evaluations")
 def save_evaluation(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
-    try:
-        records.save_evaluation(session, user, teacher_id, _values(form))
-    except InvalidInput as exc:
-        return _form_again(request, session, user, teacher_id, "evaluation", form, exc)
-    return redirect(request, f"/admin/teachers/{teacher_id}?saved=evaluation#evaluations")
+    def apply(values: dict[str, str]) -> object:
+        return records.save_evaluation(session, user, teacher_id, values)
+
+    return _change(request, session, user, teacher_id, form, "evaluation", apply, "evaluation#evaluations")
 
 
 @pages.post("/admin/teachers/{teacher_id}/evaluations/{year}/delete")
@@ -220,7 +229,8 @@ def title_review_page(
         request,
         "people/title_review.html",
         {
-            "page": result,
+            "page": result.page,
+            "exact": result.exact,
             "as_of": day,
             "q": (q or "").strip(),
             "school_id": school_id,

@@ -78,18 +78,31 @@ class ReviewRow:
 # Reading the records
 
 
+PERIOD_COLUMNS = (
+    ServicePeriod.user_id,
+    ServicePeriod.id,
+    ServicePeriod.kind,
+    ServicePeriod.school_id,
+    ServicePeriod.start,
+    ServicePeriod.end,
+)
+
+
+def _school_names(session: Session) -> dict[int, str]:
+    # A district has a few hundred schools: one small read instead of a join on every period row.
+    return {sid: name for sid, name in session.execute(select(School.id, School.name))}
+
+
 def _periods_by_teacher(session: Session, user_ids: list[int]) -> dict[int, list[rules.Period]]:
     found: dict[int, list[rules.Period]] = {uid: [] for uid in user_ids}
     if not user_ids:
         return found
+    names = _school_names(session)
     rows = session.execute(
-        select(ServicePeriod, School.name)
-        .outerjoin(School, School.id == ServicePeriod.school_id)
-        .where(ServicePeriod.user_id.in_(user_ids))
-        .order_by(ServicePeriod.user_id, ServicePeriod.start)
+        select(*PERIOD_COLUMNS).where(ServicePeriod.user_id.in_(user_ids)).order_by(ServicePeriod.user_id)
     )
-    for period, school_name in rows:
-        found[period.user_id].append(_period(period, school_name))
+    for user_id, pid, kind, school_id, start, end in rows:
+        found[user_id].append(rules.Period(pid, kind, school_id, start, end, names.get(school_id or 0)))
     return found
 
 
@@ -160,6 +173,16 @@ def _keep(row: ReviewRow, only: str | None) -> bool:
     return only is None or (only == "waiver" and row.review.waiver) or (only == "honour" and row.honoured)
 
 
+@dataclass(frozen=True)
+class ReviewPage:
+    page: Page[ReviewRow]
+    # False when a filtered list was judged only as far as this page: more follow, their number is not known yet.
+    exact: bool = True
+
+
+CANDIDATE_CHUNK = 200
+
+
 def review_page(
     session: Session,
     actor: User,
@@ -169,9 +192,10 @@ def review_page(
     school_id: int | None = None,
     only: str | None = None,
     page: int = 1,
-) -> Page[ReviewRow]:
-    """One page of the report. Unfiltered, the page is cut in SQL; filtered (waiver / honour), the candidates the
-    SQL prefilter leaves are judged by the rules and the page is cut from those that pass."""
+) -> ReviewPage:
+    """One page of the report. Unfiltered, the page is cut in SQL. Filtered (waiver / honour), the candidates the SQL
+    prefilter leaves are judged by the rules chunk by chunk, only until this page and one more row are found, so a
+    page costs the same at any district size (the export has the complete lists)."""
     policy = load_policy(session)
     only = only if only in FILTERS else None
     conditions = records.teacher_filter(actor, query=query, school_id=school_id) + _prefilter(only, as_of, policy)
@@ -180,14 +204,21 @@ def review_page(
         total = session.scalar(select(func.count()).select_from(_teachers(conditions).subquery())) or 0
         number = clamp_page(page, total, PAGE_SIZE)
         rows = session.execute(ordered.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-        return Page(_review_rows(session, list(rows), as_of, policy), number, PAGE_SIZE, total)
+        return ReviewPage(Page(_review_rows(session, list(rows), as_of, policy), number, PAGE_SIZE, total))
+    number = max(1, page)
+    wanted = number * PAGE_SIZE + 1
     passing: list[ReviewRow] = []
-    candidates = session.execute(ordered).all()
-    for start in range(0, len(candidates), 500):
-        batch = _review_rows(session, list(candidates[start : start + 500]), as_of, policy)
-        passing.extend(r for r in batch if _keep(r, only))
-    number = clamp_page(page, len(passing), PAGE_SIZE)
-    return Page(passing[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], number, PAGE_SIZE, len(passing))
+    offset = 0
+    while len(passing) < wanted:
+        chunk = list(session.execute(ordered.limit(CANDIDATE_CHUNK).offset(offset)).all())
+        offset += len(chunk)
+        passing.extend(r for r in _review_rows(session, chunk, as_of, policy) if _keep(r, only))
+        if len(chunk) < CANDIDATE_CHUNK:
+            number = clamp_page(number, len(passing), PAGE_SIZE)
+            items = passing[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+            return ReviewPage(Page(items, number, PAGE_SIZE, len(passing)))
+    items = passing[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    return ReviewPage(Page(items, number, PAGE_SIZE, len(passing)), exact=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -351,26 +382,24 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
 
     def rows() -> Iterator[list[Any]]:
         teachers = stream(_teachers(conditions).order_by(User.id))
+        names = _school_names(session)
         periods = _Follower(
             stream(
-                select(
-                    ServicePeriod.user_id,
-                    ServicePeriod.id,
-                    ServicePeriod.kind,
-                    ServicePeriod.school_id,
-                    ServicePeriod.start,
-                    ServicePeriod.end,
-                    School.name,
-                )
-                .outerjoin(School, School.id == ServicePeriod.school_id)
+                select(*PERIOD_COLUMNS)
                 .where(ServicePeriod.user_id.in_(scoped))
                 .order_by(ServicePeriod.user_id, ServicePeriod.start)
             )
         )
+        # Only what condition 4 needs: the excellent results inside the window.
+        first, last = rules.evaluation_window(as_of, policy)
         evaluations = _Follower(
             stream(
                 select(AnnualEvaluation.user_id, AnnualEvaluation.year, AnnualEvaluation.result)
-                .where(AnnualEvaluation.user_id.in_(scoped))
+                .where(
+                    AnnualEvaluation.user_id.in_(scoped),
+                    AnnualEvaluation.result == "excellent",
+                    AnnualEvaluation.year.between(first, last),
+                )
                 .order_by(AnnualEvaluation.user_id)
             )
         )
@@ -392,7 +421,10 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
             )
         )
         for user_id, name, staff_no, school_name, start in teachers:
-            teacher_periods = [rules.Period(*row[1:]) for row in periods.take(user_id)]
+            teacher_periods = [
+                rules.Period(pid, kind, sid, start, end, names.get(sid or 0))
+                for _uid, pid, kind, sid, start, end in periods.take(user_id)
+            ]
             teacher_evals = [rules.Evaluation(y, r) for _uid, y, r in evaluations.take(user_id)]
             review = rules.review(start, teacher_periods, teacher_evals, as_of, policy)
             honoured = rules.honoured(review, policy)
