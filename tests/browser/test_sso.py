@@ -25,17 +25,17 @@ from tests.browser.conftest import ARTIFACTS, PORTAL, PYTHON, _free_port, _run, 
 TEACHER = ("sso-teacher", "周老师", "SJ-E2E-0001")
 SUBJECT = "zhou.laoshi"
 
-_STAFF_NO = """
+# One interpreter for the account and its teacher record (each `portal` command costs a start-up).
+_TEACHER = """
 import backend.kit.all_models
-from sqlalchemy import select
-from backend.accounts.models import User
+from backend.accounts import service
 from backend.config import get_settings
 from backend.db import session_factory
-from backend.people.models import TeacherProfile
+from backend.people import directory
 
 session = session_factory(get_settings())()
-user = session.scalar(select(User).where(User.username == "{username}"))
-session.add(TeacherProfile(user_id=user.id, staff_no="{staff_no}"))
+user = service.create_user(session, username="{username}", display_name="{name}", password="Zhou-e2e-2026-pass")
+directory.start_record(session, user, "{staff_no}")
 session.commit()
 """
 
@@ -51,8 +51,7 @@ def sso_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         }  # fmt: skip
         _run([str(PORTAL), "db", "upgrade"], env, tmp)
         username, name, staff_no = TEACHER
-        _run([str(PORTAL), "users", "create", username, "--name", name, "--password", "Zhou-e2e-2026-pass"], env, tmp)
-        _run([str(PYTHON), "-c", _STAFF_NO.format(username=username, staff_no=staff_no)], env, tmp)
+        _run([str(PYTHON), "-c", _TEACHER.format(username=username, name=name, staff_no=staff_no)], env, tmp)
         provider.set_user(SUBJECT, staff_no=staff_no, name=name)
 
         port = _free_port()
