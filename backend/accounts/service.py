@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from backend.accounts import throttle, totp
@@ -208,7 +209,11 @@ def user_for_session_token(session: Session, token: str) -> User | None:
         return None
     now = clock.now()
     if auth.last_seen_at is None or (now - auth.last_seen_at).total_seconds() >= TOUCH_SECONDS:
-        session.execute(update(AuthSession).where(AuthSession.id == auth.id).values(last_seen_at=now))
+        try:
+            with session.begin_nested():  # best effort: a busy database must not fail the request over a timestamp
+                session.execute(update(AuthSession).where(AuthSession.id == auth.id).values(last_seen_at=now))
+        except OperationalError:
+            pass
     return user  # type: ignore[no-any-return]
 
 
