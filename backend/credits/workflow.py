@@ -30,6 +30,7 @@ from backend.kit.pagination import Page, clamp_page
 from backend.people.models import School
 
 PAGE_SIZE = 50
+NAMED_TEACHERS = 500  # a name search resolved to at most this many teachers before reading the ledger
 COUNT_CAP = 10_000  # queue pages count and page this far; narrower filters reach the rest
 MAX_BULK = 500
 MAX_REASON = 500
@@ -277,9 +278,13 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
         on_teacher.append(User.school_id == filters.school_id)
     if filters.q and filters.q.strip():
         text = filters.q.strip()
-        on_teacher.append(
-            or_(User.display_name.icontains(text, autoescape=True), User.username.icontains(text, autoescape=True))
+        by_name = or_(
+            User.display_name.icontains(text, autoescape=True), User.username.icontains(text, autoescape=True)
         )
+        # The name is matched once (a scan of the users, not of the ledger); a handful of teachers then becomes a
+        # condition on the entries' teacher index. A name matching very many teachers stays a join condition.
+        named = list(session.scalars(select(User.id).where(by_name, *on_teacher).limit(NAMED_TEACHERS + 1)))
+        on_teacher.append(LedgerEntry.user_id.in_(named) if len(named) <= NAMED_TEACHERS else by_name)
     # Counted up to COUNT_CAP + 1 only: a page says "more than 10,000" rather than scanning the district's ledger.
     # Without a condition on the teacher the count reads the entries' index alone (every entry has its teacher).
     matching = select(LedgerEntry.id).where(*on_entry)
@@ -289,10 +294,15 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
     number = clamp_page(page, total, PAGE_SIZE)
     # The page's ids first (an index walk, even at the deepest offset), then the display columns for those 50.
     newest_first = (LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
-    ids = [
-        i
-        for (i,) in session.execute(matching.order_by(*newest_first).limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))
-    ]
+    if on_teacher and total <= COUNT_CAP:
+        # A few teachers' entries (a school, a name): gather them through the teachers' index and sort at most
+        # COUNT_CAP rows, instead of walking the district's newest-first index past everyone else's entries.
+        # MATERIALIZED keeps PostgreSQL from folding the set back into that walk.
+        few = matching.add_columns(LedgerEntry.created_at).cte("few").prefix_with("MATERIALIZED", dialect="postgresql")
+        page_ids = select(few.c.id).order_by(few.c.created_at.desc(), few.c.id.desc())
+    else:
+        page_ids = matching.order_by(*newest_first)
+    ids = [i for (i,) in session.execute(page_ids.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))] if total else []
     rows = session.execute(_row_query().where(LedgerEntry.id.in_(ids)).order_by(*newest_first)) if ids else []
     return Page([QueueRow(*tuple(row)) for row in rows], number=number, size=PAGE_SIZE, total=total)
 
