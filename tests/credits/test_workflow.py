@@ -173,3 +173,17 @@ def test_after_a_move_the_new_schools_admin_verifies_and_the_old_one_no_longer_c
     assert entry.status == "verified"
     logged = audit.events(session, action_prefix="ledger.verify", subject_id=entry.id)
     assert logged[0].school_id == people["other_admin"].school_id
+
+
+@pytest.mark.parametrize("cap", [2, 10_000])  # past the cap: the newest-first index; within it: the teachers' rows
+def test_a_schools_queue_pages_newest_first_either_way(session: Session, people, monkeypatch, clock, cap: int) -> None:
+    monkeypatch.setattr(workflow, "COUNT_CAP", cap)
+    monkeypatch.setattr(workflow, "PAGE_SIZE", 1)
+    entries = []
+    for n in range(4):
+        clock.advance(60)
+        entries.append(_entry(session, people["teacher"], ref=f"offline:{n}"))
+    pages = [workflow.queue(session, people["school_admin"], workflow.QueueFilters(), page=n) for n in (1, 2, 3)]
+    assert [p.items[0].entry_id for p in pages] == [e.id for e in reversed(entries)][:3]
+    named = workflow.queue(session, people["district"], workflow.QueueFilters(q="王"), page=1)
+    assert named.total == 0  # nobody of that name
