@@ -89,6 +89,9 @@ def test_external_record_goes_from_teacher_through_school_and_district(client, s
     )
     assert r.status_code == 303
     assert session.get(LedgerEntry, entry_id).status == "certified"
+    assert client.get(f"/admin/hours/{entry_id}/evidence").status_code == 200  # the hours audit opens it too
+    history = client.get(f"/credits/entries/{entry_id}").text
+    assert history.count("<li>") >= 3  # recorded, verified, certified
     assert credits.summary(session, people["teacher"].id, 2026).by_status == {"certified": Decimal("6.0")}
     actions = [e.action for e in audit.events(session, action_prefix="ledger.", subject_id=entry_id)]
     assert actions == ["ledger.certify", "ledger.verify"]
