@@ -96,7 +96,7 @@ def _audit(
         subject_type="ledger_entry",
         subject_id=entry.id,
         school_id=school_id,
-        on_behalf_of_id=entry.user_id if action == "reverse" else None,
+        # No on_behalf_of: administrators act in their own right here, never as the teacher.
         before={"status": before} if before else None,
         after={"status": entry.status, "reason": reason, "hours": str(entry.hours), "teacher_id": entry.user_id},
     )

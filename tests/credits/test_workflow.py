@@ -120,7 +120,8 @@ def test_a_correction_is_a_reversing_entry_and_the_original_is_untouched(session
     with pytest.raises(Conflict):  # a reversed entry is settled
         workflow.apply(session, people["district"], [entry.id], "reject", "x")
     logged = audit.events(session, action_prefix="ledger.reverse")
-    assert logged[0].on_behalf_of_id == people["teacher"].id and logged[0].after["reason"] == "重复录入"
+    assert (logged[0].actor_id, logged[0].on_behalf_of_id) == (people["district"].id, None)
+    assert logged[0].after["reason"] == "重复录入" and logged[0].after["teacher_id"] == people["teacher"].id
 
 
 def test_a_pending_entry_is_rejected_not_reversed(session: Session, people) -> None:
