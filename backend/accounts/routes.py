@@ -12,7 +12,6 @@ from pydantic import BaseModel, Field
 from backend.accounts import oidc, service
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.accounts.models import User
-from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit.csrf import CSRF_COOKIE, new_cookie_value
 from backend.kit.errors import AppError, NotAuthenticated
@@ -85,17 +84,7 @@ def authenticate(request: Request, session: SessionDep, username: str, password:
 def _log_out(request: Request, response: Response, session: SessionDep) -> None:
     settings = request.app.state.settings
     user = getattr(request.state, "user", None)
-    service.end_session(session, request.cookies.get(settings.session_cookie_name))
-    if user is not None:
-        audit.record(
-            session,
-            "auth.logout",
-            actor_id=user.id,
-            subject_type="user",
-            subject_id=user.id,
-            school_id=user.school_id,
-            address=client_address(request),
-        )
+    service.log_out(session, request.cookies.get(settings.session_cookie_name), user, client_address(request))
     response.delete_cookie(settings.session_cookie_name, path="/")
 
 

@@ -13,7 +13,6 @@ from backend.accounts import service, totp
 from backend.accounts.deps import CurrentUser, require_role
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import _safe_next, client_address, set_session_cookie, stage_target
-from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit.errors import AppError, InvalidInput, NotFound
 from backend.kit.i18n import _, translate
@@ -158,9 +157,7 @@ def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
 
 @pages.post("/account/logout-everywhere")
 def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) -> Response:
-    count = service.end_all_sessions(session, user.id)
-    audit.record(session, "auth.logout_everywhere", actor_id=user.id, subject_type="user", subject_id=user.id,
-                 school_id=user.school_id, after={"sessions": count}, address=client_address(request))  # fmt: skip
+    service.log_out_everywhere(session, user, client_address(request))
     response = redirect(request, "/login")
     response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
     return response

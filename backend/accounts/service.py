@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
@@ -81,6 +82,14 @@ def create_user(
     return user
 
 
+def security_event(session: Session, action: str, user: User, *, address: str | None, **values: Any) -> None:
+    """An audit event of something that happened to the user's own account, done by the user (ASVS 7.1.3)."""
+    audit.record(
+        session, action, actor_id=user.id, subject_type="user", subject_id=user.id, school_id=user.school_id,
+        address=address, **values,
+    )  # fmt: skip
+
+
 def _refuse_if_locked(session: Session, keys: throttle.Keys) -> None:
     until = throttle.locked_until(session, keys)
     if until is not None:
@@ -92,17 +101,16 @@ def _refuse_if_locked(session: Session, keys: throttle.Keys) -> None:
 
 def _failed(session: Session, keys: throttle.Keys, user: User | None, address: str | None, why: str) -> None:
     policy = load_policy(session)
-    audit.record(
-        session, "auth.login_failed", actor_id=user.id if user else None, subject_type="user" if user else None,
-        subject_id=user.id if user else None, school_id=user.school_id if user else None,
-        after={"reason": why}, address=address,
-    )  # fmt: skip
+
+    def record(action: str, **values: Any) -> None:
+        if user is not None:
+            security_event(session, action, user, address=address, **values)
+        else:  # an unknown name is not written down: it may be a password typed into the wrong field
+            audit.record(session, action, actor_id=None, address=address, **values)
+
+    record("auth.login_failed", after={"reason": why})
     if throttle.record_failure(session, keys, policy):
-        audit.record(
-            session, "auth.lockout", actor_id=user.id if user else None, subject_type="user" if user else None,
-            subject_id=user.id if user else None, school_id=user.school_id if user else None,
-            after={"minutes": policy.login_lockout_minutes}, address=address,
-        )  # fmt: skip
+        record("auth.lockout", after={"minutes": policy.login_lockout_minutes})
 
 
 def authenticate(session: Session, username: str, password: str, address: str | None = None) -> User:
@@ -172,17 +180,25 @@ def begin_sign_in(
     stage = stage_after(
         user, method=method, waive_admin_2fa=waive_admin_2fa, passed=method, policy=load_policy(session)
     )
-    audit.record(
-        session, "auth.login" if stage == "active" else "auth.login_password_ok", actor_id=user.id,
-        subject_type="user", subject_id=user.id, school_id=user.school_id, after={"method": method, "stage": stage},
-        address=address,
-    )  # fmt: skip
+    action = "auth.login" if stage == "active" else "auth.login_password_ok"
+    security_event(session, action, user, after={"method": method, "stage": stage}, address=address)
     return start_session(session, user, method=method, stage=stage)
 
 
 def end_session(session: Session, token: str | None) -> None:
     if token:
         session.execute(delete(AuthSession).where(AuthSession.token_hash == digest_token(token)))
+
+
+def log_out(session: Session, token: str | None, user: User | None, address: str | None) -> None:
+    end_session(session, token)
+    if user is not None:
+        security_event(session, "auth.logout", user, address=address)
+
+
+def log_out_everywhere(session: Session, user: User, address: str | None) -> None:
+    count = end_all_sessions(session, user.id)
+    security_event(session, "auth.logout_everywhere", user, after={"sessions": count}, address=address)
 
 
 def end_all_sessions(session: Session, user_id: int) -> int:
@@ -242,10 +258,7 @@ def advance_sign_in(
     method = auth.auth_method
     session.delete(auth)
     if stage == "active":
-        audit.record(
-            session, "auth.login", actor_id=user.id, subject_type="user", subject_id=user.id,
-            school_id=user.school_id, after={"method": method, "second_step": passed}, address=address,
-        )  # fmt: skip
+        security_event(session, "auth.login", user, after={"method": method, "second_step": passed}, address=address)
     return start_session(session, user, method=method, stage=stage)
 
 
@@ -256,10 +269,13 @@ def second_factor(session: Session, auth: AuthSession, user: User, code: str, ad
     if totp.check_code(user, code):
         return
     if len(code.strip()) > 6 and totp.use_recovery_code(session, user, code.strip()):
-        audit.record(
-            session, "auth.recovery_code_used", actor_id=user.id, subject_type="user", subject_id=user.id,
-            school_id=user.school_id, after={"left": totp.recovery_codes_left(session, user)}, address=address,
-        )  # fmt: skip
+        security_event(
+            session,
+            "auth.recovery_code_used",
+            user,
+            after={"left": totp.recovery_codes_left(session, user)},
+            address=address,
+        )
         return
     _failed(session, keys, user, address, "second_factor")
     raise NotAuthenticated(_("The code is not correct. Please try again."))
@@ -283,10 +299,7 @@ def change_password(session: Session, user: User, new: str, *, current: str | No
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = clock.now()
-    audit.record(
-        session, "auth.password_changed", actor_id=user.id, subject_type="user", subject_id=user.id,
-        school_id=user.school_id, after={"forced": current is None}, address=address,
-    )  # fmt: skip
+    security_event(session, "auth.password_changed", user, after={"forced": current is None}, address=address)
     session.flush()
 
 
@@ -346,10 +359,7 @@ def enable_totp(session: Session, user: User, code: str, address: str | None) ->
         )
     user.totp_enabled_at = clock.now()
     codes = totp.new_recovery_codes(session, user)
-    audit.record(
-        session, "auth.2fa_enrolled", actor_id=user.id, subject_type="user", subject_id=user.id,
-        school_id=user.school_id, address=address,
-    )  # fmt: skip
+    security_event(session, "auth.2fa_enrolled", user, address=address)
     return codes
 
 
@@ -359,10 +369,7 @@ def disable_totp(session: Session, user: User, password: str, address: str | Non
             _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
         )
     totp.disable(session, user)
-    audit.record(
-        session, "auth.2fa_disabled", actor_id=user.id, subject_type="user", subject_id=user.id,
-        school_id=user.school_id, address=address,
-    )  # fmt: skip
+    security_event(session, "auth.2fa_disabled", user, address=address)
 
 
 # --- API tokens ----------------------------------------------------------------------------------------------------
