@@ -19,6 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.audit import service as audit
 from backend.credits import workflow
 from backend.credits.models import ExternalRecord, LedgerEntry
 from backend.credits.service import CATEGORIES, LEVELS
@@ -159,21 +160,34 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
     session.flush()
     storage.put_stream(key, upload.stream, checked.size, content_type)
     try:
-        session.add(
-            LedgerEntry(
-                user_id=teacher.id,
-                hours=checked.hours,
-                category=checked.category,
-                level=checked.level,
-                source="external",
-                source_ref=f"{workflow.EXTERNAL_PREFIX}{record.id}",
-                course_id=None,
-                year=checked.earned_on.year,
-                status="pending",
-                created_at=now,
-            )
+        entry = LedgerEntry(
+            user_id=teacher.id,
+            hours=checked.hours,
+            category=checked.category,
+            level=checked.level,
+            source="external",
+            source_ref=f"{workflow.EXTERNAL_PREFIX}{record.id}",
+            course_id=None,
+            year=checked.earned_on.year,
+            status="pending",
+            created_at=now,
         )
+        session.add(entry)
         session.flush()
+        audit.record(
+            session,
+            "ledger.submit_external",
+            actor_id=teacher.id,
+            subject_type="ledger_entry",
+            subject_id=entry.id,
+            school_id=teacher.school_id,
+            after={
+                "status": "pending",
+                "hours": str(entry.hours),
+                "title": record.title,
+                "evidence": record.evidence_name,
+            },
+        )
     except Exception:
         storage.delete(key)  # nothing half-done: no stored file without its rows
         raise

@@ -94,7 +94,7 @@ def test_external_record_goes_from_teacher_through_school_and_district(client, s
     assert history.count("<li>") >= 3  # recorded, verified, certified
     assert credits.summary(session, people["teacher"].id, 2026).by_status == {"certified": Decimal("6.0")}
     actions = [e.action for e in audit.events(session, action_prefix="ledger.", subject_id=entry_id)]
-    assert actions == ["ledger.certify", "ledger.verify"]
+    assert actions == ["ledger.certify", "ledger.verify", "ledger.submit_external"]
 
 
 def test_the_teacher_reads_the_reason_her_hours_were_sent_back(client, session, people) -> None:
