@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
@@ -30,6 +30,7 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import is_htmx, redirect, render, request_locale
 from backend.media import uploads
+from backend.media.routes import serve_object
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -392,16 +393,8 @@ def preview_page(request: Request, course_id: int, session: SessionDep, user: Au
 
 
 def _serve(request: Request, key: str, media_type: str | None, filename: str) -> Response:
-    storage = request.app.state.storage
-    url = storage.browser_url(key)
-    if url:
-        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    path = storage.local_path(key)
-    if path is None or not path.is_file():
-        raise NotFound(_("This file is missing from storage."))
-    media_type = media_type or storage.stat(key).content_type
-    return FileResponse(path, media_type=media_type or "application/octet-stream", filename=filename,
-                        content_disposition_type="inline", headers={"Cache-Control": "private, max-age=600"})
+    return serve_object(request, key, media_type=media_type, filename=filename, max_age=600,
+                        missing=_("This file is missing from storage."))
 
 
 @pages.get("/studio/lessons/{lesson_id}/media")

@@ -25,51 +25,48 @@ def lesson_document_url(lesson: Lesson) -> str:
     return f"/lessons/{lesson.id}/document"
 
 
-def _enrolled_lesson(session: SessionDep, user_id: int, lesson_id: int, kind: str) -> Lesson:
+def _enrolled_lesson(session: SessionDep, user_id: int, lesson_id: int, kind: str) -> tuple[Lesson, str]:
+    """The lesson of `kind` and its file's storage key, for a teacher enrolled in its course."""
     lesson = catalogue.get_lesson(session, lesson_id)
     learning.require_enrollment(session, user_id, lesson.course_id)
     if lesson.kind != kind or not lesson.media_key:
         raise NotFound(_("This lesson has no video.") if kind == "video" else _("This lesson has no file yet."))
-    return lesson
+    return lesson, lesson.media_key
 
 
-def _serve(request: Request, lesson: Lesson, media_type: str, missing: str, filename: str | None = None) -> Response:
+def serve_object(
+    request: Request, key: str, *, missing: str, media_type: str | None = None, filename: str | None = None,
+    max_age: int = 3600,
+) -> Response:
+    """A stored object to the browser: from S3 by a short-lived presigned URL, from a local folder as a file
+    (with HTTP Range), shown inline; `filename` names it for saving. NotFound(`missing`) when it is gone."""
     storage = request.app.state.storage
-    assert lesson.media_key is not None
-    url = storage.browser_url(lesson.media_key)
+    url = storage.browser_url(key)
     if url:
         # Short-lived and private: the link stops working minutes after the page asked for it.
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    path = storage.local_path(lesson.media_key)
+    path = storage.local_path(key)
     if path is None or not path.is_file():
         raise NotFound(missing)
+    media_type = media_type or storage.stat(key).content_type or "application/octet-stream"
+    headers = {"Cache-Control": f"private, max-age={max_age}"}
     if filename:
         return FileResponse(
-            path,
-            media_type=media_type,
-            filename=filename,
-            content_disposition_type="inline",
-            headers={"Cache-Control": "private, max-age=3600"},
+            path, media_type=media_type, filename=filename, content_disposition_type="inline", headers=headers
         )
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600", "Content-Disposition": "inline"}
-    )
+    return FileResponse(path, media_type=media_type, headers=headers | {"Content-Disposition": "inline"})
 
 
 @router.get("/lessons/{lesson_id}/video")
 def lesson_video(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    lesson = _enrolled_lesson(session, user.id, lesson_id, "video")
-    return _serve(request, lesson, lesson.media_type or "video/mp4", _("This lesson's video file is missing."))
+    lesson, key = _enrolled_lesson(session, user.id, lesson_id, "video")
+    return serve_object(request, key, media_type=lesson.media_type or "video/mp4",
+                        missing=_("This lesson's video file is missing."))
 
 
 @router.get("/lessons/{lesson_id}/document")
 def lesson_document(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The lesson's PDF, shown inline by the lesson page's viewer; its link downloads it under the lesson's title."""
-    lesson = _enrolled_lesson(session, user.id, lesson_id, "document")
-    return _serve(
-        request,
-        lesson,
-        lesson.media_type or "application/pdf",
-        _("This file is missing from storage."),
-        filename=f"{lesson.title}.pdf",
-    )
+    lesson, key = _enrolled_lesson(session, user.id, lesson_id, "document")
+    return serve_object(request, key, media_type=lesson.media_type or "application/pdf",
+                        missing=_("This file is missing from storage."), filename=f"{lesson.title}.pdf")

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
@@ -27,11 +27,12 @@ from starlette.requests import ClientDisconnect
 from backend.accounts.deps import CurrentUser, require_role
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
-from backend.kit.errors import InvalidInput, NotFound
+from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
 from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
+from backend.media.routes import serve_object
 from backend.policies.service import load_policy
 
 router = APIRouter()
@@ -127,15 +128,9 @@ def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: U
 @router.get("/uploads/{upload_id}/poster", include_in_schema=False)
 def poster(request: Request, upload_id: str, session: SessionDep, user: CurrentUser) -> Response:
     key, content_type = uploads.poster_of(session, upload_id)
-    storage = request.app.state.storage
-    url = storage.browser_url(key)
-    if url:
-        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    path = storage.local_path(key)
-    if path is None or not path.is_file():
-        raise NotFound(_("This picture does not exist."))
     # Posters never change under one key (a new upload gets a new id), so browsers may keep them.
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"})
+    return serve_object(request, key, media_type=content_type, missing=_("This picture does not exist."),
+                        max_age=86400)
 
 
 @router.get("/studio/uploads/new", include_in_schema=False)

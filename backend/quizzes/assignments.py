@@ -25,6 +25,7 @@ from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.media.storage import Storage
 from backend.quizzes.models import Assignment, RubricItem, Submission
+from backend.quizzes.repository import load_fresh
 
 # Issue 4 (assignments): a class-meeting plan as .docx or .pdf, at most 20 MB.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -119,14 +120,7 @@ def copy_assignments(session: Session, source_course_id: int, target_course_id: 
 
 
 def get_assignment(session: Session, assignment_id: int) -> Assignment:
-    # populate_existing: an assignment already in the session without its rubric gets it loaded.
-    assignment = session.scalar(
-        select(Assignment).where(Assignment.id == assignment_id).options(selectinload(Assignment.rubric))
-        .execution_options(populate_existing=True)
-    )
-    if assignment is None:
-        raise NotFound(_("This assignment does not exist."))
-    return assignment
+    return load_fresh(session, Assignment, assignment_id, (Assignment.rubric,), _("This assignment does not exist."))
 
 
 def assignments_for_course(session: Session, course_id: int) -> list[Assignment]:

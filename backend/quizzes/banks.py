@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state as state_of
 
 from backend.catalogue.taxonomy import TOPIC_CODES
@@ -19,6 +19,7 @@ from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.quizzes import service
 from backend.quizzes.models import DrawRule, Question, QuestionBank, Quiz
+from backend.quizzes.repository import load_fresh
 
 
 def create_bank(session: Session, *, title: str, topic: str, course_code: str | None, actor_id: int) -> QuestionBank:
@@ -40,13 +41,8 @@ def create_bank(session: Session, *, title: str, topic: str, course_code: str | 
 
 
 def get_bank(session: Session, bank_id: int) -> QuestionBank:
-    bank = session.scalar(
-        select(QuestionBank).where(QuestionBank.id == bank_id).options(selectinload(QuestionBank.questions))
-        .execution_options(populate_existing=True)
-    )
-    if bank is None:
-        raise NotFound(_("This question bank does not exist."))
-    return bank
+    missing = _("This question bank does not exist.")
+    return load_fresh(session, QuestionBank, bank_id, (QuestionBank.questions,), missing)
 
 
 def question_counts(session: Session, bank_ids: Sequence[int]) -> dict[int, int]:

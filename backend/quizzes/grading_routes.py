@@ -4,24 +4,26 @@ where a grade can be changed later; every change lands in the grade history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.catalogue import service as catalogue
 from backend.db import SessionDep
-from backend.kit.errors import InvalidInput, NotFound
+from backend.kit.errors import NotFound
 from backend.kit.forms import FormDep
-from backend.kit.i18n import _, translate
+from backend.kit.i18n import _
 from backend.kit.web import is_htmx, redirect, render
 from backend.quizzes import access, grading, service
 from backend.quizzes import assignments as assignment_rules
+from backend.quizzes.forms import apply_form, checked, number, require_valid, text
 from backend.quizzes.models import Attempt, GradeChange
-from backend.quizzes.studio_routes import checked, number, text
 
 pages = APIRouter(include_in_schema=False)
 
@@ -80,12 +82,6 @@ def _submission_context(session: SessionDep, submission_id: int) -> dict[str, An
     }
 
 
-def _errors(request: Request, exc: InvalidInput) -> dict[str, Any]:
-    locale = request.state.locale
-    return {"errors": {k: translate(locale, v) for k, v in exc.fields.items()},
-            "form_error": translate(locale, exc.message, **exc.params)}
-
-
 def _form_again(request: Request, context: dict[str, Any]) -> Response:
     """A grade that cannot be taken: the form again with its errors. htmx swaps only 2xx answers, so the inline
     form comes back as 200; the plain form page as 422."""
@@ -108,12 +104,27 @@ def _attempt_or_404(session: SessionDep, attempt_id: int) -> Attempt:
     return attempt
 
 
-@pages.get("/grading/attempts/{attempt_id}")
-def grade_attempt_page(request: Request, attempt_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    attempt = _attempt_or_404(session, attempt_id)
-    context = _attempt_context(session, attempt)
+def _item_page(request: Request, session: SessionDep, user: User, context: dict[str, Any]) -> Response:
+    """An essay or a submission on its own page, for whoever may grade the course it belongs to."""
     access.editable_course(session, user, context["course"].id)
     return render(request, "grading/item.html", context | {"errors": {}})
+
+
+def _grade(request: Request, session: SessionDep, user: User, form: FormData, context: dict[str, Any],
+           change: Callable[[], object], graded: Callable[[], dict[str, Any]]) -> Response:
+    """Takes one grade for the item in `context`: refused, nothing is kept and the form comes back with the
+    reasons; taken, the graded row (htmx) or the queue."""
+    access.editable_course(session, user, context["course"].id)
+    return apply_form(
+        request, session, change,
+        refused=lambda errors: _form_again(request, context | errors | {"values": dict(form)}),
+        done=lambda: _graded(request, graded()),
+    )
+
+
+@pages.get("/grading/attempts/{attempt_id}")
+def grade_attempt_page(request: Request, attempt_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    return _item_page(request, session, user, _attempt_context(session, _attempt_or_404(session, attempt_id)))
 
 
 @pages.post("/grading/attempts/{attempt_id}")
@@ -122,26 +133,21 @@ def grade_attempt(
 ) -> Response:
     attempt = _attempt_or_404(session, attempt_id)
     context = _attempt_context(session, attempt)
-    access.editable_course(session, user, context["course"].id)
-    field_errors: dict[str, str] = {}
-    scores = {q.id: number(form, f"q{q.id}", field_errors) for q in context["essays"]}
-    try:
-        if field_errors:
-            raise InvalidInput(_("Please give every essay a score within its points."), fields=field_errors)
+
+    def change() -> None:
+        field_errors: dict[str, str] = {}
+        scores = {q.id: number(form, f"q{q.id}", field_errors) for q in context["essays"]}
+        require_valid(field_errors, _("Please give every essay a score within its points."))
         grading.grade_essays(session, user, attempt, context["quiz"], scores, text(form, "comment"))
-    except InvalidInput as exc:
-        status_context = context | _errors(request, exc) | {"values": dict(form)}
-        return _form_again(request, status_context)
-    return _graded(request, _attempt_context(session, attempt))
+
+    return _grade(request, session, user, form, context, change, lambda: _attempt_context(session, attempt))
 
 
 @pages.get("/grading/submissions/{submission_id}")
 def grade_submission_page(
     request: Request, submission_id: int, session: SessionDep, user: CurrentUser
 ) -> Response:
-    context = _submission_context(session, submission_id)
-    access.editable_course(session, user, context["course"].id)
-    return render(request, "grading/item.html", context | {"errors": {}})
+    return _item_page(request, session, user, _submission_context(session, submission_id))
 
 
 @pages.post("/grading/submissions/{submission_id}")
@@ -149,22 +155,19 @@ def grade_submission(
     request: Request, submission_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     context = _submission_context(session, submission_id)
-    access.editable_course(session, user, context["course"].id)
     assignment = context["assignment"]
-    field_errors: dict[str, str] = {}
-    resubmit = checked(form, "resubmit") or text(form, "action") == "resubmit"
-    rubric_scores = {} if resubmit else {
-        i.id: number(form, f"r{i.id}", field_errors) for i in assignment.rubric
-    }
-    score = None if resubmit or assignment.rubric else number(form, "score", field_errors)
-    try:
-        if field_errors:
-            raise InvalidInput(_("Please score every rubric item within its points."), fields=field_errors)
+
+    def change() -> None:
+        field_errors: dict[str, str] = {}
+        resubmit = checked(form, "resubmit") or text(form, "action") == "resubmit"
+        rubric_scores = {} if resubmit else {
+            i.id: number(form, f"r{i.id}", field_errors) for i in assignment.rubric
+        }
+        score = None if resubmit or assignment.rubric else number(form, "score", field_errors)
+        require_valid(field_errors, _("Please score every rubric item within its points."))
         grading.grade_submission(
             session, user, context["submission"], assignment, rubric_scores=rubric_scores, score=score,
             feedback=text(form, "feedback"), resubmit=resubmit,
         )
-    except InvalidInput as exc:
-        status_context = context | _errors(request, exc) | {"values": dict(form)}
-        return _form_again(request, status_context)
-    return _graded(request, _submission_context(session, submission_id))
+
+    return _grade(request, session, user, form, context, change, lambda: _submission_context(session, submission_id))

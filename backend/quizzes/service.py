@@ -39,6 +39,7 @@ from backend.quizzes.models import (
     Quiz,
     QuizExtension,
 )
+from backend.quizzes.repository import load_fresh
 
 TRUE_FALSE_OPTIONS = ["正确", "错误"]
 # Issue 4 (time limits enforced by the server): a submission this long after the deadline still counts, so a
@@ -187,13 +188,7 @@ def quiz_for_course(session: Session, course_id: int) -> Quiz | None:
 
 
 def get_quiz(session: Session, quiz_id: int) -> Quiz:
-    quiz = session.scalar(
-        select(Quiz).where(Quiz.id == quiz_id).options(selectinload(Quiz.questions), selectinload(Quiz.draw_rules))
-        .execution_options(populate_existing=True)
-    )
-    if quiz is None:
-        raise NotFound(_("This quiz does not exist."))
-    return quiz
+    return load_fresh(session, Quiz, quiz_id, (Quiz.questions, Quiz.draw_rules), _("This quiz does not exist."))
 
 
 def requires_start(quiz: Quiz) -> bool:

@@ -6,6 +6,7 @@ Every route asks `backend.quizzes.access` whether the actor may do this; the ref
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -26,39 +27,12 @@ from backend.kit.web import redirect, render
 from backend.learning import service as learning
 from backend.quizzes import access, analytics, banks, excel, service
 from backend.quizzes import assignments as assignment_rules
-from backend.quizzes.models import QuestionBank, QuizExtension
+from backend.quizzes.forms import apply_form, checked, error_context, number, require_valid, text
+from backend.quizzes.models import QuestionBank, Quiz, QuizExtension
 
 pages = APIRouter(include_in_schema=False)
 
 XLSX = excel.XLSX_TYPE
-
-
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def number(form: FormData, name: str, field_errors: dict[str, str], *, optional: bool = False) -> int | None:
-    raw = text(form, name)
-    if not raw and optional:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        field_errors[name] = _("Please enter a whole number.")
-        return None
-
-
-def checked(form: FormData, name: str) -> bool:
-    return text(form, name) in ("1", "on", "true", "yes")
-
-
-def _error_context(request: Request, exc: InvalidInput) -> dict[str, Any]:
-    locale = request.state.locale
-    return {
-        "errors": {k: translate(locale, v) for k, v in exc.fields.items()},
-        "form_error": translate(locale, exc.message, **exc.params),
-    }
 
 
 def _attachment(content: bytes, filename: str, media_type: str) -> Response:
@@ -106,28 +80,44 @@ def studio_quiz(request: Request, course_id: int, session: SessionDep, user: Cur
     return _quiz_page(request, session, user, course)
 
 
+def _quiz_change(request: Request, session: SessionDep, user: User, course: Course, form: FormData,
+                 change: Callable[[], object], anchor: str = "") -> Response:
+    """One change to the course's quiz from a form; refused, the quiz page again with the reasons."""
+    return apply_form(
+        request, session, change, done=f"/studio/courses/{course.id}/quiz{anchor}",
+        refused=lambda errors: _quiz_page(request, session, user, course, 422, values=dict(form), **errors),
+    )
+
+
+def _course_quiz(session: SessionDep, user: User, course_id: int) -> tuple[Course, Quiz]:
+    course = access.editable_course(session, user, course_id)
+    quiz = service.quiz_for_course(session, course.id)
+    if quiz is None:
+        raise NotFound(_("This course has no quiz."))
+    return course, quiz
+
+
 @pages.post("/studio/courses/{course_id}/quiz")
 def studio_quiz_settings(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     course = access.editable_course(session, user, course_id)
-    field_errors: dict[str, str] = {}
-    settings = banks.QuizSettings(
-        title=text(form, "title") or "课程测验",
-        pass_mark=number(form, "pass_mark", field_errors) or 0,
-        max_attempts=number(form, "max_attempts", field_errors) or 0,
-        time_limit_minutes=number(form, "time_limit_minutes", field_errors, optional=True),
-        counting=text(form, "counting") or "highest",
-        show_explanations=text(form, "show_explanations") or "always",
-        shuffle_options=checked(form, "shuffle_options"),
-    )
-    try:
-        if field_errors:
-            raise InvalidInput(_("Please correct the marked fields."), fields=field_errors)
+
+    def change() -> None:
+        field_errors: dict[str, str] = {}
+        settings = banks.QuizSettings(
+            title=text(form, "title") or "课程测验",
+            pass_mark=number(form, "pass_mark", field_errors) or 0,
+            max_attempts=number(form, "max_attempts", field_errors) or 0,
+            time_limit_minutes=number(form, "time_limit_minutes", field_errors, optional=True),
+            counting=text(form, "counting") or "highest",
+            show_explanations=text(form, "show_explanations") or "always",
+            shuffle_options=checked(form, "shuffle_options"),
+        )
+        require_valid(field_errors)
         banks.update_settings(session, banks.ensure_quiz(session, course.id), settings)
-    except InvalidInput as exc:
-        return _quiz_page(request, session, user, course, 422, values=dict(form), **_error_context(request, exc))
-    return redirect(request, f"/studio/courses/{course.id}/quiz")
+
+    return _quiz_change(request, session, user, course, form, change)
 
 
 def _question_input(form: FormData) -> banks.QuestionInput:
@@ -142,11 +132,11 @@ def studio_quiz_add_question(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     course = access.editable_course(session, user, course_id)
-    try:
-        banks.add_question(session, _question_input(form), quiz=banks.ensure_quiz(session, course.id))
-    except InvalidInput as exc:
-        return _quiz_page(request, session, user, course, 422, values=dict(form), **_error_context(request, exc))
-    return redirect(request, f"/studio/courses/{course.id}/quiz#questions")
+    return _quiz_change(
+        request, session, user, course, form,
+        lambda: banks.add_question(session, _question_input(form), quiz=banks.ensure_quiz(session, course.id)),
+        "#questions",
+    )
 
 
 @pages.post("/studio/courses/{course_id}/quiz/questions/{question_id}/delete")
@@ -167,28 +157,25 @@ def studio_quiz_add_draw(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     course = access.editable_course(session, user, course_id)
-    field_errors: dict[str, str] = {}
-    bank_id = number(form, "bank_id", field_errors)
-    count = number(form, "count", field_errors)
-    try:
-        if field_errors or bank_id is None or count is None:
-            raise InvalidInput(_("Please correct the marked fields."), fields=field_errors)
+
+    def change() -> None:
+        field_errors: dict[str, str] = {}
+        bank_id = number(form, "bank_id", field_errors)
+        count = number(form, "count", field_errors)
+        require_valid(field_errors)
+        assert bank_id is not None and count is not None
         bank = banks.get_bank(session, bank_id)
         access.require_bank_reader(session, user, bank)
         banks.add_draw_rule(session, banks.ensure_quiz(session, course.id), bank, count)
-    except InvalidInput as exc:
-        return _quiz_page(request, session, user, course, 422, **_error_context(request, exc))
-    return redirect(request, f"/studio/courses/{course.id}/quiz#draws")
+
+    return _quiz_change(request, session, user, course, form, change, "#draws")
 
 
 @pages.post("/studio/courses/{course_id}/quiz/draws/{rule_id}/delete")
 def studio_quiz_delete_draw(
     request: Request, course_id: int, rule_id: int, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
-    quiz = service.quiz_for_course(session, course.id)
-    if quiz is None:
-        raise NotFound(_("This course has no quiz."))
+    course, quiz = _course_quiz(session, user, course_id)
     banks.remove_draw_rule(session, quiz, rule_id)
     return redirect(request, f"/studio/courses/{course.id}/quiz#draws")
 
@@ -198,22 +185,19 @@ def studio_quiz_extension(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     """Extra minutes for one teacher (by username); a running attempt's deadline moves at once."""
-    course = access.editable_course(session, user, course_id)
-    quiz = service.quiz_for_course(session, course.id)
-    if quiz is None:
-        raise NotFound(_("This course has no quiz."))
-    field_errors: dict[str, str] = {}
-    minutes = number(form, "minutes", field_errors)
-    teacher = session.scalar(select(User).where(User.username == text(form, "username")))
-    if teacher is None or learning.enrollment_for(session, teacher.id, course.id) is None:
-        field_errors["username"] = _("No teacher with this username is enrolled in the course.")
-    try:
-        if field_errors or teacher is None or minutes is None:
-            raise InvalidInput(_("Please correct the marked fields."), fields=field_errors)
+    course, quiz = _course_quiz(session, user, course_id)
+
+    def change() -> None:
+        field_errors: dict[str, str] = {}
+        minutes = number(form, "minutes", field_errors)
+        teacher = session.scalar(select(User).where(User.username == text(form, "username")))
+        if teacher is None or learning.enrollment_for(session, teacher.id, course.id) is None:
+            field_errors["username"] = _("No teacher with this username is enrolled in the course.")
+        require_valid(field_errors)
+        assert teacher is not None and minutes is not None
         service.grant_extension(session, quiz, teacher.id, minutes, user.id, text(form, "reason"))
-    except InvalidInput as exc:
-        return _quiz_page(request, session, user, course, 422, values=dict(form), **_error_context(request, exc))
-    return redirect(request, f"/studio/courses/{course.id}/quiz#extensions")
+
+    return _quiz_change(request, session, user, course, form, change, "#extensions")
 
 
 # --- question banks -----------------------------------------------------------------------------------------------
@@ -262,14 +246,15 @@ def banks_create(request: Request, form: FormDep, session: SessionDep, user: Cur
     access.require_author_role(user)
     code = text(form, "course_code") or None
     access.require_code_editor(session, user, code)
-    try:
-        bank = banks.create_bank(
-            session, title=text(form, "title"), topic=text(form, "topic"), course_code=code, actor_id=user.id
-        )
-    except InvalidInput as exc:
-        context = _banks_context(session, user) | {"values": dict(form)} | _error_context(request, exc)
-        return render(request, "quizzes/banks.html", context, status=422)
-    return redirect(request, f"/studio/banks/{bank.id}")
+    made: list[QuestionBank] = []
+    return apply_form(
+        request, session,
+        lambda: made.append(banks.create_bank(session, title=text(form, "title"), topic=text(form, "topic"),
+                                              course_code=code, actor_id=user.id)),
+        refused=lambda errors: render(request, "quizzes/banks.html",
+                                      _banks_context(session, user) | {"values": dict(form)} | errors, status=422),
+        done=lambda: redirect(request, f"/studio/banks/{made[0].id}"),
+    )
 
 
 def _bank_page(request: Request, session: SessionDep, user: User, bank: QuestionBank, status: int = 200,
@@ -287,6 +272,12 @@ def _bank_page(request: Request, session: SessionDep, user: User, bank: Question
     return render(request, "quizzes/bank.html", context | extra, status=status)
 
 
+def _editable_bank(session: SessionDep, user: User, bank_id: int) -> QuestionBank:
+    bank = banks.get_bank(session, bank_id)
+    access.require_bank_editor(session, user, bank)
+    return bank
+
+
 @pages.get("/studio/banks/{bank_id}")
 def bank_page(request: Request, bank_id: int, session: SessionDep, user: CurrentUser) -> Response:
     bank = banks.get_bank(session, bank_id)
@@ -298,21 +289,19 @@ def bank_page(request: Request, bank_id: int, session: SessionDep, user: Current
 def bank_add_question(
     request: Request, bank_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    bank = banks.get_bank(session, bank_id)
-    access.require_bank_editor(session, user, bank)
-    try:
-        banks.add_question(session, _question_input(form), bank=bank)
-    except InvalidInput as exc:
-        return _bank_page(request, session, user, bank, 422, values=dict(form), **_error_context(request, exc))
-    return redirect(request, f"/studio/banks/{bank.id}#questions")
+    bank = _editable_bank(session, user, bank_id)
+    return apply_form(
+        request, session, lambda: banks.add_question(session, _question_input(form), bank=bank),
+        refused=lambda errors: _bank_page(request, session, user, bank, 422, values=dict(form), **errors),
+        done=f"/studio/banks/{bank.id}#questions",
+    )
 
 
 @pages.post("/studio/banks/{bank_id}/questions/{question_id}/delete")
 def bank_delete_question(
     request: Request, bank_id: int, question_id: int, session: SessionDep, user: CurrentUser
 ) -> Response:
-    bank = banks.get_bank(session, bank_id)
-    access.require_bank_editor(session, user, bank)
+    bank = _editable_bank(session, user, bank_id)
     question = banks.get_question(session, question_id)
     if question.bank_id != bank.id:
         raise NotFound(_("This question does not exist."))
@@ -323,8 +312,7 @@ def bank_delete_question(
 @pages.post("/studio/banks/{bank_id}/import")
 def bank_import(request: Request, bank_id: int, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
     """All rows or none: a sheet with any wrong row imports nothing and lists every problem (row, column, why)."""
-    bank = banks.get_bank(session, bank_id)
-    access.require_bank_editor(session, user, bank)
+    bank = _editable_bank(session, user, bank_id)
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -333,9 +321,9 @@ def bank_import(request: Request, bank_id: int, form: FormDep, session: SessionD
     except excel.ImportRejected as exc:
         locale = request.state.locale
         rows = [{"row": e.row, "column": e.column, "message": translate(locale, e.message)} for e in exc.errors]
-        return _bank_page(request, session, user, bank, 422, import_errors=rows, **_error_context(request, exc))
+        return _bank_page(request, session, user, bank, 422, import_errors=rows, **error_context(request, exc))
     except InvalidInput as exc:
-        return _bank_page(request, session, user, bank, 422, **_error_context(request, exc))
+        return _bank_page(request, session, user, bank, 422, **error_context(request, exc))
     return redirect(request, f"/studio/banks/{bank.id}?imported={len(added)}")
 
 
@@ -367,8 +355,7 @@ def _assignment_input(form: FormData) -> assignment_rules.AssignmentInput:
         rubric=_rubric(form, field_errors),
         max_score=number(form, "max_score", field_errors, optional=True),
     )
-    if field_errors:
-        raise InvalidInput(_("Please correct the marked fields."), fields=field_errors)
+    require_valid(field_errors)
     return data
 
 
@@ -390,11 +377,11 @@ def studio_assignment_create(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     course = access.editable_course(session, user, course_id)
-    try:
-        assignment_rules.create_assignment(session, course.id, _assignment_input(form))
-    except InvalidInput as exc:
-        return _assignments_page(request, session, course, 422, values=dict(form), **_error_context(request, exc))
-    return redirect(request, f"/studio/courses/{course.id}/assignments")
+    return apply_form(
+        request, session, lambda: assignment_rules.create_assignment(session, course.id, _assignment_input(form)),
+        refused=lambda errors: _assignments_page(request, session, course, 422, values=dict(form), **errors),
+        done=f"/studio/courses/{course.id}/assignments",
+    )
 
 
 @pages.get("/studio/assignments/{assignment_id}")
@@ -411,12 +398,13 @@ def studio_assignment_update(
 ) -> Response:
     assignment = assignment_rules.get_assignment(session, assignment_id)
     course = access.editable_course(session, user, assignment.course_id)
-    try:
-        assignment_rules.update_assignment(session, assignment, _assignment_input(form))
-    except InvalidInput as exc:
-        context = {"course": course, "assignment": assignment, "values": dict(form)} | _error_context(request, exc)
-        return render(request, "quizzes/studio_assignment.html", context, status=422)
-    return redirect(request, f"/studio/courses/{course.id}/assignments")
+    return apply_form(
+        request, session, lambda: assignment_rules.update_assignment(session, assignment, _assignment_input(form)),
+        refused=lambda errors: render(request, "quizzes/studio_assignment.html",
+                                      {"course": course, "assignment": assignment, "values": dict(form)} | errors,
+                                      status=422),
+        done=f"/studio/courses/{course.id}/assignments",
+    )
 
 
 # --- analytics ----------------------------------------------------------------------------------------------------

@@ -155,6 +155,11 @@ def open_page(browser: Any, errors: list[str], viewport: dict[str, int] = DESKTO
     return context, page
 
 
+def fill(page: Page, values: dict[str, str]) -> None:
+    for selector, value in values.items():
+        page.fill(selector, value)
+
+
 def lesson_item(page: Page, position: int) -> Any:
     return page.locator(".studio-lesson").nth(position - 1)
 
@@ -170,11 +175,16 @@ def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) ->
     log_in(page, base, TRAINER)  # type: ignore[arg-type]
     page.locator(".mainnav").get_by_role("link", name=zh("Course studio")).click()
     page.get_by_role("link", name=zh("New course")).first.click()
-    page.fill("#title", TITLE)
-    page.fill("#summary", "从主题确定到课后反思，一步步设计一节好班会。")
-    page.fill("#description_md", "## 你将学到\n\n- 班会主题的选择\n- 班会流程的设计\n- 课后反思与改进")
+    fill(
+        page,
+        {
+            "#title": TITLE,
+            "#summary": "从主题确定到课后反思，一步步设计一节好班会。",
+            "#description_md": "## 你将学到\n\n- 班会主题的选择\n- 班会流程的设计\n- 课后反思与改进",
+            "#credit_hours": "0.1",
+        },
+    )
     page.select_option("#tier", "horizon")
-    page.fill("#credit_hours", "0.1")
     page.check("input[name=topics][value=activities]")
     page.check("input[name=topics][value=moral]")
     page.get_by_role("button", name=zh("Create the draft")).click()
@@ -202,15 +212,19 @@ def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) ->
 
     # The quiz: settings and one single-choice question.
     page.get_by_role("link", name=zh("Edit the quiz")).click()
-    page.fill("#pass_mark", "60")
-    page.fill("#max_attempts", "2")
+    fill(page, {"#pass_mark": "60", "#max_attempts": "2"})
     page.get_by_role("button", name=zh("Save settings")).click()
     page.locator("#questions summary").click()
     page.select_option("#q-kind", "single")
-    page.fill("#q-prompt", "班会课的第一步是什么？")
-    page.fill("#q-options", "准备奖品\n确定主题\n安排座位")
-    page.fill("#q-answer", "B")
-    page.fill("#q-explanation", "主题决定了班会的方向。")
+    fill(
+        page,
+        {
+            "#q-prompt": "班会课的第一步是什么？",
+            "#q-options": "准备奖品\n确定主题\n安排座位",
+            "#q-answer": "B",
+            "#q-explanation": "主题决定了班会的方向。",
+        },
+    )
     page.get_by_role("button", name=zh("Add the question")).click()
     expect(page.locator("#questions")).to_contain_text("班会课的第一步是什么？")
     assert_no_english(page)
@@ -219,10 +233,15 @@ def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) ->
     # The assignment.
     page.goto(editor)
     page.get_by_role("link", name=zh("Assignments")).first.click()
-    page.fill("#a-title", "班会设计方案")
-    page.fill("#a-instructions", "请提交一份主题班会的设计方案，包括目标、流程和反思。")
-    page.fill("#a-max", "100")
-    page.fill("#a-pass", "60")
+    fill(
+        page,
+        {
+            "#a-title": "班会设计方案",
+            "#a-instructions": "请提交一份主题班会的设计方案，包括目标、流程和反思。",
+            "#a-max": "100",
+            "#a-pass": "60",
+        },
+    )
     page.get_by_role("button", name=zh("Save the assignment")).click()
     expect(page.locator(".studio-list")).to_contain_text("班会设计方案")
     assert_no_english(page)

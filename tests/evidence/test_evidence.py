@@ -106,14 +106,19 @@ def _story(session: Session, school_code: str = "S-A", name: str = "张老师", 
     assert quiz is not None
     session.add(Attempt(quiz_id=quiz.id, user_id=teacher.id, number=1, submitted_at=STARTED + timedelta(hours=1),
                         answers={}, correct_count=3, question_count=3, score_percent=100, passed=True))
+    return Story(teacher, course, enrollment, _completion_entry(session, enrollment, STARTED + timedelta(hours=1)))
+
+
+def _completion_entry(session: Session, enrollment: Enrollment, when: datetime) -> LedgerEntry:
+    """The 4.0 hours the completed enrollment earned, pending verification."""
     entry = LedgerEntry(
-        user_id=teacher.id, hours=Decimal("4.0"), category="knowledge_skills", level="district",
-        source="course_completion", source_ref=f"enrollment:{enrollment.id}", course_id=course.id, year=2026,
-        status="pending", created_at=STARTED + timedelta(hours=1),
+        user_id=enrollment.user_id, hours=Decimal("4.0"), category="knowledge_skills", level="district",
+        source="course_completion", source_ref=f"enrollment:{enrollment.id}", course_id=enrollment.course_id,
+        year=2026, status="pending", created_at=when,
     )
     session.add(entry)
     session.flush()
-    return Story(teacher, course, enrollment, entry)
+    return entry
 
 
 def _entry(session: Session, teacher: User, n: int, when: datetime) -> LedgerEntry:
@@ -300,13 +305,7 @@ def test_evidence_still_shows_the_playbacks_of_a_learner_moved_to_a_new_course_v
     assert learning.migrate_learners(session, v1, v2, load_policy(session)) == 1
     assert (enrollment.course_id, progress.lesson_id, played.lesson_id) == (v2.id, v2.lessons[0].id, v1.lessons[0].id)
     enrollment.completed_at = STARTED + timedelta(hours=2)
-    entry = LedgerEntry(
-        user_id=teacher.id, hours=Decimal("4.0"), category="knowledge_skills", level="district",
-        source="course_completion", source_ref=f"enrollment:{enrollment.id}", course_id=v2.id, year=2026,
-        status="pending", created_at=STARTED + timedelta(hours=2),
-    )
-    session.add(entry)
-    session.flush()
+    entry = _completion_entry(session, enrollment, enrollment.completed_at)
 
     admin = make_user(session, role=Role.district_admin, school_code=None)
     evidence = service.evidence_for(session, admin, entry.id)
