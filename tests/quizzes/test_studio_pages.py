@@ -93,3 +93,17 @@ def test_fill_and_essay_questions_on_the_timed_page_keep_what_was_typed(client_f
 def test_the_empty_queue_says_what_comes(client_for, session) -> None:
     html = client_for(make_user(session, Role.trainer)).get("/grading").text
     assert 'class="empty"' in html and 'aria-current="page"' in html
+
+
+def test_refused_quiz_settings_leave_no_empty_quiz_behind(client_for, session) -> None:
+    """A course without a quiz: settings with a wrong pass mark are refused, and no quiz is made on the way."""
+    course, trainer = owned_course(session)
+    web = client_for(trainer)
+    bad = web.post(f"/studio/courses/{course.id}/quiz",
+                   data={"title": "测验", "pass_mark": "120", "max_attempts": "2"})
+    assert bad.status_code == 422 and 'class="field-error"' in bad.text
+    assert service.quiz_for_course(session, course.id) is None
+    wrong_question = web.post(f"/studio/courses/{course.id}/quiz/questions",
+                              data={"kind": "single", "prompt": "单选题", "options": "甲\n乙", "answer": "C"})
+    assert wrong_question.status_code == 422
+    assert service.quiz_for_course(session, course.id) is None
