@@ -14,7 +14,8 @@ PO = LOCALE_DIR / "zh_CN" / "LC_MESSAGES" / "messages.po"
 
 
 def main() -> int:
-    pending = sorted((LOCALE_DIR / "pending").glob("*.json"))
+    # Named files only (e.g. the finished part of parallel work), else every pending file.
+    pending = [Path(a) for a in sys.argv[1:]] or sorted((LOCALE_DIR / "pending").glob("*.json"))
     if not pending:
         return 0
     with PO.open("rb") as f:
