@@ -4,7 +4,7 @@ Parameters are OWASP's Password Storage Cheat Sheet first argon2id configuration
 minimum it recommends: about 45 ms per hash on one core here, so a login storm of 50/s fits a 2-core server.
 Hashes made with other parameters are replaced at the next successful login (`needs_rehash`).
 Hashing is CPU-bound and blocks: call these only from sync (`def`) routes, which FastAPI runs in its threadpool,
-never from the event loop.
+never from the event loop. The hash itself runs on backend/accounts/hashing.py's low-priority pool.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from backend.accounts import hashing
 from backend.kit.i18n import _
 
 ARGON2_TIME_COST = 2
@@ -31,14 +32,14 @@ _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return hashing.pool.run(_hasher.hash, password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return hashing.pool.run(_hasher.verify, password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
