@@ -7,7 +7,8 @@ district demo (`portal demo load --size district`: 15,000 teachers × 5 years).
   workbook is checked (a zip with the three sheets) and its teacher rows counted (export_rows).
 - queue_page_ms: the district certification queue's first page (median of 5), `queue_path` (default
   `/credits/queue`, the ledger workflow's queue); None when that page is not there.
-- title_review_page_ms / honour_page_ms: the title-review report's first page and the honour-list filter (median of 5).
+- title_review_page_ms / honour_page_ms / teachers_page_ms: the title-review report's first page, its honour-list
+  filter and the teacher records list (medians).
 - server_peak_rss_mb: with `server_pid`, the server process tree's peak resident memory (VmHWM) after the export,
   to show the export's memory stays bounded.
 
@@ -40,6 +41,7 @@ if str(ROOT) not in sys.path:
 EXPORT_PATH = "/admin/title-review/export.xlsx"
 REVIEW_PATH = "/admin/title-review"
 QUEUE_PATH = "/credits/queue"
+TEACHERS_PATH = "/admin/teachers"
 
 
 def login_cookie(database_url: str, username: str = "district_admin") -> dict[str, str]:
@@ -137,6 +139,7 @@ def measure(
         "export_rows": rows,
         "queue_page_ms": _median_ms(base_url, queue_path, cookies),
         "title_review_page_ms": _median_ms(base_url, REVIEW_PATH + query, cookies),
+        "teachers_page_ms": _median_ms(base_url, TEACHERS_PATH, cookies),
         "honour_page_ms": _median_ms(
             base_url, REVIEW_PATH + (query or "?") + ("&" if query else "") + "only=honour", cookies, runs=3
         ),

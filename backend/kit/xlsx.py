@@ -17,6 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+
+class Number(str):
+    """A number already formatted as text by the database ("12.5"): written as a numeric cell, never parsed."""
+
+    __slots__ = ()
+
+
 Cell = str | int | float | Decimal | None
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Control characters XML 1.0 cannot carry, dropped (str.translate: this runs for every text cell).
@@ -55,7 +62,7 @@ def _row(number: int, values: Sequence[Cell], starts: list[str], style: int = 0)
         if value is None or value == "":
             continue
         kind = type(value)
-        if kind is int or kind is float or kind is Decimal:
+        if kind is Number or kind is int or kind is float or kind is Decimal:
             append(f'{starts[index]}{n}"><v>{value}</v></c>')
         elif kind is bool:
             append(f'{starts[index]}{n}"><v>{int(value)}</v></c>')  # type: ignore[arg-type]
