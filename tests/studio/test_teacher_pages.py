@@ -57,6 +57,10 @@ def test_catalogue_cards_show_the_uploaded_cover_or_a_placeholder_in_the_tier_co
     assert 'class="card-cover placeholder"' in card_of["没有封面的课程"]
     assert f"/courses/{plain.id}/cover" not in page
     assert browser(teacher).get(f"/courses/{covered.id}/cover").status_code == 200
+    assert (
+        f'<img class="cover" src="/courses/{covered.id}/cover"' in browser(teacher).get(f"/courses/{covered.id}").text
+    )
+    assert 'class="cover"' not in browser(teacher).get(f"/courses/{plain.id}").text
 
 
 def test_the_course_page_leads_the_teacher_to_its_quiz_and_assignments(
