@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
 from backend.kit.csrf import verify_csrf
+from backend.kit.error_schema import ERROR_RESPONSES
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(verify_csrf)],
         docs_url="/api/docs",
         redoc_url=None,
+        responses=ERROR_RESPONSES,  # the error body the handlers below really send (backend/kit/error_schema.py)
     )
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
