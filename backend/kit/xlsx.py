@@ -67,7 +67,10 @@ def _row(number: int, values: Sequence[Cell], starts: list[str], style: int = 0)
         elif kind is bool:
             append(f'{starts[index]}{n}"><v>{int(value)}</v></c>')  # type: ignore[arg-type]
         else:
-            text = escape(str(value).translate(_ILLEGAL))
+            text = str(value)
+            if not text.isprintable():  # rare: only then look for control characters (translate is slow)
+                text = text.translate(_ILLEGAL)
+            text = escape(text)
             append(f'{starts[index]}{n}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
     append("</row>")
     return "".join(parts)

@@ -35,6 +35,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from backend.policies.service import Policy
 
@@ -92,7 +93,12 @@ class Review:
 
 
 def counting_kinds(policy: Policy) -> frozenset[str]:
-    return frozenset(k.strip() for k in policy.homeroom_service_kinds.split(",") if k.strip())
+    return _kinds(policy.homeroom_service_kinds)
+
+
+@lru_cache(maxsize=16)
+def _kinds(setting: str) -> frozenset[str]:
+    return frozenset(k.strip() for k in setting.split(",") if k.strip())
 
 
 def anniversary(start: date, years: int) -> date:
