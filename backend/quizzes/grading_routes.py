@@ -51,35 +51,32 @@ def _history_names(session: SessionDep, rows: list[GradeChange]) -> dict[int, st
     return {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(ids or {0})))}
 
 
-def _attempt_context(session: SessionDep, attempt: Attempt) -> dict[str, Any]:
-    quiz = service.get_quiz(session, attempt.quiz_id)
-    history = grading.history(session, "essay", attempt.id)
+def _item_context(session: SessionDep, kind: str, item_id: int, course_id: int, learner_id: int,
+                  **item: Any) -> dict[str, Any]:
+    """What the grading templates need of any item: its course, the teacher, and its grade history with names."""
+    history = grading.history(session, kind, item_id)
     return {
-        "kind": "essay",
-        "attempt": attempt,
-        "quiz": quiz,
-        "course": catalogue.get_course(session, quiz.course_id),
-        "learner": session.get(User, attempt.user_id),
-        "essays": grading.essay_questions(session, attempt, quiz),
-        "answers": attempt.answers,
+        "kind": kind,
+        "course": catalogue.get_course(session, course_id),
+        "learner": session.get(User, learner_id),
         "history": history,
         "names": _history_names(session, history),
-    }
+    } | item
+
+
+def _attempt_context(session: SessionDep, attempt: Attempt) -> dict[str, Any]:
+    quiz = service.get_quiz(session, attempt.quiz_id)
+    return _item_context(
+        session, "essay", attempt.id, quiz.course_id, attempt.user_id, attempt=attempt, quiz=quiz,
+        essays=grading.essay_questions(session, attempt, quiz), answers=attempt.answers,
+    )
 
 
 def _submission_context(session: SessionDep, submission_id: int) -> dict[str, Any]:
     submission = assignment_rules.get_submission(session, submission_id)
     assignment = assignment_rules.get_assignment(session, submission.assignment_id)
-    history = grading.history(session, "submission", submission.id)
-    return {
-        "kind": "submission",
-        "submission": submission,
-        "assignment": assignment,
-        "course": catalogue.get_course(session, assignment.course_id),
-        "learner": session.get(User, submission.user_id),
-        "history": history,
-        "names": _history_names(session, history),
-    }
+    return _item_context(session, "submission", submission.id, assignment.course_id, submission.user_id,
+                         submission=submission, assignment=assignment)
 
 
 def _form_again(request: Request, context: dict[str, Any]) -> Response:
