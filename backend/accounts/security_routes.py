@@ -87,7 +87,9 @@ def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str
     secret = totp.pending_secret(user)
     uri = totp.provisioning_uri(user, secret)
     return {
-        "account": user, "secret": secret, "qr": totp.qr_svg(uri), "next": _safe_next(next_url), "errors": errors,
+        "account": user, "qr": totp.qr_svg(uri), "next": _safe_next(next_url), "errors": errors,
+        # Groups of four, as authenticator apps show and accept them; the line wraps on a phone.
+        "secret_groups": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         # Demo mode: the code of the moment, so `make run` users can enrol without an authenticator app.
         "demo_code": totp.current_code(secret) if request.app.state.settings.demo_mode else None,
     }  # fmt: skip
