@@ -142,7 +142,7 @@ def _periods(rng: random.Random, start: date, home: int, schools: list[int], tod
 def load_district(
     session: Session, district: District, *, teachers: int = 15_000, years: int = 5, progress: Callable[[str], None]
 ) -> DistrictSummary:
-    rng = random.Random(SEED)  # noqa: S311 - reproducible demo data, not secrets
+    rng = random.Random(SEED)  # noqa: S311  # nosec B311 - reproducible demo data, not secrets
     if session.scalar(select(User.id).where(User.username == "d00001")) is not None:
         return DistrictSummary(0, 0, 0, 0, 0, skipped=True)
     now = clock.now()
@@ -171,7 +171,7 @@ def load_district(
             {
                 "username": f"d{n:05d}",
                 "display_name": _name(rng),
-                "password_hash": None,
+                "password_hash": None,  # nosec B105 - no password: these accounts sign in through SSO only
                 "role": Role.teacher.value,
                 "school_id": current_school,
                 "is_active": True,
