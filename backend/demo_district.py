@@ -171,7 +171,7 @@ def load_district(
             {
                 "username": f"d{n:05d}",
                 "display_name": _name(rng),
-                "password_hash": None,  # nosec B105 - no password: these accounts sign in through SSO only
+                "password_hash": None,  # nosec B105 - None: no password, so no password sign-in
                 "role": Role.teacher.value,
                 "school_id": current_school,
                 "is_active": True,
