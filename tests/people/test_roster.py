@@ -229,3 +229,21 @@ def test_the_template_downloads_with_the_columns_and_instructions(client: TestCl
     book = load_workbook(io.BytesIO(r.content))
     assert [c.value for c in book.worksheets[0][1]] == list(COLUMNS)
     assert book.sheetnames == ["教师名单", "填写说明"]
+
+
+def test_a_district_roster_of_many_schools_imports_in_bulk_and_reimports_unchanged(
+    session: Session,
+) -> None:
+    """More rows than one insert batch (1,000), across two schools, through the service as the route calls it."""
+    from backend.people import roster
+
+    for code in ("S-A", "S-B"):
+        make_user(session, Role.school_admin, school_code=code)
+    district = make_user(session, Role.district_admin, school_code=None)
+    rows = [[f"B{n:05d}", f"教师{n}", "S-A" if n % 2 else "S-B", "2003-09-01", "班主任", ""] for n in range(1500)]
+    first = roster.import_roster(session, district, csv_bytes(rows, "utf-8"), "district.csv")
+    assert (first.ok, first.created, first.updated) == (True, 1500, 0)
+    again = roster.import_roster(session, district, csv_bytes(rows, "utf-8"), "district.csv")
+    assert (again.ok, again.created, again.updated, again.unchanged) == (True, 0, 0, 1500)
+    assert session.scalar(select(func.count()).select_from(TeacherProfile)) == 1500
+    assert profiles(session)["B00007"] == ("教师7", date(2003, 9, 1), "appointed", None)
