@@ -108,3 +108,18 @@ def test_filtered_pages_are_judged_only_as_far_as_they_are_shown(
     honours = list(load_workbook(io.BytesIO(r.content), read_only=True)["荣誉名单"].iter_rows(values_only=True))
     assert sorted(everyone) == sorted(row[0] for row in honours[1:])
     assert len(everyone) == len(set(everyone))
+
+
+def test_the_command_refuses_an_unknown_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "DEMO_MODE": "true",
+           "MEDIA_ROOT": str(tmp_path / "media")}  # fmt: skip
+    portal = str(Path(sys.executable).parent / "portal")
+    result = subprocess.run(
+        [portal, "demo", "load", "--size", "huge"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and "--size is small or district" in result.stderr
