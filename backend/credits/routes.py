@@ -79,12 +79,14 @@ def _queue_page(
 ) -> Response:
     filters = _filters(user, params)
     page = workflow.queue(session, user, filters, _int(params.get("page")) or 1)
+    titles = workflow.source_titles(session, [(row.source, row.source_ref) for row in page.items])
     this_year = clock.local_year(clock.now())
     return render(
         request,
         "credits/queue.html",
         {
             "page": page,
+            "titles": titles,
             "filters": filters,
             "query": urlencode(filters.params()),
             "count_cap": workflow.COUNT_CAP,
@@ -146,6 +148,7 @@ def entry_page(request: Request, entry_id: int, session: SessionDep, user: Admin
         "credits/entry.html",
         {
             "row": row,
+            "titles": workflow.source_titles(session, [(row.source, row.source_ref)]),
             "history": workflow.history(session, entry_id),
             "source_labels": SOURCE_LABELS,
             "level_labels": LEVEL_LABELS,
@@ -168,6 +171,7 @@ def reverse_entry(request: Request, entry_id: int, form: FormDep, session: Sessi
             "credits/entry.html",
             {
                 "row": row,
+                "titles": workflow.source_titles(session, [(row.source, row.source_ref)]),
                 "history": workflow.history(session, entry_id),
                 "source_labels": SOURCE_LABELS,
                 "level_labels": LEVEL_LABELS,
@@ -192,6 +196,7 @@ def _progress_context(session: SessionDep, teacher_id: int) -> dict[str, object]
         "totals": {y: credits.summary(session, teacher_id, y) for y in years},
         "records": external.records_of(session, teacher_id),
         "course_titles": workflow.course_titles(session, {e.course_id for e in entries if e.course_id}),
+        "titles": workflow.source_titles(session, [(e.source, e.source_ref) for e in entries]),
         "source_labels": SOURCE_LABELS,
         "level_labels": LEVEL_LABELS,
     }

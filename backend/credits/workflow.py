@@ -11,7 +11,7 @@ audit event (before/after). Who may do what to whose entry is decided in `_allow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.catalogue.models import Course
-from backend.credits.models import LedgerEntry, LedgerEntryEvent
+from backend.credits.models import ExternalRecord, LedgerEntry, LedgerEntryEvent
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.people.models import School
+from backend.training import service as training
 
 PAGE_SIZE = 50
 NAMED_TEACHERS = 500  # a name search resolved to at most this many teachers before reading the ledger
@@ -38,6 +39,7 @@ ACTIONS = ("verify", "certify", "reject")
 STATUSES = ("pending", "verified", "certified", "rejected")
 SOURCES = ("course_completion", "offline_session", "external", "adjustment")
 EXTERNAL_PREFIX = "external:"
+TRAINING_PREFIX = "training:"  # backend.training.service: one session's attendance entries
 
 # (action, actor role) -> the statuses the entry may be in, and the status it moves to.
 _MOVES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
@@ -362,6 +364,33 @@ def entry_row(session: Session, actor: User, entry_id: int) -> QueueRow:
 
 def correction_of(session: Session, entry_id: int) -> LedgerEntry | None:
     return session.scalar(select(LedgerEntry).where(LedgerEntry.reverses_id == entry_id))
+
+
+def _source_key(source: str, ref: str) -> tuple[str, int] | None:
+    """The record or session an entry came from: ("external", record id) or ("offline_session", session id)."""
+    if source == "external":
+        number = ref.removeprefix(EXTERNAL_PREFIX)
+    elif source == "offline_session" and ref.startswith(TRAINING_PREFIX):
+        number = ref.removeprefix(TRAINING_PREFIX).split(":", 1)[0]  # training:<session>:user:<teacher>
+    else:
+        return None
+    return (source, int(number)) if number.isdigit() else None
+
+
+def source_titles(session: Session, refs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """What external-record and offline-session entries are about, by source_ref: the record's title as the teacher
+    entered it, the session's title. Without it a page of them reads "external hours", "offline session"… and an
+    administrator verifying them cannot tell one from another. At most two queries a page."""
+    keys = {ref: key for source, ref in refs if (key := _source_key(source, ref)) is not None}
+    records = {n for kind, n in keys.values() if kind == "external"}
+    sessions = {n for kind, n in keys.values() if kind == "offline_session"}
+    found: dict[tuple[str, int], str] = {}
+    if records:
+        rows = session.execute(select(ExternalRecord.id, ExternalRecord.title).where(ExternalRecord.id.in_(records)))
+        found |= {("external", rid): title for rid, title in rows}
+    if sessions:
+        found |= {("offline_session", sid): title for sid, title in training.titles(session, sessions).items()}
+    return {ref: found[key] for ref, key in keys.items() if key in found}
 
 
 def course_titles(session: Session, course_ids: set[int]) -> dict[int, str]:

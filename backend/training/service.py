@@ -270,6 +270,14 @@ def sessions_for(session: Session, actor: User, *, year: int, page: int = 1) -> 
     return Page(items, number=number, size=PAGE_SIZE, total=total)
 
 
+def titles(session: Session, ids: set[int]) -> dict[int, str]:
+    """Session titles by id, for naming the ledger entries that attendance wrote (one query)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(TrainingSession.id, TrainingSession.title).where(TrainingSession.id.in_(ids)))
+    return {sid: title for sid, title in rows}
+
+
 def school_name(session: Session, ts: TrainingSession) -> str | None:
     if ts.school_id is None:
         return None
