@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx fuzz
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -21,6 +21,12 @@ run: install system-deps
 test: install-test system-deps system-test-deps postgres
 	$(BIN)/ruff check backend tests migrations
 	$(BIN)/python -m pytest -q
+
+# A longer schemathesis run over the JSON API as every kind of actor (tests/security/test_fuzz_*.py); `make test`
+# runs the same tests with 3 examples per operation and role. FUZZ_EXAMPLES=1000 make fuzz for a night.
+FUZZ_EXAMPLES ?= 100
+fuzz: install-test
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/security/test_fuzz_api.py tests/security/test_fuzz_heartbeats.py
 
 # --- setup -------------------------------------------------------------------------------------------
 $(VENV)/bin/activate:
