@@ -3,7 +3,7 @@ that changes. Every template sees the translator, the CSRF token and the formatt
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -38,10 +38,11 @@ def fmt_hours(value: Decimal | float | int | None) -> str:
     return f"{quantized}"
 
 
-def fmt_date(value: datetime | None, locale: str = "zh_CN") -> str:
+def fmt_date(value: date | None, locale: str = "zh_CN") -> str:
+    """A moment as its Shanghai calendar day, or a calendar day as it is (a record's date has no time zone)."""
     if value is None:
         return ""
-    local = value.astimezone(SHANGHAI)
+    local = value.astimezone(SHANGHAI) if isinstance(value, datetime) else value
     return f"{local.year}年{local.month}月{local.day}日" if locale == "zh_CN" else local.strftime("%Y-%m-%d")
 
 

@@ -33,8 +33,10 @@ def test_queue_ledger_and_entry_page_name_the_record_and_the_session(client, ses
             "earned_on": "2026-10-15", "csrf_token": token}  # fmt: skip
     r = client.post("/credits/external", data=form, files={"file": ("证明.pdf", PDF, "application/pdf")})
     assert r.status_code == 200
-    ledger = client.get("/credits/mine").text.split('id="ledger-h"', 1)[1].split('id="external"', 1)[0]
+    mine = client.get("/credits/mine").text
+    ledger, external = mine.split('id="ledger-h"', 1)[1].split('id="external"', 1)
     assert RECORD_TITLE in ledger and SESSION_TITLE in ledger
+    assert "2026年10月15日" in external  # the day it was earned, written as dates are everywhere
 
     login(client, admin.username)
     queue = client.get("/credits/queue").text
