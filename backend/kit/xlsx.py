@@ -17,13 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape  # nosec B406 - escapes text we write; no XML is parsed here
 
-
-class Number(str):
-    """A number already formatted as text by the database ("12.5"): written as a numeric cell, never parsed."""
-
-    __slots__ = ()
-
-
 Cell = str | int | float | Decimal | None
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Control characters XML 1.0 cannot carry, dropped (str.translate: this runs for every text cell).
@@ -38,6 +31,9 @@ class Sheet:
     header: Sequence[str]
     rows: Iterable[Sequence[Cell]]
     widths: Sequence[float] = ()
+    # Columns from this index on hold numbers already formatted as text (e.g. sums read as text from the
+    # database, "12.5"): written as numeric cells without being parsed.
+    numbers_from: int = 1 << 30
 
 
 def column_letter(index: int) -> str:
@@ -50,7 +46,7 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _row(number: int, values: Sequence[Cell], starts: list[str], style: int = 0) -> str:
+def _row(number: int, values: Sequence[Cell], starts: list[str], style: int = 0, numbers_from: int = 1 << 30) -> str:
     """One <row>: text as inline strings, numbers as numbers, empty cells left out. Hot (15,000 × 40 cells), so
     each column's `<c r="A` is made once (`starts`) and the types are tested by identity."""
     while len(starts) < len(values):
@@ -62,7 +58,7 @@ def _row(number: int, values: Sequence[Cell], starts: list[str], style: int = 0)
         if value is None or value == "":
             continue
         kind = type(value)
-        if kind is Number or kind is int or kind is float or kind is Decimal:
+        if kind is int or kind is float or kind is Decimal or (index >= numbers_from and kind is str):
             append(f'{starts[index]}{n}"><v>{value}</v></c>')
         elif kind is bool:
             append(f'{starts[index]}{n}"><v>{int(value)}</v></c>')  # type: ignore[arg-type]
@@ -93,7 +89,7 @@ def _write_sheet(out: zipfile.ZipFile, index: int, sheet: Sheet) -> None:
         fh.write(_row(1, list(sheet.header), starts, style=1).encode())
         batch: list[str] = []
         for number, values in enumerate(sheet.rows, start=2):
-            batch.append(_row(number, values, starts))
+            batch.append(_row(number, values, starts, numbers_from=sheet.numbers_from))
             if len(batch) >= 500:
                 fh.write("".join(batch).encode())
                 batch.clear()

@@ -31,7 +31,7 @@ from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.pagination import Page, clamp_page
-from backend.kit.xlsx import Number, Sheet, temporary_workbook
+from backend.kit.xlsx import Sheet, temporary_workbook
 from backend.people import records, rules
 from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
 from backend.policies.service import Policy, load_policy
@@ -358,6 +358,12 @@ def export_header(years: list[int]) -> list[str]:
         "免论文",
         "荣誉证书（在岗≥20年）",
     ]
+    return header + sums_header(years)
+
+
+def sums_header(years: list[int]) -> list[str]:
+    """The hours columns: per year the four categories and the year's total, then the five years' total."""
+    header = []
     for year in years:
         header += [f"{year} {CATEGORY_NAMES[c.code]}" for c in CREDIT_CATEGORIES] + [f"{year} 合计"]
     return header + ["五年合计（已认定）"]
@@ -429,7 +435,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 .order_by(LedgerEntry.user_id)
             )
         )
-        no_hours = [Number("0")] * len(sums)
+        no_hours = ["0"] * len(sums)
         for user_id, name, staff_no, school_name, start in teachers:
             teacher_periods = [
                 rules.Period(pid, kind, sid, start, end, names.get(sid or 0))
@@ -460,7 +466,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 _yes(honoured),
             ]
             found = hours.take(user_id)
-            line += [Number(v) for v in found[0][1:]] if found else no_hours
+            line += found[0][1:] if found else no_hours
             if honoured:
                 honours.append(
                     [
@@ -495,7 +501,13 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         ["追溯", "“计入的任职记录”列出每条记录的编号；学时明细见平台“学时核查”页面，按教师查看每条记录及其依据"],
     ]
     sheets = [
-        Sheet("职称评审", header, rows(), widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10]),
+        Sheet(
+            "职称评审",
+            header,
+            rows(),
+            widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10],
+            numbers_from=len(header) - len(sums_header(years)),
+        ),
         Sheet(
             "荣誉名单",
             ["工号", "姓名", "学校", "班主任年限（年）", "班主任天数", "当前任职"],
