@@ -12,11 +12,15 @@ district demo (`portal demo load --size district`: 15,000 teachers × 5 years).
 - server_peak_rss_mb: with `server_pid`, the server process tree's peak resident memory (VmHWM) after the export,
   to show the export's memory stays bounded.
 
+`prepare(database_url)` migrates a database and loads the district into it (what `portal demo load --size district`
+adds, without the course library), with a district admin to measure as.
+
 `login_cookie(database_url)` makes a signed-in district admin's cookie without the login form (an `auth_sessions`
 row through the accounts service, as a completed sign-in leaves it), since a bench server runs without demo mode
 and an admin's password sign-in would then wait for a second factor.
 
-    .venv/bin/python bench/district_bench.py --base-url http://127.0.0.1:8000 --database-url postgresql+psycopg://…
+    .venv/bin/python bench/district_bench.py [--prepare] --base-url http://127.0.0.1:8000 \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/portal_bench
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import secrets
 import statistics
 import sys
 import tempfile
@@ -42,6 +47,36 @@ EXPORT_PATH = "/admin/title-review/export.xlsx"
 REVIEW_PATH = "/admin/title-review"
 QUEUE_PATH = "/credits/queue"
 TEACHERS_PATH = "/admin/teachers"
+
+
+def prepare(database_url: str, teachers: int = 15_000, username: str = "district_admin") -> str:
+    """Migrates the database and loads the district (idempotent; no course import, no demo videos), plus a
+    district admin to measure as. Returns that admin's username."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from backend.accounts import service as accounts
+    from backend.accounts.models import Role, User
+    from backend.db import make_engine
+    from backend.demo_district import load_district
+    from backend.migrate import upgrade
+    from backend.people import service as people
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            district = people.ensure_district(session, "songjiang", "松江区")
+            if session.scalar(select(User.id).where(User.username == username)) is None:
+                accounts.create_user(
+                    session, username=username, display_name="区管理员（测速）", role=Role.district_admin,
+                    password=secrets.token_urlsafe(18),
+                )  # fmt: skip
+            load_district(session, district, teachers=teachers, progress=lambda line: print(f"district: {line}"))
+            session.commit()
+    finally:
+        engine.dispose()
+    return username
 
 
 def login_cookie(database_url: str, username: str = "district_admin") -> dict[str, str]:
@@ -157,7 +192,10 @@ def main() -> None:
     parser.add_argument("--queue-path", default=QUEUE_PATH)
     parser.add_argument("--as-of", default=None)
     parser.add_argument("--server-pid", type=int, default=None)
+    parser.add_argument("--prepare", action="store_true", help="first load the district into --database-url")
     args = parser.parse_args()
+    if args.prepare:
+        prepare(args.database_url, username=args.username)
     cookies = login_cookie(args.database_url, args.username)
     print(
         json.dumps(
