@@ -212,6 +212,9 @@ def test_external_record_and_offline_session_end_in_a_certificate_whose_qr_says_
     school_admin.goto(f"{base}/credits/queue")
     rows = school_admin.locator("#results tbody tr").filter(has_text=TEACHER.name)
     expect(rows).to_have_count(2)
+    # Each entry is named after what it is: the record's title and the session's title.
+    expect(rows.filter(has_text=EXTERNAL_TITLE)).to_have_count(1)
+    expect(rows.filter(has_text=SESSION_TITLE)).to_have_count(1)
     for row in rows.all():
         expect(row.locator(".status")).to_have_text(zh("status_pending"))
         row.locator("input[name=entry]").check()
@@ -241,6 +244,7 @@ def test_external_record_and_offline_session_end_in_a_certificate_whose_qr_says_
     year_table = teacher.locator("table.hours-ledger").filter(has=teacher.locator("caption", has_text=str(now.year)))
     expect(year_table.locator("tbody tr")).to_have_count(2)
     expect(year_table.locator("tbody .status.certified")).to_have_count(2)
+    expect(year_table.locator("tbody tr").filter(has_text=SESSION_TITLE)).to_have_count(1)
     expect(year_table.locator("caption")).to_contain_text(str(total))
     expect(teacher.locator("#external .status")).to_have_text(zh("status_certified"))
     shot(teacher, screenshots, "10-my-hours-certified")
