@@ -208,6 +208,25 @@ def _date_field(raw: object, name: str, errors: dict[str, str], *, required: boo
     return value
 
 
+def _audit(
+    session: Session,
+    action: str,
+    actor: User,
+    teacher: User,
+    subject_type: str,
+    subject_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Every change to a teacher's record, with the values before and after, in the teacher's school's log. A
+    period or evaluation names its teacher in `on_behalf_of_id`, so a teacher's whole history is one query."""
+    audit.record(
+        session, action, actor_id=actor.id, subject_type=subject_type, subject_id=subject_id,
+        school_id=teacher.school_id, on_behalf_of_id=teacher.id if subject_type != "teacher" else None,
+        before=before, after=after,
+    )  # fmt: skip
+
+
 def _snapshot(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: (v.isoformat() if isinstance(v, date) else v) for n in names if (v := getattr(obj, n)) is not None}
 
@@ -245,13 +264,13 @@ def update_profile(session: Session, actor: User, user_id: int, values: dict[str
     before = _snapshot(profile, PROFILE_FIELDS)
     profile.staff_no, profile.teaching_start, profile.status, profile.tier = staff_no, start, status, tier
     session.flush()
-    audit.record(
+    _audit(
         session,
         "people.profile_update",
-        actor_id=actor.id,
-        subject_type="teacher",
-        subject_id=user.id,
-        school_id=user.school_id,
+        actor,
+        user,
+        "teacher",
+        user.id,
         before=before,
         after=_snapshot(profile, PROFILE_FIELDS),
     )
@@ -295,14 +314,13 @@ def save_period(
         for key, value in fields.items():
             setattr(period, key, value)
     session.flush()
-    audit.record(
+    _audit(
         session,
         "people.period_add" if before is None else "people.period_update",
-        actor_id=actor.id,
-        subject_type="service_period",
-        subject_id=period.id,
-        school_id=user.school_id,
-        on_behalf_of_id=user.id,
+        actor,
+        user,
+        "service_period",
+        period.id,
         before=before,
         after=_snapshot(period, PERIOD_FIELDS),
     )
@@ -324,16 +342,7 @@ def delete_period(session: Session, actor: User, user_id: int, period_id: int) -
     before = _snapshot(period, PERIOD_FIELDS)
     session.delete(period)
     session.flush()
-    audit.record(
-        session,
-        "people.period_delete",
-        actor_id=actor.id,
-        subject_type="service_period",
-        subject_id=period_id,
-        school_id=user.school_id,
-        on_behalf_of_id=user.id,
-        before=before,
-    )
+    _audit(session, "people.period_delete", actor, user, "service_period", period_id, before=before)
 
 
 def save_evaluation(session: Session, actor: User, user_id: int, values: dict[str, str]) -> AnnualEvaluation:
@@ -358,14 +367,13 @@ def save_evaluation(session: Session, actor: User, user_id: int, values: dict[st
     else:
         evaluation.result = result
     session.flush()
-    audit.record(
+    _audit(
         session,
         "people.evaluation_save",
-        actor_id=actor.id,
-        subject_type="annual_evaluation",
-        subject_id=evaluation.id,
-        school_id=user.school_id,
-        on_behalf_of_id=user.id,
+        actor,
+        user,
+        "annual_evaluation",
+        evaluation.id,
         before=before,
         after={"year": year, "result": result},
     )
@@ -385,13 +393,12 @@ def delete_evaluation(session: Session, actor: User, user_id: int, year: int) ->
         raise NotFound(_("No evaluation is recorded for this year."))
     session.delete(evaluation)
     session.flush()
-    audit.record(
+    _audit(
         session,
         "people.evaluation_delete",
-        actor_id=actor.id,
-        subject_type="annual_evaluation",
-        subject_id=evaluation.id,
-        school_id=user.school_id,
-        on_behalf_of_id=user.id,
+        actor,
+        user,
+        "annual_evaluation",
+        evaluation.id,
         before={"year": year, "result": evaluation.result},
     )
