@@ -163,4 +163,9 @@ def temporary_workbook(sheets: Sequence[Sheet]) -> Path:
     """Writes to a new temporary file (the caller removes it once sent)."""
     handle = tempfile.NamedTemporaryFile(prefix="export-", suffix=".xlsx", delete=False)  # noqa: SIM115
     handle.close()
-    return write_workbook(sheets, Path(handle.name))
+    path = Path(handle.name)
+    try:
+        return write_workbook(sheets, path)
+    except BaseException:
+        path.unlink(missing_ok=True)  # a failed export leaves no half-written file behind
+        raise
