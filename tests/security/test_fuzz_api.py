@@ -3,7 +3,8 @@ request may end in a 5xx, and every response with a documented status must match
 
 Path parameters are the seeded world's records (tests/security/world.py), so generated bodies and queries reach
 real courses, lessons, attempts and uploads instead of stopping at 404; every request runs in a savepoint that is
-rolled back, so the world stays the same for the next one.
+rolled back, so the world stays the same for the next one. Examples are drawn from valid input and from input
+that breaks the schema (schemathesis' negative mode): both must end in a documented answer, never a 5xx.
 
 `make test` runs FUZZ_EXAMPLES (default 3) examples per operation and role; `make fuzz` runs many more. Only on
 SQLite: the database is not what is under test here (the authorisation matrix runs on both), and PostgreSQL would
@@ -17,6 +18,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import get_client
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -63,7 +65,10 @@ def test_api_never_fails_and_answers_as_declared(harness: Harness, role: str) ->
         known = {p.name: path_values[p.name] for p in operation.path_parameters if p.name in path_values}
 
         @fuzz_settings(EXAMPLES)
-        @given(case=operation.as_strategy(path_parameters=known))
+        @given(
+            case=operation.as_strategy(path_parameters=known)
+            | operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=known)
+        )
         def run(case: schemathesis.Case) -> None:
             savepoint = harness.connection.begin_nested()
             try:
