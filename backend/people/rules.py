@@ -23,6 +23,7 @@ How the dates are read (each one pinned by a test a day either side):
   condition is years "as homeroom teacher" (担任班主任), i.e. in charge of a class: an appointed or rotating
   homeroom teacher is; a deputy assists the one who is, and a trainee is not yet appointed. A district that reads
   it otherwise changes the policy, not the code.
+- "Of them": homeroom service is counted from the teaching start date on (when one is recorded).
 - "Currently a homeroom teacher" and "in post": a counting period covers the review date itself.
 - The last 5 years of evaluations: evaluations carry the calendar year they were given for. For a review in year Y
   the window is the five completed years Y-5 … Y-1, plus a result already recorded for Y itself. So in a 2026 review
@@ -120,10 +121,14 @@ def days_for_years(years: int) -> int:
     return math.ceil(years * DAYS_PER_YEAR)
 
 
-def covered_days(periods: Iterable[Period], as_of: date) -> int:
-    """Days before `as_of` covered by at least one period (union of half-open [start, end + 1 day))."""
+def covered_days(periods: Iterable[Period], as_of: date, since: date | None = None) -> int:
+    """Days before `as_of` (and from `since` on) covered by at least one period: the union of the half-open spans
+    [start, end + 1 day)."""
+    floor = since or date.min
     spans = sorted(
-        (p.start, min(p.end + timedelta(days=1), as_of) if p.end else as_of) for p in periods if p.start < as_of
+        (max(p.start, floor), min(p.end + timedelta(days=1), as_of) if p.end else as_of)
+        for p in periods
+        if p.start < as_of
     )
     total, reach = 0, None
     for start, stop in spans:
@@ -154,7 +159,9 @@ def review(
     counted = tuple(sorted((p for p in periods if p.kind in kinds and p.start < as_of), key=lambda p: p.start))
     counted_ids = {p.id for p in counted}
     ignored = tuple(sorted((p for p in periods if p.id not in counted_ids), key=lambda p: p.start))
-    days = covered_days(counted, as_of)
+    # "Of them" (DOMAIN.md): homeroom years are years of teaching, so service recorded before the teaching start
+    # date (a typing slip, usually) does not count.
+    days = covered_days(counted, as_of, since=teaching_start)
     current = next(
         (p for p in sorted(periods, key=lambda p: p.start, reverse=True) if p.kind in kinds and is_current(p, as_of)),
         None,

@@ -192,3 +192,11 @@ def test_the_paper_is_waived_only_when_all_four_hold() -> None:
 def test_the_honour_list_is_homeroom_teachers_in_post_with_twenty_years(periods, as_of: str, expected: bool) -> None:
     result = review(None, periods, [], date.fromisoformat(as_of), POLICY)
     assert honoured(result, POLICY) is expected
+
+
+def test_homeroom_years_are_counted_within_the_years_of_teaching() -> None:
+    """ "Of them ≥ 20 years": service recorded before the teaching start date does not count."""
+    periods = [period("2005-09-01")]
+    assert met("2026-09-01", start="2006-09-01", periods=periods)["homeroom"] is True
+    assert met("2026-09-01", start="2006-09-02", periods=periods)["homeroom"] is False
+    assert met("2026-08-31", start=None, periods=periods)["homeroom"] is True  # no start date: nothing to clip
