@@ -21,6 +21,7 @@ from backend.kit.error_schema import ERROR_RESPONSES
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
+from backend.kit.path_ids import ids_in_range
 from backend.kit.web import is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
@@ -110,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="松江区班主任网络研修平台",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(verify_csrf), Depends(ids_in_range)],  # ids_in_range: 404, not a 500
         docs_url="/api/docs",
         redoc_url=None,
         responses=ERROR_RESPONSES,  # the error body the handlers below really send (backend/kit/error_schema.py)
