@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.config import PROJECT_ROOT, Settings, get_settings
@@ -21,7 +21,7 @@ from backend.kit.error_schema import ERROR_RESPONSES
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
-from backend.kit.path_ids import ids_in_range
+from backend.kit.path_ids import TOO_LARGE, ids_in_range, number_out_of_range
 from backend.kit.web import is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
@@ -87,6 +87,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def storage_error(request: Request, exc: StorageError) -> Response:
         log.error("storage error on %s: %s", request.url.path, exc)
         return _error_response(request, 503, "storage_unavailable", "Media storage is unavailable right now.", {})
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def too_large(request: Request, exc: Exception) -> Response:
+        if not number_out_of_range(exc):  # any other data error is a bug: a 500 that gets logged
+            raise exc
+        return _error_response(request, 422, "invalid_input", TOO_LARGE, {})
 
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, exc: OperationalError) -> Response:

@@ -5,6 +5,8 @@ Found by schemathesis; fixed once for all routes in backend/kit/path_ids.py.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.security.conftest import Harness
@@ -25,3 +27,22 @@ def test_a_huge_id_in_the_path_is_not_found_not_a_server_error(harness: Harness,
     for role in ("district_admin", "teacher"):
         r = harness.request(role, method, url)
         assert r.status_code in (401, 403, 404, 422), f"{method} {url} as {role}: {r.status_code} {r.text[:200]}"
+
+
+# Numbers in query strings and forms that reach the database unbounded.
+QUERIES_AND_FORMS = [
+    ("district_admin", "GET", "/admin/teachers", {"params": {"school": HUGE}}),
+    ("district_admin", "GET", "/admin/title-review", {"params": {"school": HUGE}}),
+    ("district_admin", "GET", "/credits/queue", {"params": {"school": HUGE, "year": HUGE}}),
+    ("district_admin", "POST", "/credits/queue", {"data": {"entry": HUGE, "action": "reject", "reason": "证明不全"}}),
+    ("trainer", "POST", "/api/v1/courses/{course_id}/quiz/extensions", {"json": {"user_id": int(HUGE), "minutes": 5}}),
+]
+
+
+@pytest.mark.parametrize("role, method, path, body", QUERIES_AND_FORMS, ids=lambda v: v if isinstance(v, str) else "")
+def test_a_huge_number_in_a_query_or_form_is_refused_not_a_server_error(
+    harness: Harness, role: str, method: str, path: str, body: dict[str, Any]
+) -> None:
+    r = harness.request(role, method, path.format(**harness.world.ids), **body)
+    assert r.status_code < 500, r.text[:300]
+    assert r.status_code in (404, 422)
