@@ -15,6 +15,8 @@
 
 5. Issue 6's login storm: between a and b, heartbeats at the same open-loop rate for BENCH_STORM_SECONDS (30) while
    bench/login_storm.py sends BENCH_LOGINS_PER_S (50) password logins a second -> hb_p99_ms_login_storm.
+7. Issue 5's district figures: bench/district_bench.py on database portal_bench_district (15,000 teachers × 5 years,
+   loaded once; later runs reuse it) -> export_s, queue_page_ms and page timings.
 6. Issue 4's upload figures: bench/upload_bench.py (its own server on a throwaway SQLite database and media
    folder) uploads BENCH_UPLOAD_MB (default 1024) in chunks and reports upload_mb_per_s and upload_rss_growth_mb,
    merged into the JSON line (BENCH_UPLOAD_MB=0 skips it).
@@ -59,6 +61,8 @@ UPLOAD_MB = int(os.environ.get("BENCH_UPLOAD_MB", "1024"))
 # Issue 6: heartbeat latency while LOGIN_RATE password logins a second arrive, for STORM_SECONDS (0 skips it).
 LOGIN_RATE = float(os.environ.get("BENCH_LOGINS_PER_S", "50"))
 STORM_SECONDS = float(os.environ.get("BENCH_STORM_SECONDS", "30"))
+# Issue 5: district-size pages and export on their own database, {DATABASE}_district (BENCH_DISTRICT=0 skips it).
+DISTRICT = os.environ.get("BENCH_DISTRICT", "1") != "0"
 # The ASGI app uvicorn serves: the portal as shipped, or an experiment under study (an import string on PYTHONPATH).
 APP = os.environ.get("BENCH_APP", "backend.main:app")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -124,10 +128,10 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, database_url: str = DATABASE_URL, name: str = "") -> None:
         self.workers, self.port = workers, free_port()
-        self.log = OUT / f"server-w{workers}.log"
-        env = {**os.environ, "DATABASE_URL": DATABASE_URL, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY,
+        self.log = OUT / f"server-w{workers}{name}.log"
+        env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY,
                "BENCH_ENDPOINTS": "true"}
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command line
             [str(ROOT / ".venv" / "bin" / "uvicorn"), APP, "--workers", str(workers),
@@ -329,6 +333,29 @@ def upload_figures() -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
+def district_figures() -> dict[str, Any]:
+    """Issue 5: the title-review export and the certification queue with 15,000 teachers × 5 years of records."""
+    from bench.district_bench import login_cookie, measure, prepare
+
+    url = DATABASE_URL.rsplit("/", 1)[0] + f"/{DATABASE}_district"
+    started = time.monotonic()
+    with psycopg.connect(admin_dsn(url)[0], autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (f"{DATABASE}_district",)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE}_district"')
+    prepare(url)  # idempotent: a second run finds the district loaded and adds nothing
+    say(f"district: 15,000 teachers × 5 years ready on {DATABASE}_district in {time.monotonic() - started:.0f} s")
+    server = Server(1, url, "-district")
+    try:
+        result = measure(f"http://127.0.0.1:{server.port}", login_cookie(url), server_pid=server.proc.pid)
+    finally:
+        server.stop()
+    say(f"  title-review export {result['export_s']} s ({result['export_rows']} teachers), certification queue page "
+        f"{result['queue_page_ms']} ms, title-review page {result['title_review_page_ms']} ms, "
+        f"server peak RSS {result.get('server_peak_rss_mb')} MB")
+    return result
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     if subprocess.run(["pg_isready", "-q", "-h", PG_HOST, "-p", str(PG_PORT)], check=False).returncode != 0:  # noqa: S603,S607
@@ -359,6 +386,8 @@ def main() -> None:
     best["targets_met"] = meets(best)
     if UPLOAD_MB > 0:
         best |= upload_figures()
+    if DISTRICT:
+        best |= district_figures()
     best["load_avg"] = load_avg()
     say(f"best: workers={best['workers']}  targets met: {best['targets_met']}  load average now: {best['load_avg']}")
     print(json.dumps(best), flush=True)
