@@ -18,7 +18,7 @@ from backend.config import Settings
 from tests.security.conftest import Harness
 from tests.security.route_matrix import MATRIX, Expect
 from tests.security.routes import fill, route_table
-from tests.security.world import ROLES
+from tests.security.world import ROLES, SESSION_TITLE
 
 REFUSED = frozenset({401, 403, 404})
 
@@ -63,3 +63,28 @@ def test_route_as_every_role(harness: Harness, route: tuple[str, str]) -> None:
                 f"{response.headers.get('location', '')} {response.text[:160]!r}"
             )
     assert not wrong, f"{method} {url}\n" + "\n".join(wrong)
+
+
+# Lists a school admin may open: school A's admin must find none of school B's people or records in them, while
+# school B's admin finds them (so the check cannot pass on an empty page).
+SCHOOL_LISTS = [
+    "/admin/teachers",
+    "/admin/users",
+    "/admin/hours",
+    "/credits/queue",
+    "/admin/certificates",
+    "/admin/title-review",
+    "/training",
+    "/training/compliance",
+]
+
+
+@pytest.mark.parametrize("path", SCHOOL_LISTS)
+def test_school_a_admin_finds_none_of_school_b_in_a_list(harness: Harness, path: str) -> None:
+    teacher = harness.world.users["teacher"]
+    of_school_b = (teacher.username, teacher.display_name, SESSION_TITLE)
+    own = harness.request("school_admin_own", "GET", path)
+    other = harness.request("school_admin", "GET", path)
+    assert own.status_code == other.status_code == 200
+    assert any(mark in own.text for mark in of_school_b)
+    assert not [mark for mark in of_school_b if mark in other.text]

@@ -44,6 +44,7 @@ from tests.factories import PASSWORD, make_course
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+SESSION_TITLE = "乙校班级危机干预案例研讨"  # school B's school-based session
 # Every actor of the matrix, in the order the report lists them.
 ROLES = (
     "anonymous",
@@ -195,7 +196,7 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         session,
         users["school_admin_own"],
         {
-            "title": "班级危机干预案例研讨",
+            "title": SESSION_TITLE,
             "theme": "班级危机干预",
             "tier": "horizon",
             "level": "school",
