@@ -24,6 +24,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The body could not be read (not JSON, or not the form it says it is)"),
     401: _error("Not signed in, or the session or token is no longer valid"),
     403: _error("The actor's role or school does not allow this, or the CSRF token is missing"),
     404: _error("No such record, or not one the actor may see"),

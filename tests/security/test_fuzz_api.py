@@ -21,7 +21,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import get_client
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from backend.kit.csrf import CSRF_HEADER
 from tests.security.conftest import Harness
@@ -30,7 +34,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "3"))
 # The heartbeat lane answers this one on its own database connections (backend/learning/heartbeat_lane.py), which
 # cannot see this module's uncommitted world (on SQLite they would wait for its lock): fuzzed below on committed rows.
 HEARTBEATS = "/api/v1/playbacks/{playback_id}/heartbeats"
-CHECKS = [not_a_server_error, response_schema_conformance]
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 # The five kinds of actor of the issue; the matrix's second teacher and trainer add nothing to what answers look like.
 FUZZ_ROLES = ("anonymous", "teacher", "trainer", "school_admin", "district_admin")
 
@@ -68,6 +72,7 @@ def test_api_never_fails_and_answers_as_declared(harness: Harness, role: str) ->
         @given(
             case=operation.as_strategy(path_parameters=known)
             | operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=known)
+            | operation.as_strategy()  # made-up ids too: unknown records end in 404/422, never a 5xx
         )
         def run(case: schemathesis.Case) -> None:
             savepoint = harness.connection.begin_nested()
