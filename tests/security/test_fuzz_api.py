@@ -1,5 +1,6 @@
-"""Schemathesis fuzzes the JSON API from the app's own /openapi.json, signed in as each role of the matrix: no
-request may end in a 5xx, and every response with a documented status must match its declared schema.
+"""Schemathesis fuzzes the JSON API from the app's own /openapi.json, anonymous and signed in as teacher, trainer,
+school admin and district admin: no request may end in a 5xx, every status and content type must be documented,
+and every body must match its schema.
 
 Path parameters are the seeded world's records (tests/security/world.py), so generated bodies and queries reach
 real courses, lessons, attempts and uploads instead of stopping at 404; every request runs in a savepoint that is
