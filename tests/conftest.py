@@ -150,19 +150,46 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     return manual
 
 
+@pytest.fixture(scope="session")
+def sqlite_live_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_live_url() -> Iterator[str]:
+    with new_postgresql_database("portal_live") as url:
+        try:
+            upgrade(url)
+            yield url
+        finally:
+            from backend.db import engine_for
+
+            engine_for(url).dispose()
+
+
+@pytest.fixture(scope="session")
+def live_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A second migrated database of the same kind, for tests whose rows are committed: kept apart from the
+    rolled-back tests' database, so what they leave behind never shows up in another test's lists."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    return request.getfixturevalue(f"{kind}_live_url")
+
+
 @pytest.fixture
-def live_session_maker(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Committing sessions on the migrated test database, for the heartbeat hot path, which writes through its
+def live_session_maker(live_database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Committing sessions on the live test database, for the heartbeat hot path, which writes through its
     own connections and so cannot see a test's uncommitted rows. Tests using it create their own users."""
-    engine = make_engine(database_url)
+    engine = make_engine(live_database_url)
     yield sessionmaker(bind=engine, expire_on_commit=False)
     engine.dispose()
 
 
 @pytest.fixture
-def live_client(database_url: str, tmp_path: Path, live_session_maker) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def live_client(live_database_url: str, tmp_path: Path, live_session_maker) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     forget_cached_policy()
-    application = create_app(Settings(database_url=database_url, media_root=tmp_path / "media", demo_mode=True))
+    application = create_app(Settings(database_url=live_database_url, media_root=tmp_path / "media", demo_mode=True))
     application.state.sessionmaker = live_session_maker
     application.state.storage = LocalStorage(tmp_path / "media")
     with TestClient(application, base_url="http://testserver") as c:
