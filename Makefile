@@ -18,9 +18,12 @@ run: install system-deps
 	$(BIN)/portal demo load
 	$(BIN)/portal serve --host $(HOST) --port $(PORT)
 
+# TEST_WORKERS: pytest-xdist processes (files are kept together on one worker: module fixtures are shared).
+TEST_WORKERS ?= 2
 test: install-test system-deps system-test-deps postgres
 	$(BIN)/ruff check backend tests migrations
-	$(BIN)/python -m pytest -q
+	$(BIN)/bandit -c pyproject.toml -q -r backend
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # A longer schemathesis run over the JSON API as every kind of actor (tests/security/test_fuzz_*.py); `make test`
 # runs the same tests with 3 examples per operation and role. FUZZ_EXAMPLES=1000 make fuzz for a night.

@@ -395,7 +395,8 @@ def _write(session: Session, report: ImportReport, plan: list[tuple[_Row, int | 
     # New accounts in bulk (batched INSERT … RETURNING): a district roster has 15,000 rows.
     for chunk in (created[i : i + 1000] for i in range(0, len(created), 1000)):
         accounts = [
-            {"username": row.staff_no, "display_name": row.name, "password_hash": None, "role": Role.teacher.value,
+            {"username": row.staff_no, "display_name": row.name, "role": Role.teacher.value,
+             "password_hash": None,  # nosec B105 - no password at all: imported teachers sign in through SSO
              "school_id": school_id, "is_active": True, "created_at": now}
             for row, school_id in chunk
         ]  # fmt: skip
