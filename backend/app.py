@@ -21,7 +21,7 @@ from backend.kit.error_schema import ERROR_RESPONSES
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
-from backend.kit.path_ids import TOO_LARGE, ids_in_range, number_out_of_range
+from backend.kit.path_ids import ids_in_range, unstorable
 from backend.kit.web import is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
@@ -90,8 +90,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
-    async def too_large(request: Request, exc: Exception) -> Response:
-        if not number_out_of_range(exc):  # any other data error is a bug: a 500 that gets logged
+    async def unstorable_value(request: Request, exc: Exception) -> Response:
+        message = unstorable(exc)
+        if message is None:  # any other data error is a bug: a 500 that gets logged
             raise exc
         return _error_response(request, 422, "invalid_input", TOO_LARGE, {})
 
