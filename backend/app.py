@@ -94,7 +94,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = unstorable(exc)
         if message is None:  # any other data error is a bug: a 500 that gets logged
             raise exc
-        return _error_response(request, 422, "invalid_input", TOO_LARGE, {})
+        return _error_response(request, 422, "invalid_input", message, {})
 
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, exc: OperationalError) -> Response:
