@@ -28,8 +28,9 @@ test: install-test system-deps system-test-deps postgres
 # A longer schemathesis run over the JSON API as every kind of actor (tests/security/test_fuzz_*.py); `make test`
 # runs the same tests with 3 examples per operation and role. FUZZ_EXAMPLES=1000 make fuzz for a night.
 FUZZ_EXAMPLES ?= 100
-fuzz: install-test
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/security/test_fuzz_api.py tests/security/test_fuzz_heartbeats.py
+fuzz: install-test postgres
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_DATABASES="sqlite postgresql" \
+		$(BIN)/python -m pytest -q tests/security/test_fuzz_api.py tests/security/test_fuzz_heartbeats.py
 
 # --- setup -------------------------------------------------------------------------------------------
 $(VENV)/bin/activate:

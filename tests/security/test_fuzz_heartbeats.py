@@ -12,10 +12,10 @@ from schemathesis.python.asgi import get_client
 
 from tests.api.helpers import login
 from tests.factories import make_course, make_user
-from tests.security.test_fuzz_api import CHECKS, EXAMPLES, HEARTBEATS, fuzz_settings
+from tests.security.test_fuzz_api import CHECKS, DATABASES, EXAMPLES, HEARTBEATS, fuzz_settings
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("database_url", DATABASES, indirect=True)
 def test_heartbeats_never_fail_and_answer_as_declared(live_session_maker, live_client) -> None:  # type: ignore[no-untyped-def]
     with live_session_maker() as s:
         teacher = make_user(s)
