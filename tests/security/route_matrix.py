@@ -175,7 +175,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
         allowed_as={422},
         refused_as={422},
         note="answered by the heartbeat lane on its own connections, which cannot see this module's uncommitted "
-        "world; its credential checks are tested in tests/learning/test_hotpath*.py (here: no 5xx)",
+        "world (here: no 5xx); its checks are tested on committed rows in tests/learning/test_hotpath.py "
+        "(test_another_teacher_cannot_send_heartbeats_for_my_playback) and test_hotpath_sessions.py",
     ),
     ("POST", "/training/sessions/{session_id}/checkin"): Allow("teacher", "school_admin_own").but(
         cookies={"portal_checkin": "{scan_proof}"},
