@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.config import PROJECT_ROOT, Settings, get_settings
@@ -97,7 +98,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 422, "invalid_input", message, {})
 
     @app.exception_handler(OperationalError)
-    async def database_error(request: Request, exc: OperationalError) -> Response:
+    @app.exception_handler(PoolTimeout)  # every database connection busy (e.g. a storm of slow logins)
+    async def database_error(request: Request, exc: Exception) -> Response:
         log.error("database error on %s: %s", request.url.path, exc)
         return _error_response(request, 503, "database_unavailable", "The database is busy. Please try again.", {})
 

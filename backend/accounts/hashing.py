@@ -72,4 +72,4 @@ def _from_env(name: str, default: int) -> int:
 
 
 # Read from the environment rather than Settings: hashing is needed by the CLI and demo loader as well as the app.
-pool = HashingPool(_from_env("PASSWORD_HASH_THREADS", 2), _from_env("PASSWORD_HASH_QUEUE", 16))
+pool = HashingPool(_from_env("PASSWORD_HASH_THREADS", 2), _from_env("PASSWORD_HASH_QUEUE", 8))
