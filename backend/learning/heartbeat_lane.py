@@ -33,8 +33,11 @@ _HEADERS = [(k.lower().encode(), v.encode()) for k, v in BASELINE_HEADERS]
 
 
 class HeartbeatLane:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    """Installed twice: inside the app by create_app (so every test client has it) and, by backend/main.py, in
+    front of the whole Starlette stack (error and telemetry wrappers included) for the served app."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: Any = None) -> None:
+        self.app, self.fastapi_app = app, fastapi_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -45,7 +48,8 @@ class HeartbeatLane:
         await self.app(scope, receive, send)
 
     async def _heartbeat(self, playback_id: str, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope["app"]  # the FastAPI application (Starlette sets it before the middleware stack runs)
+        # The FastAPI application: given when the lane stands in front of it, else set by Starlette in the scope.
+        app = self.fastapi_app or scope["app"]
         settings = app.state.settings
         connection = HTTPConnection(scope)
         cookies, headers = connection.cookies, connection.headers
