@@ -21,7 +21,10 @@ def test_admin_pages_raise_no_csp_violation_and_two_factor_is_turned_on(
     _run([str(PORTAL), "users", "create", ADMIN.username, "--role", "district_admin", "--name", ADMIN.name,
           "--password", ADMIN.password], live_server.env, live_server.tmp)  # fmt: skip
     violations: list[Any] = []
-    page.on("console", lambda m: violations.append((page.url, m.text, m.location)) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append((page.url, m.text, m.location)) if "Content Security Policy" in m.text else None,
+    )
     page.goto(f"{live_server.url}/login")
     page.fill("#username", ADMIN.username)
     page.fill("#password", ADMIN.password)
