@@ -196,6 +196,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     if settings.bench_endpoints:
         app.include_router(__import__("backend.bench", fromlist=["router"]).router)
-    # Added last, so it runs first: the busiest request skips the framework (see the module).
+    # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
+    from backend.accounts.login_gate import LoginGate
+
+    app.add_middleware(LoginGate, default_locale=settings.default_locale)
     app.add_middleware(HeartbeatLane)
     return app

@@ -215,6 +215,7 @@ class LoadGen:
         self.retry = retry
         self.draining = False
         self.window_end = float("inf")
+        self.measure_from = 0.0  # open loop: beats due before this (the warm-up) are sent but not reported
         self.queues: dict[int, deque[tuple[tuple[int, int, int], float]]] = {}
         self.current: dict[int, tuple[int, int, int]] = {}  # the beat each busy viewer is sending
         self.failed: list[tuple[int, int, int, int]] = []
@@ -260,7 +261,8 @@ class LoadGen:
         conn = None
         try:
             conn = await self.pool.acquire()
-            stats.lags.append(clock() - scheduled)
+            if scheduled >= self.measure_from:
+                stats.lags.append(clock() - scheduled)
             status, body = await conn.request(data)
         except (OSError, ConnectionError, ValueError) as exc:
             stats.conn_errors += 1
@@ -276,9 +278,10 @@ class LoadGen:
         stats.status[status] += 1
         if status == 200:
             stats.ok += 1
-            if now <= self.window_end:
-                stats.ok_in_window += 1
-            stats.latencies.append(now - scheduled)
+            if scheduled >= self.measure_from:
+                if now <= self.window_end:
+                    stats.ok_in_window += 1
+                stats.latencies.append(now - scheduled)
             if stats.first_ok is None:
                 stats.first_ok = now
             stats.last_ok = now
@@ -353,13 +356,18 @@ class LoadGen:
         return dict(outcome)
 
     # --- open loop: every viewer at its own cadence ------------------------------------------------------
-    async def open_loop(self, seconds: float, seed: int = 1) -> float:
+    async def open_loop(self, seconds: float, seed: int = 1, warmup: float = 0.0, start_at: float = 0.0) -> float:
+        """Every viewer beats every period for warmup + seconds; only beats due after the warm-up are reported.
+        start_at (time.time()): when to begin, so that another process's load can be lined up with this one's."""
         clock = time.perf_counter
         rng = random.Random(seed)  # noqa: S311 - spreading load, not secrets
         n = len(self.viewers)
         offsets = sorted((rng.uniform(0, self.period_s), i) for i in range(n))
+        if start_at:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
         start = clock() + 0.05
-        end = start + seconds
+        self.measure_from = start + warmup
+        end = self.measure_from + seconds
         self.window_end = end
         tasks: set[asyncio.Task[None]] = set()
         round_no, k = 0, 0
@@ -483,7 +491,7 @@ async def _run(args: argparse.Namespace, viewers: list[Viewer], meta: dict[str, 
                   period_s=args.period, record_acks=args.acks is not None)
     cpu0, wall0 = _cpu_seconds(), time.monotonic()
     if args.mode == "open":
-        await gen.open_loop(args.seconds, seed=args.seed)
+        await gen.open_loop(args.seconds, seed=args.seed, warmup=args.warmup, start_at=args.start_at)
         result = gen.summary(args.seconds, "open")
     else:
         await gen.closed_loop(args.seconds, args.concurrency)
@@ -512,6 +520,8 @@ def main() -> None:
     parser.add_argument("--acks", type=Path, default=None, help="write acknowledged (viewer, seq) here")
     parser.add_argument("--state", type=Path, default=None, help="per-viewer seq/position, kept across runs")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=0.0, help="open loop: seconds sent before measuring")
+    parser.add_argument("--start-at", type=float, default=0.0, help="open loop: begin at this time.time()")
     args = parser.parse_args()
 
     viewers, meta = load_viewers(args.viewers_file, args.state)

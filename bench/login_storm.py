@@ -22,7 +22,7 @@ import httpx
 PASSWORD = "bench-password-1234"  # noqa: S105 - bench/setup.py's accounts on a throwaway database
 
 
-async def storm(port: int, usernames: list[str], rate: float, seconds: float) -> dict[str, Any]:
+async def storm(port: int, usernames: list[str], rate: float, seconds: float, start_at: float = 0.0) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
@@ -36,6 +36,7 @@ async def storm(port: int, usernames: list[str], rate: float, seconds: float) ->
                 statuses[type(exc).__name__] += 1
             latencies.append(time.monotonic() - scheduled)
 
+        await asyncio.sleep(max(0.0, start_at - time.time()))
         started = time.monotonic()
         tasks = []
         count = int(rate * seconds)
@@ -61,13 +62,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--start-at", type=float, default=0.0, help="begin at this time.time() (after set-up)")
     args = parser.parse_args()
     viewers = json.loads(args.viewers_file.read_text())["viewers"]
     # Teachers from the far end of the list: different accounts each time, none locked by another phase.
     usernames = [v["username"] for v in reversed(viewers) if v.get("username")]
     if not usernames:
         raise SystemExit("the viewers file has no usernames: run the bench setup again (no BENCH_REUSE)")
-    print(json.dumps(asyncio.run(storm(args.port, usernames, args.rate, args.seconds))), flush=True)
+    print(json.dumps(asyncio.run(storm(args.port, usernames, args.rate, args.seconds, args.start_at))), flush=True)
 
 
 if __name__ == "__main__":

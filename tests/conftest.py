@@ -15,12 +15,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.accounts import hashing
 from backend.app import create_app
 from backend.config import Settings
 from backend.db import make_engine
 from backend.media.local import LocalStorage
 from backend.migrate import upgrade
 from backend.policies.service import forget_cached_policy
+
+# The suite signs in far faster than a person does: no sign-in rate limit for the app under test, here and in the
+# servers the browser tests start (they inherit this environment). tests/accounts/test_hashing.py and
+# tests/accounts/test_login_gate.py test the limits with pools of their own.
+os.environ["PASSWORD_HASH_PER_S"], os.environ["PASSWORD_HASH_QUEUE"] = "0", "8"
+hashing.pool.per_second, hashing.pool.max_waiting = 0.0, 8
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{db}")

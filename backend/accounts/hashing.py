@@ -1,27 +1,43 @@
-"""Password hashing on a small pool of low-priority threads of its own.
+"""Password hashing in low-priority processes of its own, behind an admission limit.
 
-argon2id with OWASP's parameters costs ~45 ms of CPU per hash here, by design. A storm of logins (the start of a
-training day) must not starve the heartbeat hot path that shares the machine (issue 6: heartbeat p99 within 2×
-under 50 logins/s). So hashes run on PASSWORD_HASH_THREADS threads per process that lower their own scheduling
-priority (nice): they use the CPU the portal's other work leaves idle. At most PASSWORD_HASH_QUEUE logins wait per
-process; beyond that a login is refused at once with "busy, try again" rather than holding a request thread.
+argon2id with OWASP's parameters is costly by design (~17 ms of CPU and 19 MiB of memory traffic per hash here).
+A storm of logins (the start of a training day) must not starve the heartbeat hot path that shares the machine
+(issue 6: heartbeat p99 within 2× under 50 logins/s). Measured with `make bench`, three things were needed:
+
+- Hashes run in PASSWORD_HASH_PROCESSES processes per app process, at idle priority: they get only the CPU
+  nothing else wants. Processes, not threads: a low-priority thread that is preempted while it holds the GIL
+  would stall the event loop that serves heartbeats (priority inversion); a process shares no lock with it.
+- Idle priority is not enough: argon2 is memory-hard, and two hashing processes at idle priority still tripled
+  heartbeat p99 through the memory and cache they share with everything else. So sign-ins are admitted at most
+  PASSWORD_HASH_PER_S a second per app process (a token bucket; 0 turns the rate limit off), and at most
+  PASSWORD_HASH_QUEUE at once, because each one in progress also runs Python on a thread that competes with the
+  event loop for the GIL.
+- Sign-ins without a place are refused at once with "busy, try again" (503 and Retry-After), before any database
+  work, by backend/accounts/login_gate.py in front of the framework.
+
+Defaults (2 processes, 5 a second, 2 at once per app process: 10 sign-ins a second on the 2-worker server) keep
+heartbeat p99 within 2× during a 50/s storm on the 2-core machine; raise them on bigger machines.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import TypeVar
 
+from backend.accounts import argon2_work
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
 
 log = logging.getLogger("portal.hashing")
 T = TypeVar("T")
-NICE = 10
 
 
 class HashingBusy(AppError):
@@ -32,44 +48,98 @@ class HashingBusy(AppError):
         super().__init__(_("Many people are signing in right now. Please try again in a few seconds."))
 
 
-def _lower_priority() -> None:
-    try:  # Linux: a thread's id names it for setpriority, so only this pool's threads are niced.
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)
-    except (OSError, AttributeError):  # pragma: no cover - other platforms: same pool, normal priority
-        log.info("could not lower the priority of the password hashing thread")
-
-
 class HashingPool:
-    def __init__(self, threads: int, max_waiting: int) -> None:
-        self.threads, self.max_waiting = max(1, threads), max(1, max_waiting)
-        self._executor: ThreadPoolExecutor | None = None
-        self._waiting = 0
+    def __init__(self, processes: int, max_waiting: int, per_second: float = 0.0) -> None:
+        self.processes, self.max_waiting = max(1, processes), max(1, max_waiting)
+        # A token bucket: at most `per_second` sign-ins start a second (0: no limit), bursts up to max_waiting.
+        self.per_second = max(0.0, per_second)
+        self._tokens, self._refilled = float(self.max_waiting), time.monotonic()
+        self._executor: ProcessPoolExecutor | None = None
+        self._in_progress = 0
         self._lock = threading.Lock()
+        self._admitted = threading.local()
+
+    @contextmanager
+    def admit(self, *, sign_in: bool = True) -> Iterator[None]:
+        """A place for one sign-in (its database work and its hashes), or HashingBusy at once when all are taken
+        or the sign-in rate is used up. Hashes run inside `admit` use its place; a hash outside one (a password
+        change, the CLI, the demo loader) takes a place of its own but is not counted against the sign-in rate."""
+        if getattr(self._admitted, "depth", 0):
+            self._admitted.depth += 1
+        else:
+            with self._lock:
+                if self._in_progress >= self.max_waiting or (sign_in and not self._take_token()):
+                    raise HashingBusy()
+                self._in_progress += 1
+            self._admitted.depth = 1
+        try:
+            yield
+        finally:
+            self._admitted.depth -= 1
+            if not self._admitted.depth:
+                with self._lock:
+                    self._in_progress -= 1
+
+    def has_room(self) -> bool:
+        """Whether a sign-in would be admitted now (without taking the place): for shedding before any work."""
+        with self._lock:
+            if self._in_progress >= self.max_waiting:
+                return False
+            if not self.per_second:
+                return True
+            elapsed = time.monotonic() - self._refilled
+            return min(float(self.max_waiting), self._tokens + elapsed * self.per_second) >= 1.0
+
+    def _take_token(self) -> bool:
+        if not self.per_second:
+            return True
+        now = time.monotonic()
+        self._tokens = min(float(self.max_waiting), self._tokens + (now - self._refilled) * self.per_second)
+        self._refilled = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
     def run(self, fn: Callable[..., T], *args: object) -> T:
-        """fn(*args) on the pool; blocks the calling (request) thread until it is done."""
+        """fn(*args) (a module-level function) in a hashing process; blocks the calling (request) thread."""
+        with self.admit(sign_in=False):
+            try:
+                return self._pool().submit(fn, *args).result()
+            except BrokenProcessPool:  # a hashing process died (killed, out of memory): start afresh next time
+                log.exception("a password hashing process died")
+                with self._lock:
+                    self._executor = None
+                raise HashingBusy() from None
+
+    def start(self) -> None:
+        """Starts the hashing processes now rather than at the first sign-in. The served app does so at startup:
+        a process starting up (interpreter, imports) runs at normal priority until it lowers its own, and a
+        storm's first seconds are no time for that."""
+        pool = self._pool()
+        for started in [pool.submit(os.getpid) for _process in range(self.processes)]:
+            started.result()
+
+    def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
-            if self._waiting >= self.max_waiting:
-                raise HashingBusy()
-            self._waiting += 1
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    self.threads, thread_name_prefix="argon2", initializer=_lower_priority
+                # spawn: the app process has threads, and forking a process with threads can copy a held lock.
+                self._executor = ProcessPoolExecutor(
+                    self.processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=argon2_work.lower_priority,
                 )
-            executor = self._executor
-        try:
-            return executor.submit(fn, *args).result()
-        finally:
-            with self._lock:
-                self._waiting -= 1
+            return self._executor
 
 
-def _from_env(name: str, default: int) -> int:
+def _from_env(name: str, default: float) -> float:
     try:
-        return int(os.environ.get(name, default))
+        return float(os.environ.get(name, default))
     except ValueError:
         return default
 
 
 # Read from the environment rather than Settings: hashing is needed by the CLI and demo loader as well as the app.
-pool = HashingPool(_from_env("PASSWORD_HASH_THREADS", 2), _from_env("PASSWORD_HASH_QUEUE", 8))
+pool = HashingPool(
+    int(_from_env("PASSWORD_HASH_PROCESSES", 2)), int(_from_env("PASSWORD_HASH_QUEUE", 2)),
+    _from_env("PASSWORD_HASH_PER_S", 5),
+)

@@ -1,10 +1,11 @@
 """Password hashing with argon2id and the password policy.
 
 Parameters are OWASP's Password Storage Cheat Sheet first argon2id configuration (m=19 MiB, t=2, p=1), the
-minimum it recommends: about 45 ms per hash on one core here, so a login storm of 50/s fits a 2-core server.
+minimum it recommends: about 45 ms per hash on one core here, so 50 logins/s alone would need more than two cores
+(backend/accounts/hashing.py keeps such a storm from starving everything else).
 Hashes made with other parameters are replaced at the next successful login (`needs_rehash`).
 Hashing is CPU-bound and blocks: call these only from sync (`def`) routes, which FastAPI runs in its threadpool,
-never from the event loop. The hash itself runs on backend/accounts/hashing.py's low-priority pool.
+never from the event loop. The hash itself runs in backend/accounts/hashing.py's low-priority processes.
 """
 
 from __future__ import annotations
@@ -12,36 +13,30 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from argon2.exceptions import InvalidHashError
 
-from backend.accounts import hashing
+from backend.accounts import argon2_work, hashing
 from backend.kit.i18n import _
 
-ARGON2_TIME_COST = 2
-ARGON2_MEMORY_KIB = 19 * 1024
-ARGON2_PARALLELISM = 1
+ARGON2_TIME_COST = argon2_work.TIME_COST
+ARGON2_MEMORY_KIB = argon2_work.MEMORY_KIB
+ARGON2_PARALLELISM = argon2_work.PARALLELISM
 # Longer passwords are refused before hashing: argon2 hashes anything, but a megabyte "password" is a DoS.
 MAX_PASSWORD_LENGTH = 256
 
-_hasher = PasswordHasher(
-    time_cost=ARGON2_TIME_COST, memory_cost=ARGON2_MEMORY_KIB, parallelism=ARGON2_PARALLELISM, type=Type.ID
-)
+_hasher = argon2_work.hasher
 # Verified against when the username is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("no-such-user-dummy-password")
 
 
 def hash_password(password: str) -> str:
-    return hashing.pool.run(_hasher.hash, password)
+    return hashing.pool.run(argon2_work.hash_password, password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
-    try:
-        return hashing.pool.run(_hasher.verify, password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    return hashing.pool.run(argon2_work.verify, password_hash or _DUMMY_HASH, password) and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:

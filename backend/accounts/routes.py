@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from backend.accounts import oidc, service
+from backend.accounts import hashing, oidc, service
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.accounts.models import User
 from backend.db import SessionDep
@@ -75,7 +75,9 @@ def authenticate(request: Request, session: SessionDep, username: str, password:
     """Checks the credentials; a refusal is committed (failure count, lockout, audit) before it is raised."""
     oidc.require_local_login(request)
     try:
-        return service.authenticate(session, username, password, client_address(request))
+        # Admitted (or refused as busy) before any database work: a storm of logins is shed cheaply.
+        with hashing.pool.admit():
+            return service.authenticate(session, username, password, client_address(request))
     except AppError:
         session.commit()
         raise

@@ -10,7 +10,6 @@ validation, the database and the judge together. This lane performs the same ste
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -19,17 +18,16 @@ from pydantic import ValidationError
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from backend.kit.asgi import read_body, reply
 from backend.kit.csrf import CSRF_COOKIE, check_token
 from backend.kit.errors import AppError
-from backend.kit.i18n import LOCALES, _, translate
-from backend.kit.locale_middleware import BASELINE_HEADERS
+from backend.kit.i18n import LOCALES, translate
 from backend.kit.web import LOCALE_COOKIE
 from backend.learning import heartbeats
 
 log = logging.getLogger("portal.heartbeats")
 HEARTBEAT_PATH = re.compile(r"^/api/v1/playbacks/([^/]+)/heartbeats$")
 MAX_BODY = 4096  # a heartbeat is about 100 bytes
-_HEADERS = [(k.lower().encode(), v.encode()) for k, v in BASELINE_HEADERS]
 
 
 class HeartbeatLane:
@@ -56,7 +54,7 @@ class HeartbeatLane:
         locale = cookies.get(LOCALE_COOKIE)
         locale = locale if locale in LOCALES else settings.default_locale
         try:
-            body = await _read_body(receive)
+            body = await read_body(receive, MAX_BODY)
             authorization = headers.get("authorization", "")
             if not authorization.lower().startswith("bearer "):
                 # Cookie-authenticated: the app-wide signed double-submit CSRF check (backend.kit.csrf).
@@ -66,48 +64,19 @@ class HeartbeatLane:
             except ValidationError as exc:
                 fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
                 detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
-                await _reply(send, 422, {"error": "invalid_input", "detail": detail, "fields": fields})
+                await reply(send, 422, {"error": "invalid_input", "detail": detail, "fields": fields})
                 return
             token_hash = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
             out = await heartbeats.accept(app, playback_id, token_hash, data)
         except AppError as exc:
             message = translate(locale, exc.message, **exc.params)
-            await _reply(send, exc.status_code, {"error": exc.code, "detail": message})
+            await reply(send, exc.status_code, {"error": exc.code, "detail": message})
             return
         except Exception:
             # The batch holding this beat was not committed (database down, connection lost): nothing was
             # acknowledged, and the player keeps the beat queued and sends it again.
             log.exception("heartbeat for playback %s not stored", playback_id)
             message = translate(locale, "The database is busy. Please try again.")
-            await _reply(send, 503, {"error": "database_unavailable", "detail": message})
+            await reply(send, 503, {"error": "database_unavailable", "detail": message})
             return
-        await _reply(send, 200, out.model_dump_json().encode())
-
-
-class _TooLarge(AppError):
-    status_code = 413
-    code = "too_large"
-
-    def __init__(self) -> None:
-        super().__init__(_("The request is too large."))
-
-
-async def _read_body(receive: Receive) -> bytes:
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if len(body) > MAX_BODY:
-            raise _TooLarge()
-        if not message.get("more_body"):
-            return body
-
-
-async def _reply(send: Send, status: int, payload: bytes | dict[str, Any]) -> None:
-    out = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(out)).encode()), *_HEADERS],
-    })
-    await send({"type": "http.response.body", "body": out})
+        await reply(send, 200, out.model_dump_json().encode())

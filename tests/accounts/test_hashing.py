@@ -1,46 +1,81 @@
-"""Password hashing runs on its own low-priority threads and refuses to queue without bound (issue 6, login storm)."""
+"""Password hashing runs in idle-priority processes of its own, and sign-ins beyond a limit are refused at once
+(issue 6, login storm)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from backend.accounts.hashing import NICE, HashingBusy, HashingPool
+from backend.accounts import argon2_work
+from backend.accounts.hashing import HashingBusy, HashingPool
 from backend.accounts.passwords import hash_password, verify_password
 
 
-def _nice_of(tid: int) -> int:
-    stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-    return int(stat[stat.rindex(")") + 2:].split()[16])  # field 19 of stat: nice
+def test_hashes_run_in_another_process_that_gets_only_idle_cpu() -> None:
+    pool = HashingPool(processes=1, max_waiting=4)
+    pid = pool.run(os.getpid)
+    assert pid != os.getpid()
+    assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the app process keeps its priority
 
 
-def test_hashes_run_on_threads_that_gave_up_priority() -> None:
-    pool = HashingPool(threads=1, max_waiting=4)
-    tid = pool.run(threading.get_native_id)
-    assert tid != threading.get_native_id()
-    assert _nice_of(tid) == NICE
-    assert _nice_of(threading.get_native_id()) == 0  # the request thread keeps its priority
+def test_sign_ins_beyond_the_limit_are_refused_at_once_without_waiting() -> None:
+    pool = HashingPool(processes=1, max_waiting=2)
+    holding, release = threading.Barrier(3), threading.Event()
 
+    def sign_in() -> None:
+        with pool.admit():
+            holding.wait()
+            release.wait()
 
-def test_a_full_queue_refuses_at_once_instead_of_holding_the_request() -> None:
-    pool = HashingPool(threads=1, max_waiting=1)
-    release = threading.Event()
-    first = threading.Thread(target=pool.run, args=(release.wait,))
-    first.start()
-    time.sleep(0.1)
+    first, second = threading.Thread(target=sign_in), threading.Thread(target=sign_in)
+    first.start(), second.start()
+    holding.wait()
     started = time.monotonic()
     with pytest.raises(HashingBusy):
-        pool.run(time.sleep, 0)
+        with pool.admit():
+            pass
+    with pytest.raises(HashingBusy):  # a bare hash (no sign-in around it) needs a place too
+        pool.run(argon2_work.hash_password, "a password")
     assert time.monotonic() - started < 0.5
     release.set()
-    first.join()
-    assert pool.run(lambda: "free again") == "free again"
+    first.join(), second.join()
+    with pool.admit():  # free again; a hash inside a sign-in uses the sign-in's place
+        assert pool.run(argon2_work.verify, pool.run(argon2_work.hash_password, "pw-1"), "pw-1")
 
 
 def test_passwords_still_verify_through_the_pool() -> None:
     stored = hash_password("correct horse battery")
     assert verify_password(stored, "correct horse battery")
     assert not verify_password(stored, "wrong horse battery")
+    assert not verify_password(None, "correct horse battery")
+    assert not verify_password("not-a-hash", "correct horse battery")
+
+
+def test_hashing_processes_end_when_the_app_process_is_killed() -> None:
+    """They run in a session of their own (so the app's process group does not take them down): no orphans."""
+    script = (
+        "import os, sys\n"
+        "from backend.accounts.hashing import HashingPool\n"
+        "print(HashingPool(processes=1, max_waiting=2).run(os.getpid), flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    app = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert app.stdout is not None
+    hasher = int(app.stdout.readline())
+    assert Path(f"/proc/{hasher}").exists()
+    app.kill()
+    app.wait()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{hasher}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{hasher}").exists()
