@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotF
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.learning import service as learning
+from backend.people.records import scope
 from backend.policies.service import Policy
 
 NUMBER_PREFIX = "SJBZR"  # 松江班主任
@@ -90,15 +91,6 @@ def mask_name(name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------------------------
 # Scope
-
-
-def _scope(actor: User) -> ColumnElement[bool]:
-    """The holders whose certificates an administrator may see, as a condition on `User`."""
-    if actor.role == Role.district_admin:
-        return true()
-    if actor.role == Role.school_admin:
-        return User.school_id == actor.school_id if actor.school_id is not None else false()
-    raise Forbidden(_("Your role does not allow this."))
 
 
 def _may_see(actor: User, holder: User) -> bool:
@@ -252,7 +244,7 @@ def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
 
 def issue_year_certificate(session: Session, actor: User, username: str, year_text: str) -> Certificate:
     """An administrator issues the certificate of a teacher's certified hours for one year."""
-    _scope(actor)  # refuses teachers and trainers
+    scope(actor)  # refuses teachers and trainers
     errors: dict[str, str] = {}
     holder = session.scalar(select(User).where(User.username == username.strip())) if username.strip() else None
     if holder is None or not _may_see(actor, holder):
@@ -338,7 +330,7 @@ class AdminRow:
 
 
 def admin_list(session: Session, actor: User, *, query: str | None = None, page: int = 1) -> Page[AdminRow]:
-    conditions = [_scope(actor)]
+    conditions = [scope(actor)]
     q = (query or "").strip()
     if q:
         like = f"%{q}%"

@@ -19,12 +19,12 @@ from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.credits import external, programs, workflow
 from backend.credits import service as credits
 from backend.db import SessionDep
-from backend.evidence import service as evidence
 from backend.kit import clock
 from backend.kit.errors import AppError, InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import redirect, render
+from backend.people import records
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
@@ -90,7 +90,7 @@ def _queue_page(
             "filters": filters,
             "query": urlencode(filters.params()),
             "count_cap": workflow.COUNT_CAP,
-            "schools": evidence.schools_to_filter(session, user),
+            "schools": records.schools_to_filter(session, user),
             "years": list(range(this_year, this_year - 6, -1)),
             "credit_categories": CREDIT_CATEGORIES,
             "source_labels": SOURCE_LABELS,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -28,6 +28,7 @@ from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.people.models import School
+from backend.people.records import scope
 from backend.training import service as training
 
 PAGE_SIZE = 50
@@ -48,15 +49,6 @@ _MOVES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
     ("reject", Role.school_admin): (("pending",), "rejected"),
     ("reject", Role.district_admin): (("pending", "verified"), "rejected"),
 }
-
-
-def scope(actor: User) -> ColumnElement[bool]:
-    """The teachers whose entries an administrator may see and act on, as a condition on the joined `User`."""
-    if actor.role == Role.district_admin:
-        return true()
-    if actor.role == Role.school_admin:
-        return User.school_id == actor.school_id if actor.school_id is not None else false()
-    raise Forbidden(_("Your role does not allow this."))
 
 
 def _allowed(actor: User, action: str) -> tuple[tuple[str, ...], str]:

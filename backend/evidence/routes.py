@@ -15,6 +15,7 @@ from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.evidence import service
 from backend.kit.web import render
+from backend.people import records
 
 pages = APIRouter(include_in_schema=False)
 
@@ -42,7 +43,7 @@ def hours_page(
             "page": result,
             "q": (q or "").strip(),
             "school_id": school_id,
-            "schools": service.schools_to_filter(session, user),
+            "schools": records.schools_to_filter(session, user),
         },
         block="results",
     )

@@ -6,9 +6,9 @@ the entries), enrollments, playbacks, heartbeats and prompts
 queries join the other domains' tables directly instead of going through their services, which return one
 teacher's rows at a time and would turn every list here into N+1 queries.
 
-Scope is decided in `_scope()` and nowhere else: a district admin sees every school, a school admin only the
-teachers of their own school, anyone else is refused. Evidence outside the scope is reported as not found, so a
-school admin cannot learn that an entry of another school exists.
+Scope is decided by `backend.people.records.scope()`, as everywhere that lists teachers: a district admin sees every
+school, a school admin only the teachers of their own school, anyone else is refused. Evidence outside the scope is
+reported as not found, so a school admin cannot learn that an entry of another school exists.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.accounts.models import Role, User
+from backend.accounts.models import User
 from backend.catalogue.models import Course
 from backend.credits import workflow
 from backend.credits.models import LedgerEntry
@@ -28,6 +28,7 @@ from backend.kit.i18n import _
 from backend.kit.pagination import Page
 from backend.learning.models import AttentionPrompt, Enrollment, Heartbeat, LessonProgress, PlaybackSession
 from backend.people.models import School
+from backend.people.records import scope
 from backend.quizzes.models import Attempt, Quiz
 
 COURSE_COMPLETION_PREFIX = "enrollment:"
@@ -61,11 +62,6 @@ PROMPT_OUTCOME_LABELS = {
 }
 
 
-def _scope(actor: User) -> ColumnElement[bool]:
-    """The teachers an administrator may look at: the credits workflow's scope, the one place that decides it."""
-    return workflow.scope(actor)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Page 1: the list of credited-hour entries
 
@@ -76,13 +72,6 @@ def credited_hours(
     """Ledger entries of the teachers in the actor's scope, newest first, in every status: the credits queue
     without a status filter."""
     return workflow.queue(session, actor, workflow.QueueFilters(school_id=school_id, q=query), page)
-
-
-def schools_to_filter(session: Session, actor: User) -> list[School]:
-    """The school choices of the list's filter: every school for a district admin, none for a school admin."""
-    if actor.role != Role.district_admin:
-        return []
-    return list(session.scalars(select(School).order_by(School.code)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -195,7 +184,7 @@ def evidence_for(session: Session, actor: User, entry_id: int) -> Evidence:
         select(LedgerEntry, User, School.name)
         .join(User, User.id == LedgerEntry.user_id)
         .outerjoin(School, School.id == User.school_id)
-        .where(LedgerEntry.id == entry_id, _scope(actor))
+        .where(LedgerEntry.id == entry_id, scope(actor))
     ).one_or_none()
     if found is None:
         raise NotFound(_("This credit hour entry does not exist."))
