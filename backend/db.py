@@ -36,10 +36,28 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            # A request that will write takes the write lock at BEGIN (see `begin_for_write`).
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_SQLITE_WRITE) else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
+
+
+_SQLITE_WRITE = "sqlite_write"
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Sign-ins hash a password (tens of milliseconds, more in a storm) inside their transaction: holding SQLite's one
+# write lock that long would stall every heartbeat, so they begin as readers.
+_HOLDS_NO_WRITE_LOCK = frozenset({"/login", "/api/v1/auth/login", "/api/v1/auth/token"})
+
+
+def begin_for_write(session: Session) -> None:
+    """On SQLite, begins the session's transaction with BEGIN IMMEDIATE. A transaction that read first and writes
+    later fails at once with "database is locked" when another writer (the heartbeat writer, say) committed in
+    between: SQLite cannot move its snapshot forward, so no busy timeout helps. Holding the write lock from the
+    start makes such requests wait their turn instead. Elsewhere (PostgreSQL) it does nothing."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+        session.connection(execution_options={_SQLITE_WRITE: True})
 
 
 @lru_cache
@@ -54,6 +72,8 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
 def get_session(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.sessionmaker()
     try:
+        if request.method not in _READ_METHODS and request.url.path not in _HOLDS_NO_WRITE_LOCK:
+            begin_for_write(session)
         yield session
         session.commit()
     except BaseException:
