@@ -44,19 +44,17 @@ def make_engine(url: str) -> Engine:
 
 
 _SQLITE_WRITE = "sqlite_write"
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Sign-ins hash a password (tens of milliseconds, more in a storm) inside their transaction: holding SQLite's one
-# write lock that long would stall every heartbeat, so they begin as readers.
-_HOLDS_NO_WRITE_LOCK = frozenset({"/login", "/api/v1/auth/login", "/api/v1/auth/token"})
 
 
 def begin_for_write(session: Session) -> None:
     """On SQLite, begins the session's transaction with BEGIN IMMEDIATE. A transaction that read first and writes
     later fails at once with "database is locked" when another writer (the heartbeat writer, say) committed in
     between: SQLite cannot move its snapshot forward, so no busy timeout helps. Holding the write lock from the
-    start makes such requests wait their turn instead. Elsewhere (PostgreSQL) it does nothing."""
+    start makes such a request wait its turn instead. For the requests that write the rows the heartbeat writer
+    writes (`WriteSessionDep`), not for every request: a request that holds the lock and then opens a second
+    session to write would wait for itself. Elsewhere (PostgreSQL), and once the transaction has begun, a no-op."""
     bind = session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "sqlite":
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not session.in_transaction():
         session.connection(execution_options={_SQLITE_WRITE: True})
 
 
@@ -72,8 +70,6 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
 def get_session(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.sessionmaker()
     try:
-        if request.method not in _READ_METHODS and request.url.path not in _HOLDS_NO_WRITE_LOCK:
-            begin_for_write(session)
         yield session
         session.commit()
     except BaseException:
@@ -84,3 +80,12 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _session_for_write(session: SessionDep) -> Session:
+    begin_for_write(session)
+    return session
+
+
+# Declare it before any other dependency that uses the session (CurrentUser…), so that BEGIN IMMEDIATE comes first.
+WriteSessionDep = Annotated[Session, Depends(_session_for_write)]

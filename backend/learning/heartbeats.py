@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from backend.accounts.service import digest_token
+from backend.db import begin_for_write
 from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
 from backend.learning import coverage, playbacks
@@ -74,6 +75,7 @@ class FollowUp:
 def _follow_up(app: Any, playback_id: str, close: bool, lease: bool) -> FollowUp:
     """The slow path after a committed beat: close the playback (confirming its credit) or take over the lease."""
     with app.state.sessionmaker() as session:
+        begin_for_write(session)  # SQLite: it reads, then writes rows the heartbeat writer also writes
         policy = load_policy(session)
         completed, counting = False, None
         playback = session.get(PlaybackSession, playback_id)

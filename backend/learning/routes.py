@@ -13,7 +13,7 @@ from backend.catalogue import service as catalogue
 from backend.catalogue.routes import visible_course
 from backend.credits import programs
 from backend.credits import service as credits
-from backend.db import SessionDep
+from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
 from backend.kit.web import redirect, render
 from backend.learning import heartbeats, playbacks, service
@@ -69,7 +69,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
 
 
 @pages.get("/learning")
-def my_learning(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -> Response:
     policy = load_policy(session)
     playbacks.close_stale_playbacks(session, user.id, policy)
     year = clock.local_year(clock.now())
@@ -126,7 +126,7 @@ class PlaybackOut(BaseModel):
 
 
 @api.post("/lessons/{lesson_id}/playbacks", response_model=PlaybackOut, status_code=201)
-def start_playback(lesson_id: int, body: PlaybackIn, session: SessionDep, user: CurrentUser) -> PlaybackOut:
+def start_playback(lesson_id: int, body: PlaybackIn, session: WriteSessionDep, user: CurrentUser) -> PlaybackOut:
     policy = load_policy(session)
     started = playbacks.start_playback(session, user.id, lesson_id, policy, body.start_ms)
     return PlaybackOut(
@@ -167,7 +167,7 @@ class PromptAnswerOut(BaseModel):
 
 
 @api.post("/playbacks/{playback_id}/prompts/{prompt_id}", response_model=PromptAnswerOut)
-def answer_prompt(playback_id: str, prompt_id: str, session: SessionDep, user: CurrentUser) -> PromptAnswerOut:
+def answer_prompt(playback_id: str, prompt_id: str, session: WriteSessionDep, user: CurrentUser) -> PromptAnswerOut:
     """The teacher confirms being there. In time: pending credit is confirmed. Late: it was dropped."""
     answer = playbacks.answer_prompt(session, user.id, playback_id, prompt_id, load_policy(session))
     return PromptAnswerOut(outcome=answer.outcome, confirmed_ms=answer.confirmed_ms,
@@ -180,7 +180,7 @@ class CloseOut(BaseModel):
 
 
 @api.post("/playbacks/{playback_id}/close", response_model=CloseOut)
-def close_playback(playback_id: str, session: SessionDep, user: CurrentUser) -> CloseOut:
+def close_playback(playback_id: str, session: WriteSessionDep, user: CurrentUser) -> CloseOut:
     """The player stops (page left, video ended): pending credit is confirmed and the lease passes on."""
     playback, completed = playbacks.close_by_id(session, user.id, playback_id, load_policy(session))
     return CloseOut(credited_ms=playback.credited_ms, course_completed=completed)

@@ -169,6 +169,8 @@ def add_lesson(page: Page, kind: str, title: str) -> None:
     page.fill("#new-lesson-title", title)
     page.get_by_role("button", name=zh("Add the lesson")).click()
     expect(page.locator(".studio-lesson input[name=title]").last).to_have_value(title)
+    # htmx binds the new lesson's uploader when the swap settles; a file chosen before that would be ignored.
+    expect(page.locator(".studio-lesson").last.locator(".uploader")).to_have_attribute("data-started", "1")
 
 
 def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) -> str:
