@@ -260,6 +260,18 @@ def login_storm(server: Server, viewers_file: Path, acks: Path, state: Path) -> 
     return {"hb": hb, "logins": result}
 
 
+def quiet_logins(server: Server, viewers_file: Path) -> dict[str, Any]:
+    """The same logins with nobody watching (the start of a training day): how fast the rush is served."""
+    time.sleep(6)  # the server counts heartbeats over the last 5 s
+    cmd = [sys.executable, str(ROOT / "bench" / "login_storm.py"), "--viewers-file", str(viewers_file),
+           "--port", str(server.port), "--rate", str(LOGIN_RATE), "--seconds", "10"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    say(f"  {'logins, nobody watching':<26} {result['logins_per_s']}/s ok of {LOGIN_RATE:g}/s, "
+        f"p50 {result['login_p50_ms']} ms, p99 {result['login_p99_ms']} ms, statuses {result['login_statuses']}")
+    return result
+
+
 def storm_figures(storm: dict[str, Any], calm: dict[str, Any]) -> dict[str, Any]:
     hb, logins = storm["hb"], storm["logins"]
     return {
@@ -287,6 +299,7 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
         notes = credit_notes(since)
         say(f"  {'':<26} what the server made of them: {notes}")
         storm = login_storm(server, viewers_file, acks_storm, state) if STORM_SECONDS > 0 else None
+        quiet = quiet_logins(server, viewers_file) if STORM_SECONDS > 0 else None
         base = loadgen(server, viewers_file, "open", "baseline", SECONDS, None, None)
         say(line("baseline, open loop", base))
         hb_max = loadgen(server, viewers_file, "closed", "heartbeat", MAX_SECONDS, acks_closed, state)
@@ -331,7 +344,10 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
         "postgres_cpu_max": hb_max["postgres_cpu"],
         "notes": notes,
         "load_avg": load_avg(),
-    } | (storm_figures(storm, hb) if storm else {})
+    } | (storm_figures(storm, hb) if storm else {}) | (
+        {"logins_per_s_nobody_watching": quiet["logins_per_s"], "login_p99_ms_nobody_watching": quiet["login_p99_ms"]}
+        if quiet else {}
+    )
 
 
 def meets(r: dict[str, Any]) -> bool:

@@ -15,8 +15,11 @@ A storm of logins (the start of a training day) must not starve the heartbeat ho
 - Sign-ins without a place are refused at once with "busy, try again" (503 and Retry-After), before any database
   work, by backend/accounts/login_gate.py in front of the framework.
 
-Defaults (2 processes, 5 a second, 2 at once per app process: 10 sign-ins a second on the 2-worker server) keep
-heartbeat p99 within 2× during a 50/s storm on the 2-core machine; raise them on bigger machines.
+Defaults: 2 processes and 2 sign-ins at once per app process; 5 sign-ins a second while the process serves at
+least PASSWORD_HASH_BUSY_HEARTBEATS_PER_S (100) heartbeats a second, PASSWORD_HASH_PER_S_QUIET (25) while it
+serves fewer (the start of a training day, before anyone watches). On the 2-worker server that is 10 a second
+under full viewing load, which keeps heartbeat p99 within 2× during a 50/s storm on the 2-core machine, and 50 a
+second when nobody watches. Raise them on bigger machines.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from backend.accounts import argon2_work
+from backend.kit import load
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
 
@@ -49,10 +53,18 @@ class HashingBusy(AppError):
 
 
 class HashingPool:
-    def __init__(self, processes: int, max_waiting: int, per_second: float = 0.0) -> None:
+    def __init__(
+        self, processes: int, max_waiting: int, per_second: float = 0.0, quiet_per_second: float | None = None,
+        busy_heartbeats_per_second: float = 100.0, meter: load.RateMeter | None = None,
+    ) -> None:
         self.processes, self.max_waiting = max(1, processes), max(1, max_waiting)
-        # A token bucket: at most `per_second` sign-ins start a second (0: no limit), bursts up to max_waiting.
+        # A token bucket: at most `per_second` sign-ins start a second (0: no limit), bursts up to max_waiting,
+        # while this process serves heartbeats; `quiet_per_second` while it serves fewer than
+        # `busy_heartbeats_per_second` (the morning rush before anyone watches).
         self.per_second = max(0.0, per_second)
+        self.quiet_per_second = self.per_second if quiet_per_second is None else max(0.0, quiet_per_second)
+        self.busy_heartbeats_per_second = busy_heartbeats_per_second
+        self.meter = meter or load.heartbeats
         self._tokens, self._refilled = float(self.max_waiting), time.monotonic()
         self._executor: ProcessPoolExecutor | None = None
         self._in_progress = 0
@@ -85,16 +97,25 @@ class HashingPool:
         with self._lock:
             if self._in_progress >= self.max_waiting:
                 return False
-            if not self.per_second:
+            rate = self.current_rate()
+            if not rate:
                 return True
             elapsed = time.monotonic() - self._refilled
-            return min(float(self.max_waiting), self._tokens + elapsed * self.per_second) >= 1.0
+            return min(float(self.max_waiting), self._tokens + elapsed * rate) >= 1.0
+
+    def current_rate(self) -> float:
+        """Sign-ins admitted per second now (0: no limit): fewer while this process is serving heartbeats."""
+        if not self.per_second or not self.quiet_per_second:
+            return 0.0
+        busy = self.meter.per_second() >= self.busy_heartbeats_per_second
+        return self.per_second if busy else self.quiet_per_second
 
     def _take_token(self) -> bool:
-        if not self.per_second:
+        rate = self.current_rate()
+        if not rate:
             return True
         now = time.monotonic()
-        self._tokens = min(float(self.max_waiting), self._tokens + (now - self._refilled) * self.per_second)
+        self._tokens = min(float(self.max_waiting), self._tokens + (now - self._refilled) * rate)
         self._refilled = now
         if self._tokens < 1.0:
             return False
@@ -141,5 +162,6 @@ def _from_env(name: str, default: float) -> float:
 # Read from the environment rather than Settings: hashing is needed by the CLI and demo loader as well as the app.
 pool = HashingPool(
     int(_from_env("PASSWORD_HASH_PROCESSES", 2)), int(_from_env("PASSWORD_HASH_QUEUE", 2)),
-    _from_env("PASSWORD_HASH_PER_S", 5),
+    _from_env("PASSWORD_HASH_PER_S", 5), _from_env("PASSWORD_HASH_PER_S_QUIET", 25),
+    _from_env("PASSWORD_HASH_BUSY_HEARTBEATS_PER_S", 100),
 )

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.accounts.models import ApiToken, AuthSession
-from backend.kit import clock
+from backend.kit import clock, load
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
 from backend.policies.models import PolicySetting
@@ -199,6 +199,7 @@ class HeartbeatWriter:
             for request, outcome in zip(batch, outcomes, strict=True):
                 if not request.future.done():
                     request.future.set_result(outcome)
+            load.heartbeats.add(len(batch))
 
     async def _current_policy(self, conn: AsyncConnection) -> Policy:
         if self.policy is None or time.monotonic() - self.policy_at > _POLICY_SECONDS:

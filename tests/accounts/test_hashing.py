@@ -15,6 +15,7 @@ import pytest
 from backend.accounts import argon2_work
 from backend.accounts.hashing import HashingBusy, HashingPool
 from backend.accounts.passwords import hash_password, verify_password
+from backend.kit import load
 
 
 def test_hashes_run_in_another_process_that_gets_only_idle_cpu() -> None:
@@ -79,3 +80,24 @@ def test_hashing_processes_end_when_the_app_process_is_killed() -> None:
     while Path(f"/proc/{hasher}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not Path(f"/proc/{hasher}").exists()
+
+
+def test_sign_ins_are_admitted_faster_while_nobody_is_watching() -> None:
+    """The start of a training day: many sign-ins, no heartbeats yet. Once the process serves heartbeats, sign-ins
+    give way to them."""
+    meter = load.RateMeter(window=5)
+    pool = HashingPool(processes=1, max_waiting=2, per_second=5, quiet_per_second=25,
+                       busy_heartbeats_per_second=100, meter=meter)
+    assert pool.current_rate() == 25
+    meter.add(600)  # 120 beats a second over the last 5 s
+    assert pool.current_rate() == 5
+    assert meter.per_second(now=time.monotonic() + 6) == 0  # five quiet seconds later the count has gone
+
+
+def test_the_meter_counts_over_its_window_only() -> None:
+    meter = load.RateMeter(window=5)
+    meter.add(100, now=1000.2)
+    meter.add(400, now=1003.9)
+    assert meter.per_second(now=1004.0) == 100
+    assert meter.per_second(now=1005.5) == 80  # the first second has left the window
+    assert meter.per_second(now=1009.0) == 0

@@ -17,9 +17,15 @@ from tests.factories import PASSWORD, make_user
 @pytest.fixture
 def storm_pool(monkeypatch: pytest.MonkeyPatch) -> HashingPool:
     """The production limits: 2 sign-ins at once, 5 a second (the bucket starts full: a burst of 2)."""
-    pool = HashingPool(processes=1, max_waiting=2, per_second=5)
+    pool = HashingPool(processes=1, max_waiting=2, per_second=5, quiet_per_second=5)
     monkeypatch.setattr(hashing, "pool", pool)
     return pool
+
+
+def _rate(pool: HashingPool, per_second: float, tokens: float | None = None) -> None:
+    pool.per_second = pool.quiet_per_second = per_second
+    if tokens is not None:
+        pool._tokens = tokens
 
 
 def _rows(session) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -41,8 +47,7 @@ def test_a_sign_in_beyond_the_rate_is_refused_before_touching_the_database(clien
 
 
 def test_the_login_form_in_a_storm_shows_a_page_with_the_message_and_the_way_back(client, session, storm_pool) -> None:
-    storm_pool._tokens = 0.0  # the rate is used up
-    storm_pool.per_second = 0.001
+    _rate(storm_pool, 0.001, tokens=0.0)  # the rate is used up
     token = csrf_from(client)
     page = client.post("/login", data={"username": "t1", "password": "x", "csrf_token": token})
     assert page.status_code == 503
@@ -59,14 +64,14 @@ def test_the_login_form_in_a_storm_shows_a_page_with_the_message_and_the_way_bac
 
 def test_when_the_storm_passes_the_same_sign_in_works(client, session, storm_pool) -> None:
     teacher = make_user(session)
-    storm_pool._tokens, storm_pool.per_second = 0.0, 0.001
+    _rate(storm_pool, 0.001, tokens=0.0)
     body = {"username": teacher.username, "password": PASSWORD}
     assert client.post("/api/v1/auth/token", json=body).status_code == 503
-    storm_pool.per_second = 1000.0  # a second later, at the production rate: the bucket has refilled
+    _rate(storm_pool, 1000.0)  # as if a second had passed at the production rate: the bucket has refilled
     assert client.post("/api/v1/auth/token", json=body).status_code == 200
 
 
 def test_other_requests_pass_the_gate_even_when_sign_ins_are_refused(client, session, storm_pool) -> None:
-    storm_pool._tokens, storm_pool.per_second = 0.0, 0.001
+    _rate(storm_pool, 0.001, tokens=0.0)
     assert client.get("/login").status_code == 200
     assert client.get("/api/v1/me").status_code == 401  # answered by the app, not the gate

@@ -1,0 +1,39 @@
+"""How busy this process is with heartbeats, for work that should give way to them (password hashing).
+
+Per process, like the work it measures: each app process serves its own share of the heartbeats, and a process
+with none to serve may use the machine for sign-ins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+
+class RateMeter:
+    """Events per second over the last `window` seconds, counted in whole-second buckets."""
+
+    def __init__(self, window: int = 5) -> None:
+        self.window = window
+        self._buckets: deque[list[int]] = deque()  # [second, count], oldest first
+
+    def add(self, count: int, now: float | None = None) -> None:
+        second = int(time.monotonic() if now is None else now)
+        if self._buckets and self._buckets[-1][0] == second:
+            self._buckets[-1][1] += count
+        else:
+            self._buckets.append([second, count])
+        self._trim(second)
+
+    def per_second(self, now: float | None = None) -> float:
+        second = int(time.monotonic() if now is None else now)
+        self._trim(second)
+        return sum(count for _second, count in self._buckets) / self.window
+
+    def _trim(self, second: int) -> None:
+        while self._buckets and self._buckets[0][0] <= second - self.window:
+            self._buckets.popleft()
+
+
+# Heartbeats this process has written recently (backend/learning/hotpath.py adds each batch).
+heartbeats = RateMeter()
