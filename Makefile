@@ -70,6 +70,11 @@ system-test-deps:
 		echo "installing poppler-utils and zbar-tools (Debian)"; \
 		apt-get update -qq && $(APT_INSTALL) poppler-utils zbar-tools; \
 	fi
+	@# The replica test runs deploy/nginx.conf in front of two portal processes.
+	@if ! command -v nginx >/dev/null 2>&1 && ! test -x /usr/sbin/nginx; then \
+		echo "installing nginx-light (Debian)"; \
+		apt-get update -qq && $(APT_INSTALL) nginx-light; \
+	fi
 
 # Tests run on PostgreSQL too; start the local cluster if it is installed but not running.
 postgres:

@@ -1,0 +1,180 @@
+"""Two portal replicas behind deploy/nginx.conf, on one PostgreSQL database: a teacher's requests go to either
+replica, one after the other, and nothing breaks. Signing in, forms (CSRF), enrolling, playing a lesson and its
+heartbeats (in order, a resend not counted twice), and logging out all work whichever replica answers, because
+no replica keeps anything about a user in its memory (the roadmap: stateless replicas behind a proxy)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import new_postgresql_database
+
+ROOT = Path(__file__).resolve().parents[2]
+PORTAL = ROOT / ".venv" / "bin" / "portal"
+COURSES = ROOT / "tests" / "browser" / "fixtures" / "courses"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+TEACHER, PASSWORD = "replica-teacher", "Replica-teacher-2026"
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def nginx_conf(replicas: list[int], port: int, folder: Path) -> str:
+    """deploy/nginx.conf as shipped, with this test's ports and a private folder for its pid and logs."""
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    servers = re.findall(r"^\s*server 127\.0\.0\.1:\d+.*$", conf, flags=re.M)
+    assert len(servers) == 2, "deploy/nginx.conf names two replicas"
+    for line, replica in zip(servers, replicas, strict=True):
+        conf = conf.replace(line, re.sub(r":\d+", f":{replica}", line, count=1))
+    conf = re.sub(r"listen \d+;", f"listen 127.0.0.1:{port};", conf)
+    conf = conf.replace("/run/nginx-portal.pid", str(folder / "nginx.pid"))
+    conf = conf.replace("/var/log/nginx/", f"{folder}/")
+    conf = conf.replace("worker_processes auto;", "worker_processes 1;")
+    for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):  # not under /var/lib/nginx, which needs root
+        conf = conf.replace("http {", f"http {{\n    {temp}_temp_path {folder}/{temp};", 1)
+    return conf
+
+
+@dataclass
+class Deployment:
+    url: str
+    database_url: str
+    replica_logs: list[Path]
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("deploy")
+    with new_postgresql_database("portal_replicas") as database_url:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "replicas-share-this-secret-0123456789abcdef",  # every replica signs with the same key
+            "STORAGE_BACKEND": "local",
+            "MEDIA_ROOT": str(folder / "media"),  # shared by both, as a MinIO bucket would be
+            "DEMO_MODE": "false",
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        }
+        for command in (
+            ["db", "upgrade"],
+            ["users", "create", TEACHER, "--role", "teacher", "--name", "两地老师", "--password", PASSWORD],
+            ["courses", "import", str(COURSES), "--publish", "--demo-media"],
+        ):
+            subprocess.run([str(PORTAL), *command], env=env, cwd=folder, check=True, capture_output=True)  # noqa: S603
+        ports, processes, logs = [_free_port(), _free_port()], [], []
+        try:
+            for n, port in enumerate(ports, start=1):
+                log = folder / f"replica-{n}.log"
+                logs.append(log)
+                processes.append(subprocess.Popen(  # noqa: S603
+                    [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                    env=env, cwd=folder, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                ))
+            for port, process, log in zip(ports, processes, logs, strict=True):
+                _wait_for(f"http://127.0.0.1:{port}", process, log)
+            proxy_port = _free_port()
+            conf = folder / "nginx.conf"
+            conf.write_text(nginx_conf(ports, proxy_port, folder))
+            nginx_log = folder / "nginx.out"
+            processes.append(subprocess.Popen(  # noqa: S603
+                [NGINX, "-c", str(conf), "-p", str(folder), "-g", "daemon off;"],
+                stdout=nginx_log.open("wb"), stderr=subprocess.STDOUT,
+            ))
+            _wait_for(f"http://127.0.0.1:{proxy_port}", processes[-1], nginx_log)
+            yield Deployment(f"http://127.0.0.1:{proxy_port}", database_url, logs)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _served(log: Path, fragment: str) -> int:
+    return sum(1 for line in log.read_text(errors="replace").splitlines() if fragment in line)
+
+
+def _video_lesson(database_url: str) -> tuple[int, int]:
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            "SELECT c.id, l.id FROM courses c JOIN lessons l ON l.course_id = c.id "
+            "WHERE c.code = 'E2E-01' AND l.kind = 'video' ORDER BY c.id DESC, l.position LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def test_a_teacher_learns_through_the_proxy_whichever_replica_answers(deployment: Deployment) -> None:
+    course_id, lesson_id = _video_lesson(deployment.database_url)
+    with httpx.Client(base_url=deployment.url, timeout=30) as browser:
+        token = TOKEN_RE.search(browser.get("/login").text).group(1)  # type: ignore[union-attr]
+        signed_in = browser.post("/login", data={"username": TEACHER, "password": PASSWORD, "csrf_token": token})
+        assert signed_in.status_code == 303, signed_in.text
+        # Every page after this one may come from the other replica: the session and CSRF cookie must work there.
+        for _ in range(4):
+            assert browser.get("/api/v1/me").json()["username"] == TEACHER
+        token = TOKEN_RE.search(browser.get("/courses").text).group(1)  # type: ignore[union-attr]
+        headers = {"X-CSRF-Token": token}
+
+        assert browser.post(f"/api/v1/courses/{course_id}/enrollment", headers=headers).status_code == 201
+        started = browser.post(f"/api/v1/lessons/{lesson_id}/playbacks", json={"start_ms": 0}, headers=headers)
+        assert started.status_code == 201, started.text
+        playback = started.json()["playback_id"]
+        beat_url = f"/api/v1/playbacks/{playback}/heartbeats"
+
+        def beat(seq: int, position_ms: int) -> httpx.Response:
+            body = {"seq": seq, "position_ms": position_ms, "playing": True, "visible": True}
+            return browser.post(beat_url, json=body, headers=headers)
+
+        answers = [beat(seq, 1000 * (seq - 1)) for seq in range(1, 7)]  # alternately to each replica
+        assert [(a.status_code, a.json()["seq"], a.json()["duplicate"]) for a in answers] == [
+            (200, seq, False) for seq in range(1, 7)
+        ]
+        resend = beat(6, 5000)  # the player resends its last beat to whichever replica: answered, not counted
+        assert resend.status_code == 200 and resend.json()["duplicate"] is True
+        assert resend.json()["session_credited_ms"] == answers[-1].json()["session_credited_ms"]
+        assert beat(3, 2000).json()["duplicate"] is True  # a late retry of a stored beat: answered as before
+        assert beat(3, 9000).status_code == 409  # an old sequence number with other content: refused
+
+        assert browser.post(f"/api/v1/playbacks/{playback}/close", headers=headers).status_code == 200
+        assert browser.post("/logout", data={"csrf_token": token}).status_code in (200, 303)
+        # The session ended for every replica, not only the one that logged out.
+        assert [browser.get("/api/v1/me").status_code for _ in range(4)] == [401] * 4
+
+    # Both replicas took part: the proxy spread the requests, and the story above held across them.
+    for log in deployment.replica_logs:
+        assert _served(log, "/heartbeats") >= 2, log.read_text(errors="replace")[-2000:]
+        assert _served(log, "GET /api/v1/me") >= 2
