@@ -80,13 +80,6 @@ def is_owner(session: Session, user: User, code: str) -> bool:
     return row is not None and row.role == "owner"
 
 
-def _require_draft(course: Course) -> None:
-    if course.status == "submitted":
-        raise Conflict(_("This course is under review and cannot be changed. Withdraw it first to edit it."))
-    if course.status != "draft":
-        raise Conflict(_("Only drafts can be changed. Start a new version to edit a published course."))
-
-
 # --- lists -------------------------------------------------------------------------------------------------------
 
 
@@ -321,7 +314,7 @@ def create_course(session: Session, user: User, fields: CourseFields) -> Course:
 
 def update_course(session: Session, user: User, course: Course, fields: CourseFields) -> Course:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     _apply(course, fields)
     session.flush()
     return course
@@ -401,7 +394,7 @@ def _clean_title(title: str) -> str:
 
 def add_lesson(session: Session, user: User, course: Course, kind: str, title: str, body_md: str = "") -> Lesson:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     if kind not in LESSON_KINDS:
         raise InvalidInput(
             _("Please correct the marked fields."), fields={"kind": _("Choose video, document or text.")}
@@ -419,7 +412,7 @@ def add_lesson(session: Session, user: User, course: Course, kind: str, title: s
 
 def update_lesson(session: Session, user: User, course: Course, lesson: Lesson, title: str, body_md: str) -> Lesson:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     lesson.title = _clean_title(title)
     lesson.body_md = body_md.replace("\r\n", "\n")
     session.flush()
@@ -430,7 +423,7 @@ def move_lesson(session: Session, user: User, course: Course, lesson: Lesson, di
     """Swaps a lesson with its neighbour. Positions are unique per course at every moment (both databases check
     the constraint row by row), so the swap goes through a free position 0."""
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     ordered = sorted(course.lessons, key=lambda item: item.position)
     index = ordered.index(lesson)
     target = index - 1 if direction == "up" else index + 1 if direction == "down" else -1
@@ -451,7 +444,7 @@ def move_lesson(session: Session, user: User, course: Course, lesson: Lesson, di
 
 def delete_lesson(session: Session, user: User, course: Course, lesson: Lesson) -> None:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     removed = lesson.position
     course.lessons.remove(lesson)
     session.flush()
@@ -496,7 +489,7 @@ def claim_media(session: Session, user: User, upload_id: str, kind: str) -> Stor
 
 def attach_lesson_media(session: Session, user: User, course: Course, lesson: Lesson, upload_id: str) -> Lesson:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     if lesson.kind not in ("video", "document"):
         raise Conflict(_("Only video and document lessons have a file."))
     if not upload_id.strip():
@@ -513,7 +506,7 @@ def attach_lesson_media(session: Session, user: User, course: Course, lesson: Le
 
 def attach_cover(session: Session, user: User, course: Course, upload_id: str) -> Course:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     if not upload_id.strip():
         raise InvalidInput(_("Please correct the marked fields."), fields={"upload_id": _("Upload a file first.")})
     course.cover_key = claim_media(session, user, upload_id.strip(), "image").key
@@ -523,7 +516,7 @@ def attach_cover(session: Session, user: User, course: Course, upload_id: str) -
 
 def remove_cover(session: Session, user: User, course: Course) -> None:
     ownership.require_editor(session, user, course)
-    _require_draft(course)
+    catalogue.require_draft(course)
     course.cover_key = None
     session.flush()
 

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.catalogue.models import Course, CourseTopic, Lesson
-from backend.kit.errors import NotFound
+from backend.kit.errors import Conflict, NotFound
 from backend.kit.i18n import _
 
 
@@ -49,3 +49,12 @@ def get_lesson(session: Session, lesson_id: int) -> Lesson:
 
 def is_open_to_learners(course: Course) -> bool:
     return course.status == "published"
+
+
+def require_draft(course: Course) -> None:
+    """Only drafts change: their lessons, quiz and assignments. A published course changes in a new version, which
+    goes through review before teachers see it (backend/catalogue/authoring.py)."""
+    if course.status == "submitted":
+        raise Conflict(_("This course is under review and cannot be changed. Withdraw it first to edit it."))
+    if course.status != "draft":
+        raise Conflict(_("Only drafts can be changed. Start a new version to edit a published course."))

@@ -37,6 +37,14 @@ def editable_course(session: Session, user: User, course_id: int) -> Course:
     return course
 
 
+def draft_course(session: Session, user: User, course_id: int) -> Course:
+    """The course, if `user` may author it and it is a draft: a published course's quiz and assignments change
+    only in a new version, reviewed like its lessons, so no teacher is assessed on an unreviewed question."""
+    course = editable_course(session, user, course_id)
+    catalogue.require_draft(course)
+    return course
+
+
 def can_edit_course(session: Session, user: User, course_id: int) -> bool:
     course = session.get(Course, course_id)
     return course is not None and ownership.can_edit(session, user, course)

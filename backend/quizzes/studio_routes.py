@@ -89,8 +89,8 @@ def _quiz_change(request: Request, session: SessionDep, user: User, course: Cour
     )
 
 
-def _course_quiz(session: SessionDep, user: User, course_id: int) -> tuple[Course, Quiz]:
-    course = access.editable_course(session, user, course_id)
+def _course_quiz(session: SessionDep, user: User, course_id: int, *, draft: bool) -> tuple[Course, Quiz]:
+    course = (access.draft_course if draft else access.editable_course)(session, user, course_id)
     quiz = service.quiz_for_course(session, course.id)
     if quiz is None:
         raise NotFound(_("This course has no quiz."))
@@ -101,7 +101,7 @@ def _course_quiz(session: SessionDep, user: User, course_id: int) -> tuple[Cours
 def studio_quiz_settings(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
+    course = access.draft_course(session, user, course_id)
 
     def change() -> None:
         field_errors: dict[str, str] = {}
@@ -131,7 +131,7 @@ def _question_input(form: FormData) -> banks.QuestionInput:
 def studio_quiz_add_question(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
+    course = access.draft_course(session, user, course_id)
     return _quiz_change(
         request, session, user, course, form,
         lambda: banks.add_question(session, _question_input(form), quiz=banks.ensure_quiz(session, course.id)),
@@ -143,7 +143,7 @@ def studio_quiz_add_question(
 def studio_quiz_delete_question(
     request: Request, course_id: int, question_id: int, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
+    course = access.draft_course(session, user, course_id)
     quiz = service.quiz_for_course(session, course.id)
     question = banks.get_question(session, question_id)
     if quiz is None or question.quiz_id != quiz.id:
@@ -156,7 +156,7 @@ def studio_quiz_delete_question(
 def studio_quiz_add_draw(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
+    course = access.draft_course(session, user, course_id)
 
     def change() -> None:
         field_errors: dict[str, str] = {}
@@ -175,7 +175,7 @@ def studio_quiz_add_draw(
 def studio_quiz_delete_draw(
     request: Request, course_id: int, rule_id: int, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course, quiz = _course_quiz(session, user, course_id)
+    course, quiz = _course_quiz(session, user, course_id, draft=True)
     banks.remove_draw_rule(session, quiz, rule_id)
     return redirect(request, f"/studio/courses/{course.id}/quiz#draws")
 
@@ -184,8 +184,9 @@ def studio_quiz_delete_draw(
 def studio_quiz_extension(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    """Extra minutes for one teacher (by username); a running attempt's deadline moves at once."""
-    course, quiz = _course_quiz(session, user, course_id)
+    """Extra minutes for one teacher (by username); a running attempt's deadline moves at once. Allowed on a
+    published course: it changes one teacher's time, not what is asked."""
+    course, quiz = _course_quiz(session, user, course_id, draft=False)
 
     def change() -> None:
         field_errors: dict[str, str] = {}
@@ -376,7 +377,7 @@ def studio_assignments(request: Request, course_id: int, session: SessionDep, us
 def studio_assignment_create(
     request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
-    course = access.editable_course(session, user, course_id)
+    course = access.draft_course(session, user, course_id)
     return apply_form(
         request, session, lambda: assignment_rules.create_assignment(session, course.id, _assignment_input(form)),
         refused=lambda errors: _assignments_page(request, session, course, 422, values=dict(form), **errors),
@@ -397,7 +398,7 @@ def studio_assignment_update(
     request: Request, assignment_id: int, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     assignment = assignment_rules.get_assignment(session, assignment_id)
-    course = access.editable_course(session, user, assignment.course_id)
+    course = access.draft_course(session, user, assignment.course_id)
     return apply_form(
         request, session, lambda: assignment_rules.update_assignment(session, assignment, _assignment_input(form)),
         refused=lambda errors: render(request, "quizzes/studio_assignment.html",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from backend.accounts.models import Role, User
 from backend.catalogue import ownership
@@ -92,3 +94,24 @@ def zip_without_word() -> bytes:
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
     return out.getvalue()
+
+
+def publish(session: Session, course: Course) -> None:
+    """What the district admin's review does at the end, for tests that author a draft and then teach it."""
+    course.status = "published"
+    session.flush()
+
+
+@contextmanager
+def as_draft(course: Course) -> Iterator[None]:
+    """The studio changes only drafts: a test that writes a published course's quiz or assignments in the studio
+    does so as if on the draft that became it."""
+    session = object_session(course)
+    assert session is not None
+    status, course.status = course.status, "draft"
+    session.flush()
+    try:
+        yield
+    finally:
+        course.status = status
+        session.flush()

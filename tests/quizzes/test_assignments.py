@@ -10,6 +10,7 @@ from backend.learning import service as learning
 from backend.quizzes import assignments
 from backend.quizzes.models import GradeChange, Submission
 from tests.quizzes.helpers import (
+    as_draft,
     docx_bytes,
     enrolled_teacher,
     owned_course,
@@ -29,9 +30,10 @@ def _make_assignment(trainer_web, course, *, required: bool = True, resubmission
         data["required"] = "1"
     if resubmission:
         data["allow_resubmission"] = "1"
-    r = trainer_web.post(f"/studio/courses/{course.id}/assignments", data=data, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    page = trainer_web.get(f"/studio/courses/{course.id}/assignments").text
+    with as_draft(course):
+        r = trainer_web.post(f"/studio/courses/{course.id}/assignments", data=data, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page = trainer_web.get(f"/studio/courses/{course.id}/assignments").text
     return int(page.split('href="/studio/assignments/', 1)[1].split('"', 1)[0])
 
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 
 from backend.accounts.models import Role
-from backend.quizzes import service
+from backend.quizzes import assignments, service
 from tests.factories import make_user
-from tests.quizzes.helpers import enrolled_teacher, essay, fill, owned_course, quiz_with, reload_quiz
+from tests.quizzes.helpers import enrolled_teacher, essay, fill, owned_course, publish, quiz_with, reload_quiz, single
 
 
 def test_a_trainer_builds_a_timed_quiz_with_a_bank_draw_in_the_browser(client_for, session) -> None:
-    course, trainer = owned_course(session)
-    teacher = enrolled_teacher(session, course)
+    course, trainer = owned_course(session, status="draft")
     web = client_for(trainer)
     assert 'href="/grading"' in web.get("/studio/banks").text  # the 阅卷 nav item
 
@@ -43,6 +42,8 @@ def test_a_trainer_builds_a_timed_quiz_with_a_bank_draw_in_the_browser(client_fo
             quiz.show_explanations, quiz.shuffle_options) == ("结业测验", 80, 2, 15, "last", "after_passing", True)
     assert service.requires_start(quiz) and service.question_count(session, quiz) == 3
 
+    publish(session, course)  # extra time is for a teacher taking the published course
+    teacher = enrolled_teacher(session, course)
     no_one = web.post(f"/studio/courses/{course.id}/quiz/extensions", data={"username": "nobody", "minutes": "5"})
     assert no_one.status_code == 422
     r = web.post(f"/studio/courses/{course.id}/quiz/extensions",
@@ -53,7 +54,7 @@ def test_a_trainer_builds_a_timed_quiz_with_a_bank_draw_in_the_browser(client_fo
 
 
 def test_an_assignment_is_edited_and_the_teacher_finds_it(client_for, session) -> None:
-    course, trainer = owned_course(session)
+    course, trainer = owned_course(session, status="draft")
     web = client_for(trainer)
     web.post(f"/studio/courses/{course.id}/assignments",
              data={"title": "班会设计方案", "max_score": "100", "pass_score": "60", "required": "1"})
@@ -67,6 +68,7 @@ def test_an_assignment_is_edited_and_the_teacher_finds_it(client_for, session) -
     assert r.status_code == 303
     assert "主题班会设计" in web.get(f"/studio/courses/{course.id}/assignments").text
 
+    publish(session, course)
     teacher_web = client_for(enrolled_teacher(session, course))
     mine = teacher_web.get(f"/courses/{course.id}/assignments").text
     assert "主题班会设计" in mine
@@ -97,7 +99,7 @@ def test_the_empty_queue_says_what_comes(client_for, session) -> None:
 
 def test_refused_quiz_settings_leave_no_empty_quiz_behind(client_for, session) -> None:
     """A course without a quiz: settings with a wrong pass mark are refused, and no quiz is made on the way."""
-    course, trainer = owned_course(session)
+    course, trainer = owned_course(session, status="draft")
     web = client_for(trainer)
     bad = web.post(f"/studio/courses/{course.id}/quiz",
                    data={"title": "测验", "pass_mark": "120", "max_attempts": "2"})
@@ -107,3 +109,35 @@ def test_refused_quiz_settings_leave_no_empty_quiz_behind(client_for, session) -
                               data={"kind": "single", "prompt": "单选题", "options": "甲\n乙", "answer": "C"})
     assert wrong_question.status_code == 422
     assert service.quiz_for_course(session, course.id) is None
+
+
+def test_a_published_courses_quiz_and_assignments_change_only_in_a_new_version(client_for, session) -> None:
+    """Teachers are assessed only on questions that went through review: the studio shows a published course's quiz
+    and assignments read-only and refuses changes, pointing to a new version; extra time for a teacher still works."""
+    course, trainer = owned_course(session)  # published
+    quiz = quiz_with(session, course, [single()], time_limit_minutes=20)
+    teacher = enrolled_teacher(session, course)
+    web = client_for(trainer)
+
+    page = web.get(f"/studio/courses/{course.id}/quiz").text
+    assert "只有草稿的测验和作业可以修改" in page
+    assert "<fieldset class=\"plain\" disabled>" in page and "/quiz/questions\"" not in page
+
+    before = (quiz.title, quiz.pass_mark, quiz.max_attempts, [q.prompt for q in quiz.questions])
+    settings = {"title": "改过的测验", "pass_mark": "10", "max_attempts": "9"}
+    refused = [
+        web.post(f"/studio/courses/{course.id}/quiz", data=settings),
+        web.post(f"/studio/courses/{course.id}/quiz/questions",
+                 data={"kind": "truefalse", "prompt": "新加的题", "answer": "对"}),
+        web.post(f"/studio/courses/{course.id}/quiz/questions/{quiz.questions[0].id}/delete"),
+        web.post(f"/studio/courses/{course.id}/assignments", data={"title": "新作业", "pass_score": "60"}),
+    ]
+    assert [r.status_code for r in refused] == [409] * 4
+    assert "只有草稿可以修改" in refused[0].text
+    quiz = reload_quiz(session, course.id)
+    assert (quiz.title, quiz.pass_mark, quiz.max_attempts, [q.prompt for q in quiz.questions]) == before
+    assert not assignments.assignments_for_course(session, course.id)
+
+    r = web.post(f"/studio/courses/{course.id}/quiz/extensions",
+                 data={"username": teacher.username, "minutes": "10", "reason": "视力障碍"}, follow_redirects=False)
+    assert r.status_code == 303 and service.extension_minutes(session, quiz.id, teacher.id) == 10
