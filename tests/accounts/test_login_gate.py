@@ -16,8 +16,9 @@ from tests.factories import PASSWORD, make_user
 
 @pytest.fixture
 def storm_pool(monkeypatch: pytest.MonkeyPatch) -> HashingPool:
-    """The production limits: 2 sign-ins at once, 5 a second (the bucket starts full: a burst of 2)."""
-    pool = HashingPool(processes=1, max_waiting=2, per_second=5, quiet_per_second=5)
+    """2 sign-ins at once, as in production, and a bucket that starts full (a burst of 2) but refills only every
+    20 s, so that a slow test run cannot refill it between two requests."""
+    pool = HashingPool(processes=1, max_waiting=2, per_second=0.05, quiet_per_second=0.05)
     monkeypatch.setattr(hashing, "pool", pool)
     return pool
 
