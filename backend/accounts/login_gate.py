@@ -27,7 +27,7 @@ _PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><link rel="stylesheet" href="/static/css/portal.css"></head>
-<body><main id="main"><section class="card narrow"><h1>{title}</h1>
+<body><main id="main"><section class="card narrow"><p class="muted">{brand}</p><h1>{title}</h1>
 <p class="alert error" role="alert">{message}</p>
 <p><a class="button primary wide" href="/login">{again}</a></p></section></main></body></html>
 """
@@ -63,6 +63,7 @@ class LoginGate:
             return
         page = _PAGE.format(
             lang="zh-CN" if locale == "zh_CN" else "en",
+            brand=escape(translate(locale, _("Songjiang Homeroom Teacher Training"))),
             title=escape(translate(locale, _("Log in"))),
             message=escape(message),
             again=escape(translate(locale, _("Back to the login page"))),
