@@ -270,6 +270,21 @@ def reviewer_publishes(page: Page, base: str) -> None:
     expect(page.locator(".review-item").filter(has_text=TITLE)).to_have_count(0)
 
 
+def trainer_finds_the_published_quiz_read_only(page: Page, base: str, editor: str) -> None:
+    """Once published, the quiz changes only in a new version, which is reviewed again."""
+    log_in(page, base, TRAINER)  # type: ignore[arg-type]
+    page.goto(f"{editor}/quiz")
+    expect(page.locator("p.alert").first).to_contain_text(zh(
+        "Only a draft's quiz and assignments can be changed, so that no teacher is assessed on a question nobody "
+        "reviewed. To change them, start a new version on the course page: it is reviewed before teachers see it."
+    ))
+    expect(page.get_by_role("button", name=zh("Save settings"))).to_be_disabled()
+    expect(page.get_by_text(zh("Add a question"))).to_have_count(0)
+    expect(page.locator("#questions")).to_contain_text("班会课的第一步是什么？")
+    assert_no_english(page)
+    shot(page, "studio-04b-published-quiz.png")
+
+
 def teacher_takes_the_course(page: Page, base: str) -> None:
     log_in(page, base, TEACHER)  # type: ignore[arg-type]
     page.locator(".mainnav").get_by_role("link", name=zh("Course library")).click()
@@ -336,15 +351,19 @@ def test_a_trainer_builds_a_course_in_the_browser_an_admin_publishes_it_and_a_te
     browser: Any, portal: str, files: dict[str, Path]
 ) -> None:
     errors: list[str] = []
+    editor = ""
     for step, viewport in (
         (trainer_builds_and_submits, DESKTOP),
         (reviewer_publishes, DESKTOP),
+        (trainer_finds_the_published_quiz_read_only, DESKTOP),
         (teacher_takes_the_course, PHONE),
     ):
         context, page = open_page(browser, errors, viewport)
         try:
             if step is trainer_builds_and_submits:
-                step(page, portal, files)  # type: ignore[call-arg]
+                editor = step(page, portal, files)  # type: ignore[call-arg]
+            elif step is trainer_finds_the_published_quiz_read_only:
+                step(page, portal, editor)  # type: ignore[call-arg]
             else:
                 step(page, portal)  # type: ignore[call-arg]
         except Exception:
