@@ -35,6 +35,9 @@ class TrainingSession(Base):
     hours: Mapped[Decimal] = mapped_column(Numeric(4, 1))
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime]
+    # Cancelled before anyone attended: it stays listed (teachers see why nobody came) but takes no check-in.
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Attendance(Base):

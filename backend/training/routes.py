@@ -35,6 +35,7 @@ NOTICES = {
     "scheduled": _("The session is scheduled. Show its check-in code at the session."),
     "marked": _("Attendance recorded. The hours are in the ledger as pending."),
     "unchanged": _("These teachers were already recorded; nothing changed."),
+    "cancelled": _("The session is cancelled. Teachers who open its page or scan its code are told so."),
 }
 
 
@@ -109,6 +110,7 @@ def _detail(
     problem: str | None = None,
     errors: dict[str, str] | None = None,
     usernames: str = "",
+    reason: str = "",
     status: int = 200,
 ) -> Response:
     policy = load_policy(session)
@@ -127,6 +129,7 @@ def _detail(
             "problem": problem,
             "errors": errors or {},
             "usernames": usernames,
+            "reason": reason,
         },
         status=status,
     )
@@ -159,10 +162,29 @@ def mark_attendance(
     return redirect(request, f"/training/sessions/{ts.id}?notice={'marked' if marked else 'unchanged'}")
 
 
+@pages.post("/training/sessions/{session_id}/cancel")
+def cancel_session(
+    request: Request, session_id: int, session: SessionDep, user: RunnerUser, form: FormDep
+) -> Response:
+    ts = service.managed_session(session, user, session_id)
+    reason = form.get("reason")
+    reason = reason if isinstance(reason, str) else ""
+    try:
+        with session.begin_nested():
+            service.cancel(session, user, ts, reason)
+    except (InvalidInput, Conflict) as exc:
+        problem = translate(request_locale(request), exc.message, **exc.params)
+        errors = getattr(exc, "fields", {})
+        return _detail(request, session, ts, problem=problem, errors=errors, reason=reason, status=exc.status_code)
+    return redirect(request, f"/training/sessions/{ts.id}?notice=cancelled")
+
+
 @pages.get("/training/sessions/{session_id}/qr")
 def show_code(request: Request, session_id: int, session: SessionDep, user: RunnerUser) -> Response:
     """The projector page: a full-screen code that rotates; htmx fetches only the code block when it is due."""
     ts = service.managed_session(session, user, session_id)
+    if ts.cancelled_at is not None:
+        raise Conflict(_("This session was cancelled."))
     policy = load_policy(session)
     now = clock.now()
     window = service.checkin_window(ts, policy)

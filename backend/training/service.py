@@ -312,6 +312,8 @@ def checkin_window(ts: TrainingSession, policy: Policy) -> Window:
 
 
 def require_open(ts: TrainingSession, policy: Policy, now: datetime) -> None:
+    if ts.cancelled_at is not None:
+        raise Conflict(_("This session was cancelled."))
     window = checkin_window(ts, policy)
     state = window.state(now)
     if state == "early":
@@ -360,8 +362,31 @@ def _attend(session: Session, ts: TrainingSession, user_id: int, method: str, ma
     return True
 
 
+def cancel(session: Session, actor: User, ts: TrainingSession, reason: str) -> None:
+    """Calls a session off. Only before anyone attended: attendance has already made ledger entries, which are
+    append-only, so a session that took place is not undone here (its entries are rejected in the credits queue)."""
+    if ts.cancelled_at is not None:
+        raise Conflict(_("This session was cancelled."))
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("Please say why the session is cancelled."),
+                           fields={"reason": _("Please say why the session is cancelled.")})
+    if len(reason) > 200:
+        raise InvalidInput(_("At most 200 characters."), fields={"reason": _("At most 200 characters.")})
+    if attendee_count(session, ts):
+        raise Conflict(_("Teachers have already attended this session, so it can no longer be cancelled."))
+    ts.cancelled_at, ts.cancel_reason = clock.now(), reason
+    audit.record(
+        session, "training.cancelled", actor_id=actor.id, subject_type="training_session", subject_id=ts.id,
+        school_id=ts.school_id, after={"reason": reason},
+    )
+    session.flush()
+
+
 def check_in(session: Session, user: User, ts: TrainingSession) -> bool:
     """A scanned check-in (the caller has checked the scan proof); False when already checked in."""
+    if ts.cancelled_at is not None:
+        raise Conflict(_("This session was cancelled."))
     if not may_attend(ts, user):
         raise Forbidden(_("This school-based session is for the teachers of its own school."))
     return _attend(session, ts, user.id, "qr", None)
@@ -379,6 +404,8 @@ def mark_attendance(
     teachers were newly marked. Nothing is written when any teacher is unknown or not allowed at the session."""
     if not _can_manage(actor, ts):
         raise NotFound(_("This session does not exist or belongs to another school."))
+    if ts.cancelled_at is not None:
+        raise InvalidInput(_("This session was cancelled."))
     names = _parse_usernames(usernames)
     teachers = list(session.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else []
     if len(teachers) < len(set(user_ids)):

@@ -281,6 +281,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/training/sessions/{session_id}"): SCHOOL_SCOPED,
     ("GET", "/training/sessions/{session_id}/qr"): SCHOOL_SCOPED,
     ("POST", "/training/sessions/{session_id}/attendance"): SCHOOL_SCOPED,
+    ("POST", "/training/sessions/{session_id}/cancel"): SCHOOL_SCOPED.but(form={"reason": "场地临时不可用"}),
     # --- hours: admins of the teacher's school verify, the district certifies -----------------------------------------
     ("GET", "/admin/hours"): Allow(ADMINS),
     ("GET", "/admin/hours/{entry_id}/evidence"): SCHOOL_SCOPED,
