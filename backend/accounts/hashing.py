@@ -98,10 +98,7 @@ class HashingPool:
             if self._in_progress >= self.max_waiting:
                 return False
             rate = self.current_rate()
-            if not rate:
-                return True
-            elapsed = time.monotonic() - self._refilled
-            return min(float(self.max_waiting), self._tokens + elapsed * rate) >= 1.0
+            return not rate or self._tokens_at(time.monotonic(), rate) >= 1.0
 
     def current_rate(self) -> float:
         """Sign-ins admitted per second now (0: no limit): fewer while this process is serving heartbeats."""
@@ -110,13 +107,16 @@ class HashingPool:
         busy = self.meter.per_second() >= self.busy_heartbeats_per_second
         return self.per_second if busy else self.quiet_per_second
 
+    def _tokens_at(self, now: float, rate: float) -> float:
+        """The bucket's tokens at `now`: refilled at `rate` since the last take, up to max_waiting."""
+        return min(float(self.max_waiting), self._tokens + (now - self._refilled) * rate)
+
     def _take_token(self) -> bool:
         rate = self.current_rate()
         if not rate:
             return True
         now = time.monotonic()
-        self._tokens = min(float(self.max_waiting), self._tokens + (now - self._refilled) * rate)
-        self._refilled = now
+        self._tokens, self._refilled = self._tokens_at(now, rate), now
         if self._tokens < 1.0:
             return False
         self._tokens -= 1.0

@@ -6,29 +6,35 @@ with none to serve may use the machine for sign-ins.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 
 
 class RateMeter:
-    """Events per second over the last `window` seconds, counted in whole-second buckets."""
+    """Events per second over the last `window` seconds, counted in whole-second buckets. The event loop adds;
+    request threads read (sign-in admission), hence the lock: a bucket dropped while another thread sums them
+    would break the sum."""
 
     def __init__(self, window: int = 5) -> None:
         self.window = window
         self._buckets: deque[list[int]] = deque()  # [second, count], oldest first
+        self._lock = threading.Lock()
 
     def add(self, count: int, now: float | None = None) -> None:
         second = int(time.monotonic() if now is None else now)
-        if self._buckets and self._buckets[-1][0] == second:
-            self._buckets[-1][1] += count
-        else:
-            self._buckets.append([second, count])
-        self._trim(second)
+        with self._lock:
+            if self._buckets and self._buckets[-1][0] == second:
+                self._buckets[-1][1] += count
+            else:
+                self._buckets.append([second, count])
+            self._trim(second)
 
     def per_second(self, now: float | None = None) -> float:
         second = int(time.monotonic() if now is None else now)
-        self._trim(second)
-        return sum(count for _second, count in self._buckets) / self.window
+        with self._lock:
+            self._trim(second)
+            return sum(count for _second, count in self._buckets) / self.window
 
     def _trim(self, second: int) -> None:
         while self._buckets and self._buckets[0][0] <= second - self.window:

@@ -174,8 +174,7 @@ def cancel_session(
             service.cancel(session, user, ts, reason)
     except (InvalidInput, Conflict) as exc:
         problem = translate(request_locale(request), exc.message, **exc.params)
-        errors = getattr(exc, "fields", {})
-        return _detail(request, session, ts, problem=problem, errors=errors, reason=reason, status=exc.status_code)
+        return _detail(request, session, ts, problem=problem, errors=exc.fields, reason=reason, status=exc.status_code)
     return redirect(request, f"/training/sessions/{ts.id}?notice=cancelled")
 
 

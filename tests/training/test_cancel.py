@@ -4,13 +4,16 @@ append-only ledger)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import Role
+from backend.accounts.models import Role, User
 from backend.audit.models import AuditEvent
 from backend.training import checkin, service
+from backend.training.models import TrainingSession
 from tests.api.helpers import csrf_from, login
 from tests.conftest import ManualClock
 from tests.factories import make_user
@@ -19,15 +22,32 @@ from tests.training.helpers import make_session
 SECRET = "change-me-demo-secret"  # the demo settings the test app runs with
 
 
-def test_an_admin_cancels_a_session_and_nobody_can_check_in_to_it(
-    client: TestClient, session: Session, clock: ManualClock
-) -> None:
+@dataclass
+class Scheduled:
+    admin: User
+    teacher: User
+    ts: TrainingSession
+    page: str
+    token: str
+
+
+def _scheduled_and_open(client: TestClient, session: Session, *, attended: bool = False) -> Scheduled:
+    """A school admin's session for 2 November, its page open in the admin's browser."""
     admin = make_user(session, Role.school_admin, school_code="S-A")
     teacher = make_user(session, school_code="S-A")
     ts = make_session(session, admin)
+    if attended:
+        service.mark_attendance(session, admin, ts, user_ids=[teacher.id])
     login(client, admin.username)
     page = f"/training/sessions/{ts.id}"
-    token = csrf_from(client, page)
+    return Scheduled(admin, teacher, ts, page, csrf_from(client, page))
+
+
+def test_an_admin_cancels_a_session_and_nobody_can_check_in_to_it(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    s = _scheduled_and_open(client, session)
+    admin, teacher, ts, page, token = s.admin, s.teacher, s.ts, s.page, s.token
     assert "取消本次研修" in client.get(page).text
 
     no_reason = client.post(f"{page}/cancel", data={"csrf_token": token, "reason": "  "})
@@ -57,13 +77,8 @@ def test_an_admin_cancels_a_session_and_nobody_can_check_in_to_it(
 def test_a_session_teachers_attended_can_no_longer_be_cancelled(
     client: TestClient, session: Session, clock: ManualClock
 ) -> None:
-    admin = make_user(session, Role.school_admin, school_code="S-A")
-    teacher = make_user(session, school_code="S-A")
-    ts = make_session(session, admin)
-    service.mark_attendance(session, admin, ts, user_ids=[teacher.id])
-    login(client, admin.username)
-    page = f"/training/sessions/{ts.id}"
-    token = csrf_from(client, page)
+    s = _scheduled_and_open(client, session, attended=True)
+    ts, page, token = s.ts, s.page, s.token
     assert "取消本次研修" not in client.get(page).text  # the form is not offered
 
     refused = client.post(f"{page}/cancel", data={"csrf_token": token, "reason": "下雨"})
