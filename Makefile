@@ -7,16 +7,22 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx fuzz
+.PHONY: run first-run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx fuzz
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
 	@echo "make test  — set up and run every test (SQLite, PostgreSQL, S3 via moto, Chromium)"
+	@echo "make first-run — prove 'make run' from a fresh clone of HEAD (CI's first step)"
 
 run: install system-deps
 	$(BIN)/portal db upgrade
 	$(BIN)/portal demo load
 	$(BIN)/portal serve --host $(HOST) --port $(PORT)
+
+# The first command as a new user meets it: a fresh clone of HEAD, a brand-new virtualenv, `make run` on a spare port,
+# /healthz and a Chinese page, every module imported, the server stopped (.ci/first-run; CI's first step).
+first-run:
+	.ci/first-run
 
 # TEST_WORKERS: pytest-xdist processes (files are kept together on one worker: module fixtures are shared).
 TEST_WORKERS ?= 2
