@@ -6,6 +6,8 @@ time. This class holds what an operator sets at deploy time: where the database 
 
 from __future__ import annotations
 
+import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -14,7 +16,8 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - the one value refused outside demo mode
+# The value earlier releases published as the demo secret: refused everywhere, so an old .env cannot bring it back.
+PUBLISHED_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - a refused value, not a secret in use
 
 
 class Settings(BaseSettings):
@@ -22,7 +25,10 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'portal.db'}"
     demo_mode: bool = True
-    secret_key: str = DEFAULT_SECRET
+    # Signs CSRF tokens and the rotating check-in codes. Required outside demo mode; in demo mode, when unset, a random
+    # one is made on the first run and kept in `secret_key_file`, so restarts keep sessions and nobody can forge codes.
+    secret_key: str = ""
+    secret_key_file: Path = PROJECT_ROOT / "data" / "secret_key"
 
     storage_backend: Literal["local", "s3"] = "local"
     media_root: Path = PROJECT_ROOT / "data" / "media"
@@ -67,10 +73,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
-        if not self.demo_mode and self.secret_key == DEFAULT_SECRET:
+        if self.secret_key == PUBLISHED_SECRET:
+            raise ValueError("SECRET_KEY is the value published in earlier releases: set a private random value")
+        if not self.demo_mode and not self.secret_key:
             raise ValueError("SECRET_KEY must be set to a private random value when DEMO_MODE is off")
         if not self.demo_mode and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters when DEMO_MODE is off")
+        if not self.secret_key:
+            self.secret_key = demo_secret(self.secret_key_file)
         if self.sso_enabled and not (self.oidc_issuer and self.oidc_client_id):
             raise ValueError("SSO_ENABLED needs OIDC_ISSUER and OIDC_CLIENT_ID")
         if not (self.sso_enabled or self.local_login_enabled):
@@ -80,6 +90,28 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def demo_secret(path: Path) -> str:
+    """The demo installation's own secret: read from `path`, or made there (readable by its owner only) on first use.
+
+    Made under a temporary name and linked into place, so two processes starting together agree on one value."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # another process made it first: use theirs
+    finally:
+        temporary.unlink()
+    return path.read_text(encoding="ascii").strip()
 
 
 @lru_cache

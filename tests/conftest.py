@@ -29,6 +29,11 @@ from backend.policies.service import forget_cached_policy
 os.environ["PASSWORD_HASH_PER_S"], os.environ["PASSWORD_HASH_QUEUE"] = "0", "8"
 hashing.pool.per_second, hashing.pool.max_waiting = 0.0, 8
 
+# The app under test (and the servers browser tests start) signs CSRF tokens and check-in codes with this key, so
+# tests can mint a code as a projector would; a demo installation makes a random one (tests/test_settings.py).
+TEST_SECRET_KEY = "test-secret-key-of-the-suite-0123456789abcdef"  # noqa: S105 - tests only
+os.environ["SECRET_KEY"] = TEST_SECRET_KEY
+
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/{db}")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

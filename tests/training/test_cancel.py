@@ -15,11 +15,11 @@ from backend.audit.models import AuditEvent
 from backend.training import checkin, service
 from backend.training.models import TrainingSession
 from tests.api.helpers import csrf_from, login
-from tests.conftest import ManualClock
+from tests.conftest import TEST_SECRET_KEY, ManualClock
 from tests.factories import make_user
 from tests.training.helpers import make_session
 
-SECRET = "change-me-demo-secret"  # the demo settings the test app runs with
+SECRET = TEST_SECRET_KEY  # the key the test app signs with
 
 
 @dataclass

@@ -20,11 +20,11 @@ from backend.kit.errors import Conflict, Forbidden
 from backend.training import checkin
 from backend.training.models import Attendance
 from tests.api.helpers import csrf_from, login
-from tests.conftest import ManualClock
+from tests.conftest import TEST_SECRET_KEY, ManualClock
 from tests.factories import make_user
 from tests.training.helpers import make_session
 
-SECRET = "change-me-demo-secret"  # the demo settings the test app runs with
+SECRET = TEST_SECRET_KEY  # the key the test app signs with
 STEP = 30
 
 
