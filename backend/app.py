@@ -15,6 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.accounts import hashing
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
 from backend.kit.csrf import verify_csrf
@@ -23,12 +25,18 @@ from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
 from backend.kit.path_ids import ids_in_range, unstorable
-from backend.kit.web import is_htmx, redirect, render
+from backend.kit.web import add_template_globals, is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
 log = logging.getLogger("portal")
+
+# The course taxonomy every page may show (tier and topic names, credit categories).
+add_template_globals(
+    tiers=TIERS, topics=TOPICS, tier_by_code=TIER_BY_CODE, topic_by_code=TOPIC_BY_CODE,
+    categories={c.code: c for c in CREDIT_CATEGORIES},
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -109,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = HeartbeatWriter(app.state.settings.database_url)
+        # Sign-ins give way to heartbeats: the writer counts them on the hashing pool's meter.
+        writer = HeartbeatWriter(app.state.settings.database_url, meter=hashing.pool.meter)
         app.state.heartbeats = writer
         await writer.start()
         try:

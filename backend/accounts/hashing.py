@@ -64,7 +64,8 @@ class HashingPool:
         self.per_second = max(0.0, per_second)
         self.quiet_per_second = self.per_second if quiet_per_second is None else max(0.0, quiet_per_second)
         self.busy_heartbeats_per_second = busy_heartbeats_per_second
-        self.meter = meter or load.heartbeats
+        # Heartbeats this process serves: the app hands this meter to the heartbeat writer.
+        self.meter = meter or load.RateMeter()
         self._tokens, self._refilled = float(self.max_waiting), time.monotonic()
         self._executor: ProcessPoolExecutor | None = None
         self._in_progress = 0

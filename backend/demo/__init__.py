@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.demo import records as demo_records
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, User
 from backend.catalogue import importer
 from backend.config import Settings
+from backend.demo import records as demo_records
 from backend.media.storage import Storage
 from backend.people import service as people
 
