@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint bandit constraints bench clean help vendor-htmx fuzz
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint lint-imports bandit constraints bench clean help vendor-htmx fuzz
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -22,6 +22,7 @@ run: install system-deps
 TEST_WORKERS ?= 2
 test: install-test system-deps system-test-deps postgres
 	$(BIN)/ruff check backend tests migrations
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/bandit -c pyproject.toml -q -r backend
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
@@ -88,6 +89,11 @@ postgres:
 
 lint: install-test
 	$(BIN)/ruff check backend tests migrations
+
+# The layering of ARCHITECTURE.md (contracts in .importlinter): the ground imports no domain, packages depend
+# downward, no cycle between packages.
+lint-imports: install-test
+	$(BIN)/lint-imports --no-cache
 
 # Static security analysis (issue 6): findings are fixed or explained on their line (`# nosec <rule> - why`).
 bandit: install-test
