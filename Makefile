@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test serve install install-test system-deps system-test-deps postgres lint lint-imports bandit constraints bench clean help vendor-htmx fuzz
+.PHONY: run test serve install install-test system-deps system-test-deps postgres lint lint-imports typecheck bandit constraints bench clean help vendor-htmx fuzz
 
 help:
 	@echo "make run   — set up (virtualenv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -23,6 +23,7 @@ TEST_WORKERS ?= 2
 test: install-test system-deps system-test-deps postgres
 	$(BIN)/ruff check backend tests migrations
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/bandit -c pyproject.toml -q -r backend
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
@@ -94,6 +95,10 @@ lint: install-test
 # downward, no cycle between packages.
 lint-imports: install-test
 	$(BIN)/lint-imports --no-cache
+
+# Types of backend/ ([tool.mypy] in pyproject.toml).
+typecheck: install-test
+	$(BIN)/mypy
 
 # Static security analysis (issue 6): findings are fixed or explained on their line (`# nosec <rule> - why`).
 bandit: install-test

@@ -145,7 +145,9 @@ def logout(request: Request, session: SessionDep, user: OptionalUser) -> Respons
 
 
 @pages.post("/lang")
-def switch_language(request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"):
+def switch_language(
+    request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"
+) -> Response:
     response = redirect(request, _safe_next(next))
     if lang in LOCALES:
         response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,14 +142,11 @@ def load_policy(session: Session) -> Policy:
     return policy
 
 
-def load_cached_policy() -> Policy:
-    """The last policy read by this process (defaults before the first read): for paths without a session."""
-    return _cache[1] if _cache else DEFAULT_POLICY
-
-
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
     known = {f.name for f in fields(Policy)}
-    return replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in rows if k in known})
+    # Any: each value was coerced to its field's own type by _coerce.
+    changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in known}
+    return replace(DEFAULT_POLICY, **changes)
 
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
