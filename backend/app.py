@@ -203,8 +203,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
-    if settings.bench_endpoints:
-        app.include_router(__import__("backend.bench", fromlist=["router"]).router)
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
     from backend.accounts.login_gate import LoginGate
 

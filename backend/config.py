@@ -62,8 +62,6 @@ class Settings(BaseSettings):
     # The public certificate check (/verify/…): requests per client address per window, counted in the database.
     verify_rate_limit: int = 30
     verify_rate_window_seconds: int = 60
-    # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
-    bench_endpoints: bool = False
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
