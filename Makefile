@@ -122,7 +122,7 @@ clean:
 # and merge them into each catalog. Then translate the empty msgstr in zh_CN; tests/test_i18n.py fails on any
 # missing one. Besides `_`, the first argument of the AppError classes is a message id; tests/test_i18n.py reads
 # I18N_KEYWORDS from this line, so keep it on one line.
-I18N_KEYWORDS := _ AppError InvalidInput NotAuthenticated Forbidden NotFound Conflict StorageUnavailable
+I18N_KEYWORDS := _ AppError InvalidInput NotAuthenticated Forbidden NotFound Conflict
 I18N_DIR := backend/locale
 I18N_LOCALES := zh_CN en
 I18N_WRAP := --no-wrap

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
 from backend.accounts import service, totp
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import _safe_next, client_address, set_session_cookie, stage_target
 from backend.db import SessionDep
@@ -21,7 +21,6 @@ from backend.kit.web import redirect, render
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 PAGE_SIZE = 25
 
 

@@ -10,14 +10,14 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.accounts.models import Role, User
 from backend.catalogue import authoring, export
 from backend.catalogue.models import Course, Lesson
@@ -38,7 +38,6 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/studio", tags=["studio"])
 
 # Teachers and school admins are refused at the door (403); owners and reviewers are checked by the service.
-AuthorUser = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
 
 
 def _form_fields(form: Any) -> dict[str, Any]:

@@ -5,8 +5,9 @@
     ├── NotAuthenticated (401)             no or expired session / token
     ├── Forbidden (403)                    actor lacks the role or school scope; also CSRF failures
     ├── NotFound (404)
-    ├── Conflict (409)                     state does not allow it (already enrolled, attempts used up…)
-    └── StorageUnavailable (503)           object store unreachable
+    └── Conflict (409)                     state does not allow it (already enrolled, attempts used up…)
+
+The object store's failures (backend.media.storage.StorageError) are answered 503 by the same handler module.
 """
 
 from __future__ import annotations
@@ -47,8 +48,3 @@ class NotFound(AppError):
 class Conflict(AppError):
     status_code = 409
     code = "conflict"
-
-
-class StorageUnavailable(AppError):
-    status_code = 503
-    code = "storage_unavailable"

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import Literal
 from uuid import UUID
 
 import anyio.from_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from backend.accounts.deps import CurrentUser, require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
@@ -38,7 +37,6 @@ from backend.policies.service import load_policy
 router = APIRouter()
 # The body is pulled from the server in pieces of about this size (bounded memory: one pull per request).
 PULL_BYTES = 1024 * 1024
-Uploader = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
 
 
 class UploadStart(BaseModel):
@@ -83,7 +81,7 @@ class UploadOut(BaseModel):
 
 
 @router.post("/api/v1/uploads", status_code=201, tags=["uploads"])
-def start_upload(request: Request, body: UploadStart, session: SessionDep, user: Uploader) -> UploadOut:
+def start_upload(request: Request, body: UploadStart, session: SessionDep, user: AuthorUser) -> UploadOut:
     upload = uploads.start_upload(
         session, request.app.state.storage, user, filename=body.filename, size=body.size, kind=body.kind
     )
@@ -91,12 +89,12 @@ def start_upload(request: Request, body: UploadStart, session: SessionDep, user:
 
 
 @router.get("/api/v1/uploads/{upload_id}", tags=["uploads"])
-def upload_status(upload_id: str, session: SessionDep, user: Uploader) -> UploadOut:
+def upload_status(upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
     return UploadOut.of(uploads.get_upload(session, user, upload_id))
 
 
 @router.put("/api/v1/uploads/{upload_id}/chunks/{index}", tags=["uploads"])
-def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: Uploader) -> UploadOut:
+def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: AuthorUser) -> UploadOut:
     length = _content_length(request)
     plan = uploads.prepare_chunk(session, user, upload_id, index, length, request.headers.get("content-range"))
     if plan.already_stored:
@@ -111,7 +109,7 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
 
 
 @router.post("/api/v1/uploads/{upload_id}/complete", tags=["uploads"])
-def complete_upload(request: Request, upload_id: str, session: SessionDep, user: Uploader) -> UploadOut:
+def complete_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
     plan = uploads.prepare_completion(session, user, upload_id)
     session.commit()  # as for chunks: no transaction stays open while the file is assembled and probed
     with _keeping_rejections(session):
@@ -120,7 +118,7 @@ def complete_upload(request: Request, upload_id: str, session: SessionDep, user:
 
 
 @router.delete("/api/v1/uploads/{upload_id}", status_code=204, tags=["uploads"])
-def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: Uploader) -> Response:
+def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> Response:
     uploads.cancel_upload(session, request.app.state.storage, user, upload_id)
     return Response(status_code=204)
 
@@ -134,7 +132,7 @@ def poster(request: Request, upload_id: str, session: SessionDep, user: CurrentU
 
 
 @router.get("/studio/uploads/new", include_in_schema=False)
-def upload_page(request: Request, session: SessionDep, user: Uploader) -> Response:
+def upload_page(request: Request, session: SessionDep, user: AuthorUser) -> Response:
     policy = load_policy(session)
     return render(
         request,

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import DistrictAdmin
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
@@ -25,7 +23,6 @@ from backend.policies import service
 from backend.policies.service import DEFAULT_POLICY, Policy
 
 pages = APIRouter(include_in_schema=False)
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 
 INVALID = _("Not a valid value.")
 # The settings of the credit rules (issue 5), labelled for administrators; every other setting is listed by its key.
