@@ -155,9 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.catalogue.studio_routes import router as studio_router
     from backend.evidence.routes import pages as evidence_pages
     from backend.health import router as health_router
+    from backend.learning.lesson_files import router as lesson_files_router
     from backend.learning.routes import api as learning_api
     from backend.learning.routes import pages as learning_pages
-    from backend.media.routes import router as media_router
     from backend.media.upload_routes import router as uploads_router
     from backend.quizzes.assignment_routes import pages as assignment_pages
     from backend.quizzes.grading_routes import pages as grading_pages
@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.quizzes.routes import pages as quizzes_pages
     from backend.quizzes.studio_routes import pages as assessment_studio_pages
 
-    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
+    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
     from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes

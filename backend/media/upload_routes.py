@@ -12,8 +12,7 @@ page. The rules live in `backend.media.uploads`; this module turns a request bod
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Literal
 from uuid import UUID
 
@@ -21,7 +20,6 @@ import anyio.from_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
 from backend.accounts.deps import AuthorUser, CurrentUser
@@ -31,7 +29,7 @@ from backend.kit.i18n import _
 from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
-from backend.media.routes import serve_object
+from backend.media.serving import serve_object
 from backend.policies.service import load_policy
 
 router = APIRouter()
@@ -103,8 +101,8 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
     # PostgreSQL would keep a connection idle in transaction, and SQLite (WAL) refuses to turn a read snapshot
     # that other writers have since overtaken into a write ("database is locked"), so the final update would fail.
     session.commit()
-    with _keeping_rejections(session):
-        upload = uploads.store_chunk(session, request.app.state.storage, plan, RequestBody(request, length))
+    # A rejected upload is gone for good: UploadRejected keeps the deletion of its row (the session commits it).
+    upload = uploads.store_chunk(session, request.app.state.storage, plan, RequestBody(request, length))
     return UploadOut.of(upload)
 
 
@@ -112,8 +110,7 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
 def complete_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
     plan = uploads.prepare_completion(session, user, upload_id)
     session.commit()  # as for chunks: no transaction stays open while the file is assembled and probed
-    with _keeping_rejections(session):
-        upload = uploads.complete_upload(session, request.app.state.storage, plan)
+    upload = uploads.complete_upload(session, request.app.state.storage, plan)  # UploadRejected keeps its deletion
     return UploadOut.of(upload)
 
 
@@ -213,11 +210,3 @@ def _content_length(request: Request) -> int:
         raise InvalidInput(_("Each chunk must be sent with its Content-Length.")) from exc
 
 
-@contextmanager
-def _keeping_rejections(session: Session) -> Iterator[None]:
-    try:
-        yield
-    except uploads.UploadRejected:
-        # A rejected upload is gone for good: keep the deletion of its row, then let the error answer.
-        session.commit()
-        raise
