@@ -78,8 +78,8 @@ def authenticate(request: Request, session: SessionDep, username: str, password:
         # Admitted (or refused as busy) before any database work: a storm of logins is shed cheaply.
         with hashing.pool.admit():
             return service.authenticate(session, username, password, client_address(request))
-    except AppError:
-        session.commit()
+    except AppError as exc:
+        exc.keep = True  # the refusal's failure count, lockout and audit event stay (the session commits them)
         raise
 
 
