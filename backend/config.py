@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     # The public certificate check (/verify/…): requests per client address per window, counted in the database.
     verify_rate_limit: int = 30
     verify_rate_window_seconds: int = 60
+
+    # Password hashing (backend/accounts/hashing.py explains them; README, Configuration): idle-priority argon2
+    # processes and sign-ins in progress at once per app process; sign-ins admitted a second (0: no limit) while the
+    # process serves at least PASSWORD_HASH_BUSY_HEARTBEATS_PER_S heartbeats a second, and while it serves fewer.
+    password_hash_processes: Annotated[int, Field(ge=0)] = 2
+    password_hash_queue: Annotated[int, Field(ge=0)] = 2
+    password_hash_per_s: Annotated[float, Field(ge=0)] = 5.0
+    password_hash_per_s_quiet: Annotated[float, Field(ge=0)] = 25.0
+    password_hash_busy_heartbeats_per_s: Annotated[float, Field(ge=0)] = 100.0
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

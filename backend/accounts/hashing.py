@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from backend.accounts import argon2_work
+from backend.config import get_settings
 from backend.kit import load
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
@@ -153,16 +154,9 @@ class HashingPool:
             return self._executor
 
 
-def _from_env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-# Read from the environment rather than Settings: hashing is needed by the CLI and demo loader as well as the app.
+# One pool per process, from the one settings class (the CLI and the demo loader hash too, not only the app).
+_settings = get_settings()
 pool = HashingPool(
-    int(_from_env("PASSWORD_HASH_PROCESSES", 2)), int(_from_env("PASSWORD_HASH_QUEUE", 2)),
-    _from_env("PASSWORD_HASH_PER_S", 5), _from_env("PASSWORD_HASH_PER_S_QUIET", 25),
-    _from_env("PASSWORD_HASH_BUSY_HEARTBEATS_PER_S", 100),
+    _settings.password_hash_processes, _settings.password_hash_queue, _settings.password_hash_per_s,
+    _settings.password_hash_per_s_quiet, _settings.password_hash_busy_heartbeats_per_s,
 )
