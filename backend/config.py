@@ -17,6 +17,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - the one value refused outside demo mode
 
 
+class PasswordHashing(BaseSettings):
+    """PASSWORD_HASH_*: idle-priority argon2 processes and sign-ins in progress at once per app process; sign-ins
+    admitted a second (0: no limit) while the process serves at least BUSY_HEARTBEATS_PER_S heartbeats a second,
+    and while it serves fewer (backend/accounts/hashing.py explains them; README, Configuration). A section of
+    `Settings` that can be read on its own: the hashing pool is made at import, before any other setting is needed
+    (reading the whole class may make the demo secret)."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSWORD_HASH_", env_file=".env", extra="ignore")
+
+    processes: Annotated[int, Field(ge=0)] = 2
+    queue: Annotated[int, Field(ge=0)] = 2
+    per_s: Annotated[float, Field(ge=0)] = 5.0
+    per_s_quiet: Annotated[float, Field(ge=0)] = 25.0
+    busy_heartbeats_per_s: Annotated[float, Field(ge=0)] = 100.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -63,14 +79,8 @@ class Settings(BaseSettings):
     verify_rate_limit: int = 30
     verify_rate_window_seconds: int = 60
 
-    # Password hashing (backend/accounts/hashing.py explains them; README, Configuration): idle-priority argon2
-    # processes and sign-ins in progress at once per app process; sign-ins admitted a second (0: no limit) while the
-    # process serves at least PASSWORD_HASH_BUSY_HEARTBEATS_PER_S heartbeats a second, and while it serves fewer.
-    password_hash_processes: Annotated[int, Field(ge=0)] = 2
-    password_hash_queue: Annotated[int, Field(ge=0)] = 2
-    password_hash_per_s: Annotated[float, Field(ge=0)] = 5.0
-    password_hash_per_s_quiet: Annotated[float, Field(ge=0)] = 25.0
-    password_hash_busy_heartbeats_per_s: Annotated[float, Field(ge=0)] = 100.0
+    # Password hashing: PASSWORD_HASH_* (the section below).
+    password_hashing: PasswordHashing = Field(default_factory=lambda: PasswordHashing())
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

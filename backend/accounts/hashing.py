@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from backend.accounts import argon2_work
-from backend.config import get_settings
+from backend.config import PasswordHashing
 from backend.kit import load
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
@@ -154,9 +154,9 @@ class HashingPool:
             return self._executor
 
 
-# One pool per process, from the one settings class (the CLI and the demo loader hash too, not only the app).
-_settings = get_settings()
+# One pool per process, from the settings' PASSWORD_HASH_* section (the CLI and the demo loader hash too, not only
+# the app).
+_config = PasswordHashing()
 pool = HashingPool(
-    _settings.password_hash_processes, _settings.password_hash_queue, _settings.password_hash_per_s,
-    _settings.password_hash_per_s_quiet, _settings.password_hash_busy_heartbeats_per_s,
+    _config.processes, _config.queue, _config.per_s, _config.per_s_quiet, _config.busy_heartbeats_per_s,
 )
