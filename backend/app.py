@@ -15,6 +15,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.accounts import hashing
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
 from backend.kit.csrf import verify_csrf
@@ -23,12 +25,18 @@ from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
 from backend.kit.path_ids import ids_in_range, unstorable
-from backend.kit.web import is_htmx, redirect, render
+from backend.kit.web import add_template_globals, is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
 log = logging.getLogger("portal")
+
+# The course taxonomy every page may show (tier and topic names, credit categories).
+add_template_globals(
+    tiers=TIERS, topics=TOPICS, tier_by_code=TIER_BY_CODE, topic_by_code=TOPIC_BY_CODE,
+    categories={c.code: c for c in CREDIT_CATEGORIES},
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -109,7 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = HeartbeatWriter(app.state.settings.database_url)
+        # Sign-ins give way to heartbeats: the writer counts them on the hashing pool's meter.
+        writer = HeartbeatWriter(app.state.settings.database_url, meter=hashing.pool.meter)
         app.state.heartbeats = writer
         await writer.start()
         try:
@@ -146,9 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.catalogue.studio_routes import router as studio_router
     from backend.evidence.routes import pages as evidence_pages
     from backend.health import router as health_router
+    from backend.learning.lesson_files import router as lesson_files_router
     from backend.learning.routes import api as learning_api
     from backend.learning.routes import pages as learning_pages
-    from backend.media.routes import router as media_router
     from backend.media.upload_routes import router as uploads_router
     from backend.quizzes.assignment_routes import pages as assignment_pages
     from backend.quizzes.grading_routes import pages as grading_pages
@@ -156,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.quizzes.routes import pages as quizzes_pages
     from backend.quizzes.studio_routes import pages as assessment_studio_pages
 
-    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
+    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
     from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
@@ -194,8 +203,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
-    if settings.bench_endpoints:
-        app.include_router(__import__("backend.bench", fromlist=["router"]).router)
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
     from backend.accounts.login_gate import LoginGate
 

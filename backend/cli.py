@@ -130,7 +130,7 @@ def demo_load(
     if size == "district":
         import time
 
-        from backend.demo_district import load_district
+        from backend.demo.district import load_district
         from backend.people import service as people
 
         started = time.monotonic()

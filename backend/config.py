@@ -10,14 +10,30 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The value earlier releases published as the demo secret: refused everywhere, so an old .env cannot bring it back.
 PUBLISHED_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - a refused value, not a secret in use
+
+
+class PasswordHashing(BaseSettings):
+    """PASSWORD_HASH_*: idle-priority argon2 processes and sign-ins in progress at once per app process; sign-ins
+    admitted a second (0: no limit) while the process serves at least BUSY_HEARTBEATS_PER_S heartbeats a second,
+    and while it serves fewer (backend/accounts/hashing.py explains them; README, Configuration). A section of
+    `Settings` that can be read on its own: the hashing pool is made at import, before any other setting is needed
+    (reading the whole class may make the demo secret)."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSWORD_HASH_", env_file=".env", extra="ignore")
+
+    processes: Annotated[int, Field(ge=0)] = 2
+    queue: Annotated[int, Field(ge=0)] = 2
+    per_s: Annotated[float, Field(ge=0)] = 5.0
+    per_s_quiet: Annotated[float, Field(ge=0)] = 25.0
+    busy_heartbeats_per_s: Annotated[float, Field(ge=0)] = 100.0
 
 
 class Settings(BaseSettings):
@@ -68,8 +84,9 @@ class Settings(BaseSettings):
     # The public certificate check (/verify/…): requests per client address per window, counted in the database.
     verify_rate_limit: int = 30
     verify_rate_window_seconds: int = 60
-    # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
-    bench_endpoints: bool = False
+
+    # Password hashing: PASSWORD_HASH_* (the section below).
+    password_hashing: PasswordHashing = Field(default_factory=lambda: PasswordHashing())
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -1,8 +1,9 @@
 """Engine and the request-owned session.
 
 Services `flush()`, never `commit()`: the `SessionDep` dependency commits when the route returns and rolls back on
-any error, so a request is all-or-nothing. Its exit runs before the response is sent (scope="function"), so a
-client never sees success for a write that was not committed.
+any error, so a request is all-or-nothing — unless the error says `keep` (an AppError with keep=True): then what was
+done before it is committed and the error still answers. Its exit runs before the response is sent
+(scope="function"), so a client never sees success for a write that was not committed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
+from backend.kit.errors import AppError
 
 
 def make_engine(url: str) -> Engine:
@@ -72,6 +74,12 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+    except AppError as exc:
+        if exc.keep:  # the error says the work done so far stays (a refusal's failure count, a rejected upload)
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

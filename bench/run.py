@@ -2,7 +2,8 @@
 
 1. Checks PostgreSQL on 127.0.0.1:5432 and prepares BENCH_VIEWERS viewers (default 30,000) on a fresh database
    `portal_bench` (bench/setup.py).
-2. For each worker count in BENCH_WORKERS (default "1,2"): starts uvicorn as a subprocess (BENCH_ENDPOINTS=true),
+2. For each worker count in BENCH_WORKERS (default "1,2"): starts uvicorn as a subprocess (bench/server.py: the portal
+   plus the baseline endpoint),
    then runs the load generator (bench/loadgen.py, its own process) four times:
      a. open loop, heartbeats: every viewer beats every 15 s for BENCH_SECONDS (default 60) -> heartbeats_per_s,
         p50/p99 (from each beat's scheduled time), after BENCH_WARMUP_SECONDS (5) sent but not reported;
@@ -22,7 +23,7 @@
    merged into the JSON line (BENCH_UPLOAD_MB=0 skips it).
 
 Also: BENCH_REUSE=1 reuses the last run's viewers (no new setup); BENCH_APP=module:app serves another ASGI app
-(e.g. an experiment) instead of backend.main:app.
+(e.g. an experiment) instead of bench.server:app (the portal plus the baseline endpoint).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ STORM_SECONDS = float(os.environ.get("BENCH_STORM_SECONDS", "30"))
 # Issue 5: district-size pages and export on their own database, {DATABASE}_district (BENCH_DISTRICT=0 skips it).
 DISTRICT = os.environ.get("BENCH_DISTRICT", "1") != "0"
 # The ASGI app uvicorn serves: the portal as shipped, or an experiment under study (an import string on PYTHONPATH).
-APP = os.environ.get("BENCH_APP", "backend.main:app")
+APP = os.environ.get("BENCH_APP", "bench.server:app")
 TICKS = os.sysconf("SC_CLK_TCK")
 # Issue 3's targets on this 2-core machine.
 TARGETS = {"heartbeats_per_s": 2000, "p99_ms": 100, "ratio_vs_baseline": 0.6}
@@ -135,8 +136,7 @@ class Server:
     def __init__(self, workers: int, database_url: str = DATABASE_URL, name: str = "") -> None:
         self.workers, self.port = workers, free_port()
         self.log = OUT / f"server-w{workers}{name}.log"
-        env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY,
-               "BENCH_ENDPOINTS": "true"}
+        env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY}
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command line
             [str(ROOT / ".venv" / "bin" / "uvicorn"), APP, "--workers", str(workers),
              "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--loop", "uvloop",

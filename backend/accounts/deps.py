@@ -65,4 +65,11 @@ def require_role(*roles: Role) -> Callable[[User], User]:
     return check
 
 
-TeacherUser = Annotated[User, Depends(require_role(Role.teacher, Role.trainer, Role.school_admin, Role.district_admin))]
+# The role aliases, defined here once; routes name the role they need in their signature.
+# Admins of a school or of the district (their school scope is decided by the service they call).
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
+# Who writes courses, quizzes and their media: trainers (德研员) and district admins.
+AuthorUser = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
+# Who runs an offline session: a trainer or an admin.
+RunnerUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin, Role.trainer))]

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from backend.accounts import argon2_work
+from backend.config import PasswordHashing
 from backend.kit import load
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
@@ -64,7 +65,8 @@ class HashingPool:
         self.per_second = max(0.0, per_second)
         self.quiet_per_second = self.per_second if quiet_per_second is None else max(0.0, quiet_per_second)
         self.busy_heartbeats_per_second = busy_heartbeats_per_second
-        self.meter = meter or load.heartbeats
+        # Heartbeats this process serves: the app hands this meter to the heartbeat writer.
+        self.meter = meter or load.RateMeter()
         self._tokens, self._refilled = float(self.max_waiting), time.monotonic()
         self._executor: ProcessPoolExecutor | None = None
         self._in_progress = 0
@@ -152,16 +154,9 @@ class HashingPool:
             return self._executor
 
 
-def _from_env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
-# Read from the environment rather than Settings: hashing is needed by the CLI and demo loader as well as the app.
+# One pool per process, from the settings' PASSWORD_HASH_* section (the CLI and the demo loader hash too, not only
+# the app).
+_config = PasswordHashing()
 pool = HashingPool(
-    int(_from_env("PASSWORD_HASH_PROCESSES", 2)), int(_from_env("PASSWORD_HASH_QUEUE", 2)),
-    _from_env("PASSWORD_HASH_PER_S", 5), _from_env("PASSWORD_HASH_PER_S_QUIET", 25),
-    _from_env("PASSWORD_HASH_BUSY_HEARTBEATS_PER_S", 100),
+    _config.processes, _config.queue, _config.per_s, _config.per_s_quiet, _config.busy_heartbeats_per_s,
 )

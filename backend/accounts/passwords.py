@@ -18,9 +18,6 @@ from argon2.exceptions import InvalidHashError
 from backend.accounts import argon2_work, hashing
 from backend.kit.i18n import _
 
-ARGON2_TIME_COST = argon2_work.TIME_COST
-ARGON2_MEMORY_KIB = argon2_work.MEMORY_KIB
-ARGON2_PARALLELISM = argon2_work.PARALLELISM
 # Longer passwords are refused before hashing: argon2 hashes anything, but a megabyte "password" is a DoS.
 MAX_PASSWORD_LENGTH = 256
 

@@ -78,8 +78,8 @@ def authenticate(request: Request, session: SessionDep, username: str, password:
         # Admitted (or refused as busy) before any database work: a storm of logins is shed cheaply.
         with hashing.pool.admit():
             return service.authenticate(session, username, password, client_address(request))
-    except AppError:
-        session.commit()
+    except AppError as exc:
+        exc.keep = True  # the refusal's failure count, lockout and audit event stay (the session commits them)
         raise
 
 
@@ -145,7 +145,9 @@ def logout(request: Request, session: SessionDep, user: OptionalUser) -> Respons
 
 
 @pages.post("/lang")
-def switch_language(request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"):
+def switch_language(
+    request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"
+) -> Response:
     response = redirect(request, _safe_next(next))
     if lang in LOCALES:
         response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")

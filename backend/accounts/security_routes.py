@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 
 from backend.accounts import service, totp
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import _safe_next, client_address, set_session_cookie, stage_target
+from backend.accounts.scope import school_scope
 from backend.db import SessionDep
 from backend.kit.errors import AppError, InvalidInput, NotFound
 from backend.kit.i18n import _, translate
@@ -21,7 +22,6 @@ from backend.kit.web import redirect, render
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 PAGE_SIZE = 25
 
 
@@ -221,7 +221,7 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
 def _scoped(query, admin: User):  # type: ignore[no-untyped-def]
     if admin.role == Role.district_admin:
         return query
-    return query.where(User.school_id == admin.school_id, User.role == Role.teacher)
+    return query.where(school_scope(admin), User.role == Role.teacher)
 
 
 @pages.get("/admin/users")

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from backend.accounts import throttle, totp
+from backend.accounts import scope, throttle, totp
 from backend.accounts.models import ApiToken, AuthSession, Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from backend.audit import service as audit
@@ -309,7 +309,7 @@ def may_manage(actor: User, target: User) -> bool:
         return False
     if actor.role == Role.district_admin:
         return True
-    return actor.role == Role.school_admin and target.role == Role.teacher and target.school_id == actor.school_id
+    return target.role == Role.teacher and scope.in_school_scope(actor, target)
 
 
 def reset_password(session: Session, actor: User, target: User, address: str | None) -> str:

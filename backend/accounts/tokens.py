@@ -183,8 +183,8 @@ def require_scope(scope: str) -> Callable[..., Integration]:
                 session, credentials.credentials.strip(), scope, path=request.url.path,
                 address=request.client.host if request.client else None,
             )  # fmt: skip
-        except AppError:
-            session.commit()  # the refusal's audit event stays, though the request fails
+        except AppError as exc:
+            exc.keep = True  # the refusal's audit event stays, though the request fails (the session commits it)
             raise
 
     return check

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import DistrictAdmin
 from backend.audit import service
 from backend.db import SessionDep
 from backend.kit.clock import SHANGHAI
 from backend.kit.web import render
 
 pages = APIRouter(include_in_schema=False)
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 # The filter's choices: security events first, then the record-keeping verbs other domains write.
 ACTION_GROUPS = ("auth.", "auth.login", "auth.lockout", "auth.password", "auth.role", "auth.2fa", "token.", "ledger.")
 

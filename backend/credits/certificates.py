@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.accounts.scope import in_school_scope
 from backend.audit import service as audit
 from backend.catalogue import service as catalogue
 from backend.credits import programs
@@ -96,7 +97,7 @@ def mask_name(name: str) -> str:
 def _may_see(actor: User, holder: User) -> bool:
     if actor.id == holder.id or actor.role == Role.district_admin:
         return True
-    return actor.role == Role.school_admin and actor.school_id is not None and actor.school_id == holder.school_id
+    return in_school_scope(actor, holder)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,15 +6,14 @@ Who may act on what is decided in `backend.credits.workflow`; these routes parse
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from backend.accounts.deps import CurrentUser, require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AdminUser, CurrentUser, DistrictAdmin
+from backend.accounts.models import User
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.credits import external, programs, workflow
 from backend.credits import service as credits
@@ -28,8 +27,6 @@ from backend.people import records
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 
 SOURCE_LABELS = {
     "course_completion": _("course_completion"),

@@ -1,5 +1,6 @@
 """Rendering: one URL, two renderings. A normal request gets the full page; an htmx request gets only the block
-that changes. Every template sees the translator, the CSRF token and the formatting helpers."""
+that changes. Every template sees the translator, the CSRF token and the formatting helpers; the app adds the
+domain's globals (the tiers and topics) with `add_template_globals`, so this module names no domain."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT
 from backend.kit.clock import SHANGHAI
 from backend.kit.csrf import CSRF_FIELD, csrf_token
@@ -23,6 +23,11 @@ LOCALE_COOKIE = "portal_lang"
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "web" / "templates"))
 # html=False: course text is Markdown written by trainers; raw HTML in it is shown as text, never run.
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def add_template_globals(**values: Any) -> None:
+    """Names every template sees besides the request's own context (set once, by the app at import)."""
+    templates.env.globals.update(values)
 
 
 def is_htmx(request: Request) -> bool:
@@ -74,11 +79,6 @@ def base_context(request: Request) -> dict[str, Any]:
         "html_lang": "zh-CN" if locale == "zh_CN" else "en",
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
-        "tiers": TIERS,
-        "topics": TOPICS,
-        "tier_by_code": TIER_BY_CODE,
-        "topic_by_code": TOPIC_BY_CODE,
-        "categories": {c.code: c for c in CREDIT_CATEGORIES},
         "hours": fmt_hours,
         "date": lambda v: fmt_date(v, locale),
         "datetime": lambda v: fmt_datetime(v, locale),

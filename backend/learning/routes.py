@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
-from backend.catalogue.routes import visible_course
 from backend.credits import programs
 from backend.credits import service as credits
 from backend.db import SessionDep, WriteSessionDep
@@ -18,7 +17,7 @@ from backend.kit import clock
 from backend.kit.web import redirect, render
 from backend.learning import heartbeats, playbacks, service
 from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
-from backend.media.routes import lesson_document_url, lesson_video_url
+from backend.learning.lesson_files import lesson_document_url, lesson_video_url
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -33,7 +32,7 @@ def home(request: Request, user: OptionalUser) -> Response:
 
 @pages.post("/courses/{course_id}/enroll")
 def enroll_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = service.visible_course(session, user, course_id)
     service.enroll(session, user.id, course)
     first = next((lesson for lesson in course.lessons), None)
     return redirect(request, f"/lessons/{first.id}" if first else f"/courses/{course.id}")
@@ -42,7 +41,7 @@ def enroll_page(request: Request, course_id: int, session: SessionDep, user: Cur
 @pages.get("/lessons/{lesson_id}")
 def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
     lesson = catalogue.get_lesson(session, lesson_id)
-    course = visible_course(session, user, lesson.course_id)
+    course = service.visible_course(session, user, lesson.course_id)
     enrollment = service.enrollment_for(session, user.id, course.id)
     if enrollment is None:
         return redirect(request, f"/courses/{course.id}")
@@ -101,7 +100,7 @@ class EnrollmentOut(BaseModel):
 
 @api.post("/courses/{course_id}/enrollment", response_model=EnrollmentOut, status_code=201)
 def enroll_api(course_id: int, session: SessionDep, user: CurrentUser) -> EnrollmentOut:
-    course = visible_course(session, user, course_id)
+    course = service.visible_course(session, user, course_id)
     enrollment = service.enroll(session, user.id, course)
     return EnrollmentOut(id=enrollment.id, course_id=course.id, completed=enrollment.completed_at is not None)
 

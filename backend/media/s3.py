@@ -60,8 +60,6 @@ READ_TIMEOUT_SECONDS = 60.0
 HTTP_RETRIES = 3
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
-# S3 refuses parts under 5 MiB, except the last part of an upload.
-MIN_PART_BYTES = 5 * _MIB
 _PART_READ_BYTES = 1024 * 1024
 
 

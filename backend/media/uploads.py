@@ -81,9 +81,10 @@ class StoredMedia:
 
 class UploadRejected(InvalidInput):
     """The file's content is not acceptable (wrong type, damaged, too long). The upload's row and stored objects
-    are already deleted in the session: the route commits before letting the error answer the request."""
+    are already deleted in the session, and that is kept (`keep`): the request's session commits it."""
 
     code = "upload_rejected"
+    keep = True
 
 
 class UploadTooLarge(InvalidInput):

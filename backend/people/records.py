@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.accounts.scope import school_scope as scope  # the one school scope (callers import it from here too)
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
-from backend.kit.errors import Forbidden, InvalidInput, NotFound
+from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
@@ -45,16 +46,6 @@ RESULT_LABELS = {
     "basic": _("Basically qualified"),
     "unqualified": _("Unqualified"),
 }
-
-
-def scope(actor: User) -> ColumnElement[bool]:
-    """The teachers an administrator may look at, as a condition on `User`."""
-    if actor.role == Role.district_admin:
-        return true()
-    if actor.role == Role.school_admin:
-        # A school admin without a school sees nobody rather than everybody.
-        return User.school_id == actor.school_id if actor.school_id is not None else false()
-    raise Forbidden(_("Your role does not allow this."))
 
 
 def teacher_filter(actor: User, *, query: str | None = None, school_id: int | None = None) -> list[ColumnElement[bool]]:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
-from backend.audit import service as audit
+from backend.accounts.deps import DistrictAdmin
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
@@ -25,7 +22,6 @@ from backend.policies import service
 from backend.policies.service import DEFAULT_POLICY, Policy
 
 pages = APIRouter(include_in_schema=False)
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 
 INVALID = _("Not a valid value.")
 # The settings of the credit rules (issue 5), labelled for administrators; every other setting is listed by its key.
@@ -51,19 +47,13 @@ LABELS = {
 }
 
 
-def _as_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _page(request: Request, policy: Policy, status: int = 200, **extra: object) -> Response:
     rows = [
         (
             f.name,
             LABELS.get(f.name),
-            _as_text(getattr(policy, f.name)),
-            _as_text(getattr(DEFAULT_POLICY, f.name)),
+            service.as_text(getattr(policy, f.name)),
+            service.as_text(getattr(DEFAULT_POLICY, f.name)),
             isinstance(getattr(DEFAULT_POLICY, f.name), bool),
         )
         for f in fields(Policy)
@@ -109,15 +99,5 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
             form_error=translate(request.state.locale, _("Please correct the marked fields.")),
         )
     for name, value in changes.items():
-        before = _as_text(getattr(current, name))
-        service.set_policy(session, name, value, user.id)
-        audit.record(
-            session,
-            "policy.set",
-            actor_id=user.id,
-            subject_type="policy",
-            subject_id=name,
-            before={name: before},
-            after={name: _as_text(value)},
-        )
+        service.set_policy(session, name, value, user.id)  # audited there
     return redirect(request, f"/admin/policy?saved={len(changes)}")

@@ -9,10 +9,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
 from backend.policies.models import PolicySetting
@@ -141,20 +143,19 @@ def load_policy(session: Session) -> Policy:
     return policy
 
 
-def load_cached_policy() -> Policy:
-    """The last policy read by this process (defaults before the first read): for paths without a session."""
-    return _cache[1] if _cache else DEFAULT_POLICY
-
-
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
     known = {f.name for f in fields(Policy)}
-    return replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in rows if k in known})
+    # Any: each value was coerced to its field's own type by _coerce.
+    changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in known}
+    return replace(DEFAULT_POLICY, **changes)
 
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
+    """Changes one policy value, audited ("policy.set", with the value before and after), whoever calls it."""
     if key not in {f.name for f in fields(Policy)}:
         raise InvalidInput("Unknown policy %(name)s", name=key)
     coerced = _coerce(key, value)
+    before = getattr(load_policy(session), key)
     row = session.get(PolicySetting, key)
     stored = str(coerced) if isinstance(coerced, Decimal) else coerced
     if row is None:
@@ -162,8 +163,19 @@ def set_policy(session: Session, key: str, value: object, actor_id: int | None) 
     else:
         row.value, row.updated_at, row.updated_by = stored, clock.now(), actor_id
     session.flush()
+    audit.record(
+        session, "policy.set", actor_id=actor_id, subject_type="policy", subject_id=key,
+        before={key: as_text(before)}, after={key: as_text(coerced)},
+    )
     forget_cached_policy()
     return load_policy(session)
+
+
+def as_text(value: object) -> str:
+    """A policy value as the policy page shows it and the audit log records it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def forget_cached_policy() -> None:

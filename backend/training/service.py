@@ -36,7 +36,6 @@ from backend.training.models import Attendance, TrainingSession
 
 LEVELS = ("school", "workshop", "district")
 LEVEL_LABELS = {"school": _("School-based"), "workshop": _("Workshop"), "district": _("District")}
-DURATIONS = ("full", "half", "other")
 MAX_HOURS = Decimal("12")
 PAGE_SIZE = 50
 ADMIN_ROLES = (Role.school_admin, Role.district_admin, Role.trainer)

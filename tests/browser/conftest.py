@@ -98,7 +98,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) 
 
 
 _SET_POLICY = """
-import backend.kit.all_models  # every table, so the policy row's foreign key to users resolves
+import backend.models_registry  # every table, so the policy row's foreign key to users resolves
 from backend.config import get_settings
 from backend.db import session_factory
 from backend.policies.service import set_policy

@@ -13,7 +13,7 @@ from backend.audit.models import AuditEvent
 from backend.credits.certificate_models import Certificate
 from backend.credits.external import ExternalRecord
 from backend.credits.models import LedgerEntry
-from backend.demo_records import COMING_SESSION, PAST_SESSION, REJECT_REASON
+from backend.demo.records import COMING_SESSION, PAST_SESSION, REJECT_REASON
 from backend.media.local import LocalStorage
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.training.models import Attendance, TrainingSession

@@ -1,4 +1,8 @@
-"""Imports every domain's models so `Base.metadata` is complete (Alembic, tests)."""
+"""Every table of the portal: imports each domain's models so `Base.metadata` is complete (Alembic, tests).
+
+It lives at the app level, beside `backend/app.py`, because it names every domain; `backend.kit` (the ground floor)
+imports none.
+"""
 
 from backend.accounts import models as accounts_models  # noqa: F401
 from backend.accounts import sso_models  # noqa: F401
