@@ -10,8 +10,7 @@ from pydantic import BaseModel, Field
 
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
-from backend.credits import programs
-from backend.credits import service as credits
+from backend.credits import hours, programs
 from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
 from backend.kit.web import redirect, render
@@ -80,14 +79,15 @@ def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -
         "learning/home.html",
         {
             "year": year,
-            "summary": credits.summary(session, user.id, year),
+            "summary": hours.teacher_total(session, user.id, year=year),
             "by_tier": programs.hours_by_tier(session, user.id, year),
             "induction": programs.induction_progress(session, user.id, policy),
+            "status_note": hours.STATUS_NOTE,
             "policy": policy,
             "enrollments": enrollments,
             "courses": courses,
             "progress": progress,
-            "entries": credits.entries_for(session, user.id),
+            "entries": hours.entries(session, user.id),
         },
     )
 
@@ -187,10 +187,13 @@ def close_playback(playback_id: str, session: WriteSessionDep, user: CurrentUser
 
 class LearningOut(BaseModel):
     year: int
-    hours_this_year: Decimal
-    induction_hours: Decimal
+    hours_this_year: Decimal = Field(description="Certified hours of this year: the hours that count")
+    hours_this_year_awaiting: Decimal = Field(description="Hours of this year pending or verified, not yet certified")
+    induction_hours: Decimal = Field(description="Certified hours toward the induction")
+    induction_hours_awaiting: Decimal
     induction_required: Decimal
     induction_missing_topics: list[str]
+    induction_complete: bool
     enrolled_course_ids: list[int]
     completed_course_ids: list[int]
 
@@ -201,12 +204,16 @@ def my_learning_api(session: SessionDep, user: CurrentUser) -> LearningOut:
     year = clock.local_year(clock.now())
     induction = programs.induction_progress(session, user.id, policy)
     enrollments = service.my_enrollments(session, user.id)
+    this_year = hours.teacher_total(session, user.id, year=year)
     return LearningOut(
         year=year,
-        hours_this_year=credits.summary(session, user.id, year).total,
+        hours_this_year=this_year.certified,
+        hours_this_year_awaiting=this_year.awaiting,
         induction_hours=induction.hours,
+        induction_hours_awaiting=induction.awaiting,
         induction_required=induction.required,
         induction_missing_topics=induction.missing_topics,
+        induction_complete=induction.complete,
         enrolled_course_ids=[e.course_id for e in enrollments],
         completed_course_ids=[e.course_id for e in enrollments if e.completed_at is not None],
     )

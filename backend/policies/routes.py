@@ -27,7 +27,7 @@ INVALID = _("Not a valid value.")
 # The settings of the credit rules (issue 5), labelled for administrators; every other setting is listed by its key.
 LABELS = {
     "induction_hours": _("Induction: credit hours required"),
-    "induction_trainee_days": _("Induction: days as trainee homeroom teacher"),
+    "induction_trainee_years": _("Induction: years as trainee homeroom teacher"),
     "induction_assessment_course": _("Induction: code of the assessment course"),
     "annual_hours_target": _("Annual hours of a homeroom teacher"),
     "homeroom_service_kinds": _("Service kinds that count as homeroom teacher"),

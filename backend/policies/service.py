@@ -46,8 +46,9 @@ class Policy:
     position_slack_ms: int = 1500
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
     annual_hours_target: Decimal = Decimal("72")
-    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher, as days served in trainee periods (their union).
-    induction_trainee_days: int = 365
+    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher: the days served in trainee periods (their union)
+    # reach the days from the first trainee day to its anniversary (backend/people/rules.py, one definition of a year).
+    induction_trainee_years: int = 1
     # DOMAIN.md, Induction: the assessment after training; the code of the course whose quiz is that assessment
     # (empty: not set up yet, so nobody is shown as eligible for appointment).
     induction_assessment_course: str = ""
