@@ -49,7 +49,8 @@ def test_errors_are_clear_and_exit_non_zero(env, tmp_path) -> None:
 
 
 def test_default_secret_is_refused_outside_demo_mode(env) -> None:
-    result = portal({**env, "DEMO_MODE": "false"}, "db", "upgrade")
+    without_secret = {k: v for k, v in env.items() if k != "SECRET_KEY"}  # the suite's own (tests/conftest.py)
+    result = portal({**without_secret, "DEMO_MODE": "false"}, "db", "upgrade")
     assert result.returncode == 1 and "SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
 
