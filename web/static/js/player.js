@@ -31,6 +31,7 @@
   let timer = null;
   let prompt = null;          // {id, deadline (ms, performance clock)}
   let promptTimer = null;
+  let endAfterPrompt = false; // the video ended while a check was open: close once it is answered
 
   function say(key, extra, tone) {
     statusEl.textContent = (root.getAttribute("data-msg-" + key) || key) + (extra ? " " + extra : "");
@@ -184,6 +185,7 @@
     if (r.ok && r.data.outcome === "answered") say("counting", "", "ok");
     else if (r.ok) say("prompt_late", "", "warn");
     else say("error", r.data && r.data.detail, "warn");
+    if (endAfterPrompt && playback) { endAfterPrompt = false; beat(true, video.duration, undefined, true); }
   }
   if (dialog) {
     document.getElementById("attention-confirm").addEventListener("click", answerPrompt);
@@ -220,7 +222,10 @@
   });
   video.addEventListener("ended", function () {
     clearInterval(timer);
-    if (playback) beat(true, video.duration, undefined, true);   // closes the playback: its credit is confirmed
+    // Closing settles the credit at once: with a check still open it would be dropped, so the close waits for
+    // the teacher's answer (answerPrompt).
+    if (playback && prompt) { endAfterPrompt = true; beat(true, video.duration); }
+    else if (playback) beat(true, video.duration, undefined, true);   // closes the playback: its credit is confirmed
   });
   video.addEventListener("timeupdate", function () { if (!video.seeking) lastPosition = video.currentTime; });
   video.addEventListener("seeking", function () {
