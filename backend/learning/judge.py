@@ -8,8 +8,8 @@ Rules (issue 3; DOMAIN.md "What a credit hour must mean"), each bounded by the s
 2. Coverage is the set of unique milliseconds played; a jump ahead, and (unless seeking ahead is allowed) playing
    beyond the furthest point reached, add none. A beat covers no more than it credited at the allowed rate (issue
    12): the position slack lets a playhead run a little ahead of the clock (network jitter) without being called a
-   jump, but the lead is covered by nobody. Time banked by a late beat pays for the next early one, so jitter
-   costs an honest viewer nothing; a playhead that outruns the clock covers only the clock's worth of video.
+   jump, but a beat's lead over the clock is left uncovered until a later beat's time pays for it (`_unpaid_lead`),
+   so jitter costs an honest viewer nothing and a playhead that outruns the clock covers only the clock's worth.
 3. Paused, hidden, rewound, other-playback and prompt-missed intervals earn nothing.
 4. Attention prompts: due at a random moment, answered within `prompt_answer_seconds`; a missed one drops all
    pending credit since the last confirmation and stops credit until answered.
@@ -134,14 +134,15 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     elif not policy.allow_seek_ahead and not _continues_coverage(state, start, policy):
         note = "beyond_furthest"
     else:
-        full = min(int(advance / policy.max_playback_rate), window)
+        # What this beat may pay for: its advance, and the lead an earlier beat took over the clock (left uncovered).
+        pay_from = start - _unpaid_lead(state.seen_coverage, start, policy.position_slack_ms)
+        full = min(int((end - pay_from) / policy.max_playback_rate), window)
         credit = max(0, min(full, state.lesson_budget_ms, state.day_budget_ms))
         if credit < full:
             note = "daily_cap" if state.day_budget_ms <= state.lesson_budget_ms else "lesson_done_today"
         if credit > 0:
             # Coverage only for the part that was paid for with credit at the allowed rate, never more.
-            paid_end = start + min(advance, int(credit * policy.max_playback_rate))
-            covered = (start, paid_end)
+            covered = (pay_from, pay_from + min(end - pay_from, int(credit * policy.max_playback_rate)))
             pending_cov = coverage.add_interval(pending_cov, *covered)
             bank = window - credit
         note = note or ("late" if late else None)
@@ -189,6 +190,15 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
 def _continues_coverage(state: State, start: int, policy: Policy) -> bool:
     """Playing may only extend what was reached: from inside the covered part, or from the very start."""
     return start <= policy.position_slack_ms or coverage.contains(state.seen_coverage, start, policy.position_slack_ms)
+
+
+def _unpaid_lead(seen: list[list[int]], start: int, slack: int) -> int:
+    """How far `start` lies beyond the end of the covered part, when no further than the slack: the lead a playhead
+    took over the clock (network jitter), uncovered until a beat's time pays for it."""
+    if coverage.contains(seen, start):
+        return 0
+    reached = max((hi for _, hi in seen if hi < start), default=None)
+    return start - reached if reached is not None and start - reached <= slack else 0
 
 
 def _refuse(state: State, beat: Beat, now: datetime, elapsed: int, reason: str) -> Verdict:
