@@ -26,6 +26,7 @@ from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
+from backend.kit.numbers import BigInt
 from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
@@ -39,7 +40,7 @@ PULL_BYTES = 1024 * 1024
 
 class UploadStart(BaseModel):
     filename: str = Field(min_length=1, max_length=1000)
-    size: int = Field(ge=0)
+    size: Annotated[BigInt, Field(ge=0)]
     kind: Literal["video", "document", "image"]
 
 
