@@ -472,7 +472,8 @@ def _outcome(row: dict[str, Any], s: State, beat: Beat, v: Verdict, now: Any, po
         counting=s.holds_lease and s.prompt_state != "missed",
         prompt_id=s.prompt_id if s.prompt_state == "open" else None,
         prompt_seconds_left=seconds_left,
-        wants_close=beat.ended,
+        # A check open at the end keeps the playback open until it is answered (a close would drop the credit).
+        wants_close=beat.ended and s.prompt_state != "open",
         wants_lease=(not s.holds_lease and not holder_live) or new_day,
     )
 

@@ -149,10 +149,7 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
 
     issued = False
     prompt_id, prompt_due_at, prompt_deadline = state.prompt_id, state.prompt_due_at, state.prompt_deadline
-    # Not on the beat that ends the playback: its close settles the credit at once, and a check shown then could
-    # only drop it. A check that fell due is owed to the teacher's next playback (playbacks._schedule_left).
-    if (prompt_state == "none" and prompt_due_at is not None and now >= prompt_due_at and beat.playing
-            and not beat.ended):
+    if prompt_state == "none" and prompt_due_at is not None and now >= prompt_due_at and beat.playing:
         issued, prompt_state = True, "open"
         prompt_id = secrets.token_hex(8)
         prompt_deadline = now + timedelta(seconds=policy.prompt_answer_seconds)

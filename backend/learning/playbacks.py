@@ -5,7 +5,8 @@ Heartbeats themselves go through `backend.learning.hotpath`; everything here hap
 
 Settling pending credit (issue 12): a playback's pending credit is confirmed by an attention check answered in time
 or by a clean close, and dropped by a missed check or by a close while a check is open or missed; a close settles
-it at once, so nothing of a closed playback is ever confirmed later. Every confirmation checks the day's and the
+it at once, so nothing of a closed playback is ever confirmed later. (The beat that ends a video does not close a
+playback with a check open: the player closes it after the answer.) Every confirmation checks the day's and the
 lesson's budgets at that moment (`_budgets`), whatever was budgeted when the lease was taken. The check schedule is
 the teacher's: only the lease holder has one, and it goes on from holder to holder (`LearnerState.prompt_due_in_ms`),
 so closing and reopening never restarts it.
@@ -160,7 +161,7 @@ def take_over_lease(session: Session, playback_id: str, policy: Policy) -> bool:
         return False
     if holder is not None and holder.id == playback.id and playback.budget_day == day_of(now):
         return True
-    if holder is not None and holder.id == playback.id:
+    if holder is not None and holder.id == playback.id and playback.prompt_state == "none":
         confirm(session, playback, policy, now)  # a new day: today's budgets start from what is confirmed
     progress = session.get(LessonProgress, playback.progress_id, with_for_update=True)
     assert progress is not None

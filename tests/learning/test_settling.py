@@ -76,14 +76,27 @@ def test_a_check_owed_when_a_playback_closes_is_shown_at_the_next_playbacks_firs
     assert world.beat(second, 1, 15).json()["prompt"] is not None
 
 
-def test_the_beat_that_ends_a_playback_shows_no_check_and_its_close_confirms(world, clock) -> None:  # noqa: F811
+def test_a_check_due_at_the_end_keeps_the_playback_open_until_answered(world, clock) -> None:  # noqa: F811
     pb = world.start()["playback_id"]
     _check_due_in(world, pb, 50, clock)
     for seq, pos in enumerate((15, 30, 45), start=1):
         world.beat(pb, seq, pos)
-    r = world.beat(pb, 4, 60, ended=True).json()  # the check fell due on this beat
-    assert r["prompt"] is None and r["lesson_covered"] is True
-    assert world.progress().credited_ms == 60 * SECOND
+    r = world.beat(pb, 4, 60, ended=True).json()  # the check fell due on the last beat
+    assert r["prompt"] is not None and world.playback(pb).ended_at is None
+    assert world.client.post(f"/api/v1/playbacks/{pb}/prompts/{r['prompt']['id']}").json()["outcome"] == "answered"
+    assert world.beat(pb, 5, 60, after_s=1, ended=True).json()["lesson_covered"] is True  # the player closes now
+    assert world.progress().credited_ms == 60 * SECOND and world.playback(pb).ended_at is not None
+
+
+def test_ending_playbacks_over_and_over_never_confirms_past_a_due_check(world, clock) -> None:  # noqa: F811
+    first = world.start()["playback_id"]
+    _check_due_in(world, first, 20, clock)
+    world.beat(first, 1, 15)
+    assert world.beat(first, 2, 30, ended=True).json()["prompt"] is not None  # due: shown, not closed
+    world.client.post(f"/api/v1/playbacks/{first}/close")  # closed without answering: dropped
+    second = world.start()["playback_id"]  # the check is still owed
+    assert world.beat(second, 1, 15, ended=True).json()["prompt"] is not None
+    assert world.progress().credited_ms == 0
 
 
 def test_a_confirmation_checks_todays_budgets_as_they_stand_when_it_confirms(world, clock) -> None:  # noqa: F811

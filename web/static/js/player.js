@@ -146,6 +146,7 @@
     creditedEl.textContent = fmt(playback.lesson_credited_ms + data.session_credited_ms);
     if (data.prompt) openPrompt(data.prompt);
     if (data.course_completed) { say("completed", "", "ok"); return; }
+    if (sent.ended && data.prompt) { endAfterPrompt = true; return; }   // closed once the check is answered
     if (sent.ended) {
       say(data.lesson_covered ? "covered" : "ended", "", data.lesson_covered ? "ok" : "");
       playback = null;   // the playback is closed; pressing play again starts a new one
@@ -222,10 +223,8 @@
   });
   video.addEventListener("ended", function () {
     clearInterval(timer);
-    // Closing settles the credit at once: with a check still open it would be dropped, so the close waits for
-    // the teacher's answer (answerPrompt).
-    if (playback && prompt) { endAfterPrompt = true; beat(true, video.duration); }
-    else if (playback) beat(true, video.duration, undefined, true);   // closes the playback: its credit is confirmed
+    // Closes the playback, its credit confirmed; with a check open, the server keeps it open until the answer.
+    if (playback) beat(true, video.duration, undefined, true);
   });
   video.addEventListener("timeupdate", function () { if (!video.seeking) lastPosition = video.currentTime; });
   video.addEventListener("seeking", function () {
