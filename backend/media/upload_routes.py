@@ -13,7 +13,7 @@ page. The rules live in `backend.media.uploads`; this module turns a request bod
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio.from_thread
