@@ -27,6 +27,7 @@ from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.numbers import Bool
 from backend.kit.web import is_htmx, redirect, render, request_locale
 from backend.learning import service as learning
 from backend.media import uploads
@@ -468,7 +469,7 @@ class UploadIn(BaseModel):
 
 
 class PublishIn(BaseModel):
-    migrate: bool = False
+    migrate: Bool = False
     comment: str = ""
 
 

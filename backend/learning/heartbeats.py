@@ -5,7 +5,7 @@ OpenAPI) and the ASGI fast lane that serves the same URL without the framework's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from backend.accounts.service import digest_token
 from backend.db import begin_for_write
 from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
+from backend.kit.numbers import BigInt, Bool, Int
 from backend.learning import coverage, playbacks
 from backend.learning.judge import Beat
 from backend.learning.models import LessonProgress, PlaybackSession
@@ -21,12 +22,14 @@ from backend.policies.service import load_policy
 
 
 class HeartbeatIn(BaseModel):
-    seq: int = Field(ge=1, le=10_000_000)
-    position_ms: int = Field(ge=0, le=100 * 3600 * 1000)
-    playing: bool
-    visible: bool
-    ended: bool = False
-    client_ms: int | None = Field(None, ge=0)
+    """Strict (backend/kit/numbers.py): a string, a boolean or a fraction where a number belongs is refused."""
+
+    seq: Annotated[Int, Field(ge=1, le=10_000_000)]
+    position_ms: Annotated[Int, Field(ge=0, le=100 * 3600 * 1000)]
+    playing: Bool
+    visible: Bool
+    ended: Bool = False
+    client_ms: Annotated[BigInt, Field(ge=0)] | None = None
 
 
 class PromptOut(BaseModel):

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Select, String, any_, bindparam, event, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.accounts.models import ApiToken, AuthSession
@@ -190,18 +191,32 @@ class HeartbeatWriter:
             batch = [first]
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            try:
-                outcomes = await self._write(batch)
-            except Exception as exc:  # the whole batch failed: nobody is acknowledged, clients resend
+            await self._write_isolated(batch)
+            self.meter.add(len(batch))
+
+    async def _write_isolated(self, batch: list[BeatRequest]) -> None:
+        """Writes a batch and answers its beats. When the database refuses the batch for the sake of one beat's
+        values, the batch is split by playback and its halves written apart, until the bad beat fails alone and every
+        other teacher's beat is stored (issue 12). When the database itself failed (connection lost, locked), the
+        whole batch fails: nobody is acknowledged, clients resend."""
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:
+            groups = list(_by_playback(batch).values())
+            if len(groups) < 2 or _database_failed(exc):
                 log.exception("heartbeat batch of %d failed", len(batch))
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
-                continue
-            for request, outcome in zip(batch, outcomes, strict=True):
-                if not request.future.done():
-                    request.future.set_result(outcome)
-            self.meter.add(len(batch))
+                return
+            log.warning("heartbeat batch of %d refused (%s): written in parts", len(batch), type(exc).__name__)
+            half = len(groups) // 2
+            await self._write_isolated([r for group in groups[:half] for r in group])
+            await self._write_isolated([r for group in groups[half:] for r in group])
+            return
+        for request, outcome in zip(batch, outcomes, strict=True):
+            if not request.future.done():
+                request.future.set_result(outcome)
 
     async def _current_policy(self, conn: AsyncConnection) -> Policy:
         if self.policy is None or time.monotonic() - self.policy_at > _POLICY_SECONDS:
@@ -355,6 +370,20 @@ class HeartbeatWriter:
         )
 
 
+def _by_playback(batch: list[BeatRequest]) -> dict[str, list[BeatRequest]]:
+    groups: dict[str, list[BeatRequest]] = defaultdict(list)
+    for request in batch:
+        groups[request.playback_id].append(request)
+    return groups
+
+
+def _database_failed(exc: BaseException) -> bool:
+    """The database (or the way to it) failed, as opposed to refusing one beat's values."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
 def _state(row: dict[str, Any]) -> State:
     return State(
         duration_ms=row["duration_ms"],
@@ -443,7 +472,8 @@ def _outcome(row: dict[str, Any], s: State, beat: Beat, v: Verdict, now: Any, po
         counting=s.holds_lease and s.prompt_state != "missed",
         prompt_id=s.prompt_id if s.prompt_state == "open" else None,
         prompt_seconds_left=seconds_left,
-        wants_close=beat.ended,
+        # A check open at the end keeps the playback open until it is answered (a close would drop the credit).
+        wants_close=beat.ended and s.prompt_state != "open",
         wants_lease=(not s.holds_lease and not holder_live) or new_day,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from backend.catalogue import service as catalogue
 from backend.credits import hours, programs
 from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
+from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
 from backend.learning import heartbeats, playbacks, service
 from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
@@ -106,7 +108,7 @@ def enroll_api(course_id: int, session: SessionDep, user: CurrentUser) -> Enroll
 
 
 class PlaybackIn(BaseModel):
-    start_ms: int = Field(0, ge=0)
+    start_ms: Annotated[Int, Field(ge=0)] = 0
 
 
 class PlaybackOut(BaseModel):

@@ -13,7 +13,7 @@ page. The rules live in `backend.media.uploads`; this module turns a request bod
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio.from_thread
@@ -26,6 +26,7 @@ from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
+from backend.kit.numbers import BigInt
 from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
@@ -39,7 +40,7 @@ PULL_BYTES = 1024 * 1024
 
 class UploadStart(BaseModel):
     filename: str = Field(min_length=1, max_length=1000)
-    size: int = Field(ge=0)
+    size: Annotated[BigInt, Field(ge=0)]
     kind: Literal["video", "document", "image"]
 
 

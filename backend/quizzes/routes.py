@@ -8,10 +8,11 @@ quizzes show a start page there, and the running attempt lives at `/quiz/attempt
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
@@ -22,6 +23,7 @@ from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.numbers import Int, QueryInt
 from backend.kit.web import is_htmx, redirect, render
 from backend.learning import service as learning
 from backend.quizzes import access, events, service
@@ -227,7 +229,8 @@ class QuizOut(BaseModel):
 
 
 class AttemptIn(BaseModel):
-    answers: dict[int, list[int] | str]
+    # Question id → chosen option positions (or a text answer). Keys are text in JSON: parsed, and bounded.
+    answers: dict[Annotated[QueryInt, Field(ge=1)], list[Annotated[Int, Field(ge=0)]] | str]
 
 
 class QuestionResultOut(BaseModel):
@@ -270,8 +273,8 @@ class RunningAttemptOut(BaseModel):
 
 
 class ExtensionIn(BaseModel):
-    user_id: int
-    minutes: int
+    user_id: Annotated[Int, Field(ge=1)]
+    minutes: Int  # 1 to 1440, checked by the service with its own message
     reason: str = ""
 
 

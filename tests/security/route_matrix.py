@@ -54,9 +54,11 @@ class Expect:
 
 
 def filled(value: Any, ids: dict[str, object]) -> Any:
-    """Body templates name the world's records as "{name}"."""
+    """Body templates name the world's records as "{name}"; one standing alone is the record's id itself (a JSON
+    number where the id is a number: bodies are strictly typed)."""
     if isinstance(value, str):
-        return value.format(**ids)
+        alone = value[1:-1] if value.startswith("{") and value.endswith("}") else None
+        return ids[alone] if alone in ids and isinstance(ids[alone], int) else value.format(**ids)
     if isinstance(value, dict):
         return {k: filled(v, ids) for k, v in value.items()}
     if isinstance(value, list):
