@@ -315,13 +315,13 @@ def test_attendance_cannot_be_marked_before_the_session_starts(
 ) -> None:
     admin = make_user(session, Role.school_admin, school_code="S-A")
     teacher = make_user(session, school_code="S-A")
-    ts = make_session(session, admin, day="2026-11-02", start_time="10:30", end_time="12:00")  # clock: 10:00
+    ts = make_session(session, admin, day="2026-11-02", start_time="10:20", end_time="12:00")  # clock: 10:00
     token = login(client, admin.username)
     form = {"user_id": [str(teacher.id)], "csrf_token": token}
     early = client.post(f"/training/sessions/{ts.id}/attendance", data=form)
-    assert early.status_code == 409 and "10:30" in early.text
+    assert early.status_code == 409 and "10:20" in early.text
     assert _entries(session, teacher.id) == []
-    clock.advance(30 * 60)  # 10:30: it has started
+    clock.advance(20 * 60)  # 10:20: it has started (and the admin is still signed in: 30 minutes idle end a session)
     started = client.post(f"/training/sessions/{ts.id}/attendance", data=form, follow_redirects=False)
     assert started.status_code == 303 and len(_entries(session, teacher.id)) == 1
 
