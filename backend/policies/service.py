@@ -99,7 +99,7 @@ class Policy:
     offline_half_day_hours: Decimal = Decimal("3")
     # Issue 5, offline study: the check-in QR code shown at a session rotates this often (seconds)...
     checkin_code_seconds: int = 30
-    # ...and is accepted from this long before the session starts until this long after it ends (minutes).
+    # ...and is accepted from the session's start (issue 13: no attendance before it) until this long after its end.
     checkin_grace_minutes: int = 30
     # A teacher who scanned a valid code has this long to log in and confirm the check-in (minutes).
     checkin_confirm_minutes: int = 10
