@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -19,18 +21,26 @@ from backend.accounts import hashing
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
+from backend.kit import metrics
 from backend.kit.csrf import verify_csrf
 from backend.kit.error_schema import ERROR_RESPONSES
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
 from backend.kit.path_ids import ids_in_range, unstorable
+from backend.kit.telemetry import Telemetry
 from backend.kit.web import add_template_globals, is_htmx, redirect, render
-from backend.learning.heartbeat_lane import HeartbeatLane
+from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
 log = logging.getLogger("portal")
+# Requests answered in front of the router (they leave no route in the scope), by their route templates.
+FAST_ROUTES = (
+    (HEARTBEAT_PATH, "/api/v1/playbacks/{playback_id}/heartbeats"),
+    (re.compile(r"^/login$"), "/login"),
+    (re.compile(r"^/api/v1/auth/(login|token)$"), "/api/v1/auth/{login_or_token}"),
+)
 
 # The course taxonomy every page may show (tier and topic names, credit categories).
 add_template_globals(
@@ -125,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await writer.stop()
+            metrics.process_exited(os.getpid())  # this worker's live gauges stop counting
 
     app = FastAPI(
         title="松江区班主任网络研修平台",
@@ -208,4 +219,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(LoginGate, default_locale=settings.default_locale)
     app.add_middleware(HeartbeatLane)
+    # Outermost: every request, the two above included, gets a request id, a log line and its metrics.
+    app.add_middleware(Telemetry, fast_routes=FAST_ROUTES, log_heartbeats=settings.log_heartbeats)
     return app

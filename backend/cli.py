@@ -80,14 +80,19 @@ def serve(
     """Serve the portal."""
     import uvicorn
 
+    from backend.kit import metrics, telemetry
+
     try:
-        get_settings()
+        settings = get_settings()
     except ValueError as exc:
         raise fail(f"invalid settings: {exc}") from exc
+    # Every worker counts into one folder, so /metrics on any worker reports them all (backend/kit/metrics.py).
+    metrics.prepare_multiprocess(settings.metrics_dir)
     typer.echo(f"松江区班主任网络研修平台: http://{host}:{port}")
     uvicorn.run(
         "backend.main:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
-        log_level="info",
+        log_level=settings.log_level.lower(), access_log=False,  # the portal writes its own access lines
+        log_config=telemetry.logging_config(settings.log_format, settings.log_level.upper()),
     )
 
 

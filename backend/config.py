@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     # Password hashing: PASSWORD_HASH_* (the section below).
     password_hashing: PasswordHashing = Field(default_factory=lambda: PasswordHashing())
 
+    # Operations (README, "Operating the portal"). Logs: one JSON object a line, or readable text for development.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    # Successful heartbeats are counted in the metrics, not logged (thousands a second); on: one line each.
+    log_heartbeats: bool = False
+    # GET /metrics answers clients in these networks (comma-separated CIDR), or anyone with this bearer token.
+    metrics_allow_networks: str = "127.0.0.0/8,::1/128"
+    metrics_token: str = ""
+    # Where `portal serve` keeps the workers' metric files (prometheus-client's multiprocess mode); emptied at start.
+    metrics_dir: Path = PROJECT_ROOT / "data" / "metrics"
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.secret_key == PUBLISHED_SECRET:

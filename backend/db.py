@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
+from backend.kit import metrics
 from backend.kit.errors import AppError
 
 
@@ -41,8 +42,20 @@ def make_engine(url: str) -> Engine:
             # A request that will write takes the write lock at BEGIN (see `begin_for_write`).
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_SQLITE_WRITE) else "BEGIN")
 
-        return engine
-    return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
+        return watch_pool(engine, "requests")
+    return watch_pool(create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True), "requests")
+
+
+def watch_pool(engine: Engine, name: str) -> Engine:
+    """Connections in use and the pool's size, in the metrics (`portal_db_pool_in_use{pool=name}`)."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    if callable(size):
+        metrics.DB_POOL_SIZE.labels(name).set(size() + max(0, getattr(pool, "_max_overflow", 0)))
+    in_use = metrics.DB_POOL_IN_USE.labels(name)
+    event.listen(engine, "checkout", lambda *_args: in_use.inc())
+    event.listen(engine, "checkin", lambda *_args: in_use.dec())
+    return engine
 
 
 _SQLITE_WRITE = "sqlite_write"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -136,7 +137,12 @@ class Server:
     def __init__(self, workers: int, database_url: str = DATABASE_URL, name: str = "") -> None:
         self.workers, self.port = workers, free_port()
         self.log = OUT / f"server-w{workers}{name}.log"
-        env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY}
+        # Metrics as `portal serve` keeps them (prometheus-client's multiprocess mode: memory-mapped files).
+        metrics_dir = OUT / f"metrics-w{workers}{name}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY,
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command line
             [str(ROOT / ".venv" / "bin" / "uvicorn"), APP, "--workers", str(workers),
              "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--loop", "uvloop",

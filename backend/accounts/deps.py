@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from backend.accounts import service
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
+from backend.kit import telemetry
 from backend.kit.errors import Forbidden, NotAuthenticated
 from backend.kit.i18n import _
 
@@ -41,6 +42,7 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
         cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
         user = service.user_for_session_token(session, cookie) if cookie else None
     request.state.user = user
+    telemetry.identify(user.id if user else None)  # the user id on every log line of this request
     # A plain snapshot for templates: error pages render after the transaction rolled back and expired the row.
     request.state.viewer = Viewer.of(user) if user else None
     return user

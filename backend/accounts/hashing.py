@@ -37,7 +37,7 @@ from typing import TypeVar
 
 from backend.accounts import argon2_work
 from backend.config import PasswordHashing
-from backend.kit import load
+from backend.kit import load, metrics
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
 
@@ -82,9 +82,13 @@ class HashingPool:
             self._admitted.depth += 1
         else:
             with self._lock:
-                if self._in_progress >= self.max_waiting or (sign_in and not self._take_token()):
+                admitted = self._in_progress < self.max_waiting and (not sign_in or self._take_token())
+                if sign_in:
+                    metrics.SIGN_INS.labels("admitted" if admitted else "refused", "pool").inc()
+                if not admitted:
                     raise HashingBusy()
                 self._in_progress += 1
+                metrics.QUEUE_LENGTH.labels("password_hashing").set(self._in_progress)
             self._admitted.depth = 1
         try:
             yield
@@ -93,6 +97,7 @@ class HashingPool:
             if not self._admitted.depth:
                 with self._lock:
                     self._in_progress -= 1
+                    metrics.QUEUE_LENGTH.labels("password_hashing").set(self._in_progress)
 
     def has_room(self) -> bool:
         """Whether a sign-in would be admitted now (without taking the place): for shedding before any work."""

@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.accounts import hashing
+from backend.kit import metrics
 from backend.kit.asgi import TooLarge, read_body, reply
 from backend.kit.i18n import LOCALES, _, translate
 from backend.kit.web import LOCALE_COOKIE
@@ -49,6 +50,7 @@ class LoginGate:
         await self.app(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.SIGN_INS.labels("refused", "gate").inc()
         try:  # read (and drop) the form, so the connection stays usable for the next request
             await read_body(receive, MAX_BODY)
         except TooLarge:

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter as Tally
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,7 +28,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.accounts.models import ApiToken, AuthSession
-from backend.kit import clock, load
+from backend.db import watch_pool
+from backend.kit import clock, load, metrics
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
 from backend.policies.models import PolicySetting
@@ -144,6 +146,7 @@ class HeartbeatWriter:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_immediate(self.engine)
+        watch_pool(self.engine.sync_engine, "heartbeats")
         self.queue: asyncio.Queue[BeatRequest] = asyncio.Queue()
         # PostgreSQL: WRITERS batches in flight at once, each on its own connection, so the next batch is judged
         # while the last one waits for its commit (a batch's time is mostly round trips, not CPU). Row locks
@@ -191,6 +194,7 @@ class HeartbeatWriter:
             batch = [first]
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            metrics.QUEUE_LENGTH.labels("heartbeats").set(self.queue.qsize())
             await self._write_isolated(batch)
             self.meter.add(len(batch))
 
@@ -199,11 +203,13 @@ class HeartbeatWriter:
         values, the batch is split by playback and its halves written apart, until the bad beat fails alone and every
         other teacher's beat is stored (issue 12). When the database itself failed (connection lost, locked), the
         whole batch fails: nobody is acknowledged, clients resend."""
+        started = time.perf_counter()
         try:
             outcomes = await self._write(batch)
         except Exception as exc:
             groups = list(_by_playback(batch).values())
             if len(groups) < 2 or _database_failed(exc):
+                metrics.WRITER_FAILURES.inc()
                 log.exception("heartbeat batch of %d failed", len(batch))
                 for request in batch:
                     if not request.future.done():
@@ -217,6 +223,7 @@ class HeartbeatWriter:
         for request, outcome in zip(batch, outcomes, strict=True):
             if not request.future.done():
                 request.future.set_result(outcome)
+        metrics.count_heartbeats(Tally(map(_outcome_label, outcomes)), len(batch), time.perf_counter() - started)
 
     async def _current_policy(self, conn: AsyncConnection) -> Policy:
         if self.policy is None or time.monotonic() - self.policy_at > _POLICY_SECONDS:
@@ -368,6 +375,13 @@ class HeartbeatWriter:
             session_credited_ms=state.credited_ms + state.pending_ms, coverage=state.seen_coverage,
             duration_ms=state.duration_ms, counting=state.holds_lease and state.prompt_state != "missed",
         )
+
+
+def _outcome_label(outcome: BeatOutcome) -> str:
+    """accepted, duplicate (a resend), or why it was refused (not_found, old_heartbeat, time_travel, …)."""
+    if outcome.status == 200:
+        return "duplicate" if outcome.duplicate else "accepted"
+    return outcome.error or str(outcome.status)
 
 
 def _by_playback(batch: list[BeatRequest]) -> dict[str, list[BeatRequest]]:

@@ -5,6 +5,7 @@ no replica keeps anything about a user in its memory (the roadmap: stateless rep
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import new_postgresql_database
 
@@ -70,6 +72,7 @@ class Deployment:
     url: str
     database_url: str
     replica_logs: list[Path]
+    replica_ports: list[int]
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +101,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 logs.append(log)
                 processes.append(subprocess.Popen(  # noqa: S603
                     [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env, cwd=folder, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                    env={**env, "METRICS_DIR": str(folder / f"metrics-{n}")}, cwd=folder, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                 ))
             for port, process, log in zip(ports, processes, logs, strict=True):
                 _wait_for(f"http://127.0.0.1:{port}", process, log)
@@ -111,7 +114,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 stdout=nginx_log.open("wb"), stderr=subprocess.STDOUT,
             ))
             _wait_for(f"http://127.0.0.1:{proxy_port}", processes[-1], nginx_log)
-            yield Deployment(f"http://127.0.0.1:{proxy_port}", database_url, logs)
+            yield Deployment(f"http://127.0.0.1:{proxy_port}", database_url, logs, ports)
         finally:
             for process in processes:
                 process.terminate()
@@ -122,8 +125,19 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     process.kill()
 
 
-def _served(log: Path, fragment: str) -> int:
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if fragment in line)
+def _served(log: Path, method: str, route: str) -> int:
+    """Requests a replica logged (one JSON access line each)."""
+    lines = [json.loads(line) for line in log.read_text(errors="replace").splitlines() if line.startswith("{")]
+    return sum(1 for line in lines if line.get("method") == method and line.get("route") == route)
+
+
+def _heartbeats(port: int) -> float:
+    """Heartbeats a replica wrote, from its /metrics (successful ones are counted, not logged)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+        if sample.name == "portal_heartbeats_total"
+    )
 
 
 def _video_lesson(database_url: str) -> tuple[int, int]:
@@ -175,6 +189,6 @@ def test_a_teacher_learns_through_the_proxy_whichever_replica_answers(deployment
         assert [browser.get("/api/v1/me").status_code for _ in range(4)] == [401] * 4
 
     # Both replicas took part: the proxy spread the requests, and the story above held across them.
-    for log in deployment.replica_logs:
-        assert _served(log, "/heartbeats") >= 2, log.read_text(errors="replace")[-2000:]
-        assert _served(log, "GET /api/v1/me") >= 2
+    for log, port in zip(deployment.replica_logs, deployment.replica_ports, strict=True):
+        assert _heartbeats(port) >= 2, log.read_text(errors="replace")[-2000:]
+        assert _served(log, "GET", "/api/v1/me") >= 2
