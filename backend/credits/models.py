@@ -74,6 +74,9 @@ class LedgerEntry(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     created_at: Mapped[datetime]
+    # The hash chain (backend/credits/chain.py): the previous entry's hash, and this one's, computed on write.
+    chain_prev: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class LedgerEntryTopic(Base):
@@ -97,6 +100,8 @@ class LedgerEntryEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime]
+    chain_prev: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ExternalRecord(Base):
@@ -147,3 +152,7 @@ def _training_date(_mapper, _connection, target: LedgerEntry) -> None:  # type: 
 @event.listens_for(LedgerEntry, "before_delete")
 def _refuse_deletes(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
     raise LedgerRewriteRefused(f"ledger entry {target.id} cannot be deleted")
+
+
+# Every entry and status event the ORM writes is stamped with its place in the hash chain (imported for its hook).
+from backend.credits import chain as _chain  # noqa: E402, F401

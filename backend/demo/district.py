@@ -25,6 +25,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.credits import chain
 from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
@@ -84,6 +85,8 @@ def _batched(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list
 def _bulk(session: Session, table: Any, rows: Iterator[dict[str, Any]]) -> int:
     count = 0
     for batch in _batched(rows):
+        if table.name in chain.HASHED_COLUMNS:  # chained rows get their ids and hashes as the ORM's do
+            chain.stamp(session.connection(), table.name, batch)
         session.execute(insert(table), batch)
         count += len(batch)
     return count

@@ -179,6 +179,12 @@ class S3Storage:
         validate_key(key)
         return None
 
+    def list_keys(self) -> Iterator[str]:
+        self._ensure_bucket()
+        with self._translate_errors("list", "(bucket)"):
+            keys = [item.object_name for item in self.client.list_objects(self.bucket, recursive=True)]
+        return iter(sorted(k for k in keys if k))
+
     def check(self) -> None:
         """Reach the endpoint and make sure the bucket exists (creating it if needed)."""
         with self._bucket_lock:

@@ -111,6 +111,10 @@ class Storage(Protocol):
         """Readiness probe: raise `StorageError` unless the backend is reachable and writable."""
         ...
 
+    def list_keys(self) -> Iterator[str]:
+        """Every stored object's key, in key order (backups); unfinished multipart uploads are not objects."""
+        ...
+
     # Multipart uploads: an object assembled from parts that arrive over many requests (resumable browser
     # uploads). Nothing is visible under `key` until `complete_multipart`; `abort_multipart` leaves nothing.
     # Parts are numbered from 1 and must be stored in order; re-storing the last part (a retry) replaces it.

@@ -101,7 +101,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 logs.append(log)
                 processes.append(subprocess.Popen(  # noqa: S603
                     [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env={**env, "METRICS_DIR": str(folder / f"metrics-{n}")}, cwd=folder, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                    env={**env, "METRICS_DIR": str(folder / f"metrics-{n}")}, cwd=folder,
+                    stdout=log.open("wb"), stderr=subprocess.STDOUT,
                 ))
             for port, process, log in zip(ports, processes, logs, strict=True):
                 _wait_for(f"http://127.0.0.1:{port}", process, log)
