@@ -142,6 +142,29 @@ def demo_secret(path: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+# What every deployment of several replicas must set (deploy/compose.yaml and deploy/k8s; a test holds both to it):
+# the defaults suit one machine with SQLite and a local folder, not replicas behind a proxy.
+DEPLOY_REQUIRED = (
+    "DATABASE_URL",  # PostgreSQL, shared by every replica
+    "DEMO_MODE",  # false: no demo accounts, two-factor sign-in for admins
+    "SECRET_KEY",  # the same on every replica (CSRF tokens, QR codes)
+    "STORAGE_BACKEND",  # s3: one bucket for all replicas
+    "S3_ENDPOINT",
+    "S3_ACCESS_KEY",
+    "S3_SECRET_KEY",
+    "S3_BUCKET",
+    "COOKIE_SECURE",  # true behind TLS
+    "METRICS_TOKEN",  # Prometheus scrapes the replicas with it
+    "METRICS_DIR",  # a writable folder of each container's own
+    "LOG_FORMAT",
+)
+# Read from the environment outside this class: by uvicorn (`portal serve`) and backend/accounts/hashing.py.
+OTHER_ENVIRONMENT = (
+    "FORWARDED_ALLOW_IPS", "PASSWORD_HASH_PER_S", "PASSWORD_HASH_PER_S_QUIET", "PASSWORD_HASH_QUEUE",
+    "PASSWORD_HASH_PROCESSES", "PASSWORD_HASH_BUSY_HEARTBEATS_PER_S",
+)
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

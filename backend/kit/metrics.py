@@ -68,8 +68,12 @@ def count_heartbeats(outcomes: Tally[str], size: int, seconds: float) -> None:
 
 
 def multiprocess_dir() -> Path | None:
+    """The shared folder, when this process counts into it. A process that imported prometheus-client before
+    the variable was set (`portal serve` with one worker serves in the process that set it) counts in memory."""
+    from prometheus_client import values
+
     value = os.environ.get(MULTIPROC_ENV)
-    return Path(value) if value else None
+    return Path(value) if value and values.ValueClass is not values.MutexValue else None
 
 
 def prepare_multiprocess(folder: Path) -> None:
