@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,8 +99,9 @@ class Telemetry:
         finally:
             seconds = time.perf_counter() - started
             method, route = scope["method"], self._route(scope)
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.REQUEST_SECONDS.labels(method, route).observe(seconds)
+            counter, histogram = _series(method, route, status)
+            counter.inc()
+            histogram.observe(seconds)
             if status >= 400 or self.log_heartbeats or not route.endswith("/heartbeats"):
                 if context.user_id is None:
                     context.user_id = _user_id(scope)
@@ -123,6 +124,21 @@ class Telemetry:
         return UNMATCHED
 
 
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    """The request counter and latency histogram of one (method, route, status), looked up once per process:
+    `labels()` takes a lock and builds keys, a cost the heartbeat lane should not pay on every beat."""
+    key = (method, route, status)
+    found = _SERIES.get(key)
+    if found is None:
+        found = _SERIES[key] = (
+            metrics.REQUESTS.labels(method, route, str(status)), metrics.REQUEST_SECONDS.labels(method, route)
+        )
+    return found
+
+
 def _prefix(path: str, pattern: Pattern[str] | None) -> str:
     """The part of the path before the route's own (a router included with `prefix="/api/v1"` keeps its routes'
     templates without the prefix)."""
@@ -143,7 +159,7 @@ def _request_id(scope: Scope) -> str:
             if _REQUEST_ID.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID object
 
 
 def _user_id(scope: Scope) -> int | None:

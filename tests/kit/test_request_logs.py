@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi import Request
@@ -39,8 +40,20 @@ def logged(app) -> Iterator[io.StringIO]:  # type: ignore[no-untyped-def]
         portal.setLevel(level)
 
 
-def lines(out: io.StringIO) -> list[dict]:
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+def lines(out: io.StringIO, until: Callable[[list[dict]], bool] = lambda _found: True) -> list[dict]:
+    """The lines written so far. The test client may hand back the response before the server side has written
+    the request's access line (as a real client may), so wait until `until` holds, briefly."""
+    deadline = time.monotonic() + 5
+    while True:
+        found = [json.loads(line) for line in out.getvalue().splitlines()]
+        if until(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def access_of(request_id: str) -> Callable[[list[dict]], bool]:
+    return lambda found: any(line["logger"] == "portal.access" and line.get("request_id") == request_id
+                             for line in found)
 
 
 def test_every_line_of_a_request_carries_its_request_id_and_the_user_id(client, session, logged) -> None:
@@ -49,7 +62,8 @@ def test_every_line_of_a_request_carries_its_request_id_and_the_user_id(client, 
     login(client, teacher.username)
     r = client.get("/probe/7", headers={"X-Request-ID": "trace-abc-123"})
     assert r.status_code == 200 and r.headers["x-request-id"] == "trace-abc-123"
-    of_request = [line for line in lines(logged) if line.get("request_id") == "trace-abc-123"]
+    of_request = [line for line in lines(logged, access_of("trace-abc-123"))
+                  if line.get("request_id") == "trace-abc-123"]
     assert [line["logger"] for line in of_request] == ["portal.probe", "portal.access"]
     assert all(line["user_id"] == teacher.id for line in of_request)
     access = of_request[-1]
@@ -66,8 +80,9 @@ def test_a_request_without_an_id_gets_one_made_and_each_request_its_own(client, 
     first, second = client.get("/healthz"), client.get("/healthz")
     ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
     assert ids[0] != ids[1] and all(len(i) == 32 for i in ids)
-    access = [line for line in lines(logged) if line["logger"] == "portal.access"]
-    assert [line["request_id"] for line in access] == ids
+    both = lines(logged, lambda found: access_of(ids[0])(found) and access_of(ids[1])(found))
+    access = [line for line in both if line["logger"] == "portal.access"]
+    assert sorted(line["request_id"] for line in access) == sorted(ids)
     assert all("user_id" not in line for line in access)  # nobody signed in
 
 
