@@ -27,7 +27,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func, select, text
+from sqlalchemy import Connection, Table, bindparam, event, func, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from backend.credits.models import LedgerEntry, LedgerEntryEvent
@@ -144,7 +144,8 @@ def restamp(connection: Connection, columns: dict[str, Sequence[str]] | None = N
             prev = h
         if updates:
             connection.execute(
-                text(f"UPDATE {table_name} SET chain_prev = :b_prev, chain_hash = :b_hash WHERE id = :b_id"),  # noqa: S608 - fixed names
+                update(table).where(table.c.id == bindparam("b_id"))
+                .values(chain_prev=bindparam("b_prev"), chain_hash=bindparam("b_hash")),
                 updates,
             )
 
