@@ -127,11 +127,12 @@ def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object
 
 
 def restamp(connection: Connection, columns: dict[str, Sequence[str]] | None = None) -> None:
-    """Recomputes both chains over every row (a migration: when the chain is introduced, or its hashed columns
-    change). Launders nothing that `verify` would have caught only if `verify` runs first: migrations do."""
+    """Recomputes the chains over every row: in a migration, when the chain is introduced or its hashed columns
+    change (`columns`: the tables to restamp and their hashed columns as of that migration). It seals whatever
+    the rows hold, tampered or not: run `portal ledger verify` before such an upgrade."""
     initial = _initial_statuses(connection)
-    for table_name in HASHED_COLUMNS:
-        names = tuple(columns[table_name]) if columns else HASHED_COLUMNS[table_name]
+    for table_name, hashed in (columns or HASHED_COLUMNS).items():  # only the tables named, when named
+        names = tuple(hashed)
         table = _table(table_name)
         prev, updates = GENESIS, []
         rows = connection.execute(select(*[table.c[n] for n in dict.fromkeys(("id", *names))]).order_by(table.c.id))
