@@ -6,12 +6,16 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
 from backend.db import session_factory
+
+if TYPE_CHECKING:
+    from backend.credits import chain
 
 app = typer.Typer(help="松江区班主任网络研修平台 — operator commands", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
@@ -239,7 +243,7 @@ def restore_command(folder: Path = typer.Argument(..., help="A folder written by
     _print_report(report)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: chain.Report) -> None:
     """The ledger verification: counts and heads, then the first problem of each table (exit status 2)."""
     for table, count in report.rows.items():
         head = report.heads[table]
@@ -247,7 +251,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     if report.ok:
         typer.echo("ledger verified: every row is as the portal wrote it")
         return
-    first_by_table = {}
+    first_by_table: dict[str, chain.Problem] = {}
     for problem in report.problems:
         first_by_table.setdefault(problem.table, problem)
     for problem in first_by_table.values():

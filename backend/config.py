@@ -158,11 +158,18 @@ DEPLOY_REQUIRED = (
     "METRICS_DIR",  # a writable folder of each container's own
     "LOG_FORMAT",
 )
-# Read from the environment outside this class: by uvicorn (`portal serve`) and backend/accounts/hashing.py.
-OTHER_ENVIRONMENT = (
-    "FORWARDED_ALLOW_IPS", "PASSWORD_HASH_PER_S", "PASSWORD_HASH_PER_S_QUIET", "PASSWORD_HASH_QUEUE",
-    "PASSWORD_HASH_PROCESSES", "PASSWORD_HASH_BUSY_HEARTBEATS_PER_S",
-)
+# Read from the environment besides this class's own fields: by uvicorn (`portal serve`) and the PASSWORD_HASH_*
+# section (`PasswordHashing`).
+OTHER_ENVIRONMENT = ("FORWARDED_ALLOW_IPS",)
+
+
+def environment_names() -> set[str]:
+    """Every environment variable the portal reads (a deployment that sets another has a typo or a stale name)."""
+    return (
+        {name.upper() for name in Settings.model_fields if name != "password_hashing"}
+        | {f"PASSWORD_HASH_{name.upper()}" for name in PasswordHashing.model_fields}
+        | set(OTHER_ENVIRONMENT)
+    )
 
 
 @lru_cache

@@ -27,17 +27,17 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, event, func, select, text, update
+from sqlalchemy import Connection, Table, bindparam, event, func, inspect, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
 
-from backend.credits.models import LedgerEntry, LedgerEntryEvent
+from backend.credits.models import LedgerEntry, LedgerEntryEvent, default_training_date
 from backend.kit.models import UTCDateTime
 
 # The columns each chained row is hashed over, in this order. "status" of an entry: the status it was written with.
 HASHED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ledger_entries": (
         "id", "user_id", "hours", "category", "level", "source", "source_ref", "course_id", "year", "reverses_id",
-        "created_at", "status",
+        "created_at", "trained_on", "status",
     ),
     "ledger_entry_events": ("id", "entry_id", "from_status", "to_status", "reason", "actor_id", "at"),
 }
@@ -114,9 +114,11 @@ def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object
         new = [obj for obj in session.new if type(obj) is model]
         if not new:
             continue
-        new.sort(key=lambda obj: obj._sa_instance_state.insert_order)  # the order they were added
+        new.sort(key=lambda obj: inspect(obj).insert_order)  # the order they were added
         table = _table(table_name)
-        for obj in new:  # column defaults are applied at insert, after this: apply them now, as they are hashed
+        for obj in new:  # defaults are applied at insert, after this: apply them now, as they are hashed
+            if model is LedgerEntry:
+                default_training_date(obj)
             for column in table.c:
                 if getattr(obj, column.key, None) is None and column.default is not None and column.default.is_scalar:
                     setattr(obj, column.key, column.default.arg)
@@ -226,7 +228,9 @@ def verify(connection: Connection, heads: Mapping[str, Mapping[str, Any]] | None
         entry_id: {"status": moves[0][1] if moves[0][1] is not None else moves[0][2]}
         for entry_id, moves in events.items()
     }
-    counts, found_heads, problems = {}, {}, []
+    counts: dict[str, int] = {}
+    found_heads: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
     for table_name in HASHED_COLUMNS:
         counts[table_name], found_heads[table_name], found = _walk(
             connection, table_name, initial if table_name == "ledger_entries" else {}

@@ -142,7 +142,12 @@ def _refuse_rewrites(_mapper, _connection, target: LedgerEntry) -> None:  # type
 
 @event.listens_for(LedgerEntry, "before_insert")
 def _training_date(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
-    """An entry written without a training date (an adjustment, an old caller) was trained the day it was written."""
+    default_training_date(target)
+
+
+def default_training_date(target: LedgerEntry) -> None:
+    """An entry written without a training date (an adjustment, an old caller) was trained the day it was written.
+    (Also applied by the hash chain before it hashes the entry: backend/credits/chain.py.)"""
     if target.trained_on is None and target.created_at is not None:
         from backend.kit.clock import SHANGHAI
 

@@ -1,7 +1,7 @@
 """ledger hash chain: chain_prev and chain_hash on ledger entries and status events, computed for existing rows
 
 Revision ID: 19_chain
-Revises: 7a_cancel
+Revises: 13_hours
 Create Date: 2026-12-06 01:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "19_chain"
-down_revision = "7a_cancel"
+down_revision = "13_hours"
 branch_labels = None
 depends_on = None
 
@@ -18,7 +18,7 @@ depends_on = None
 _COLUMNS = {
     "ledger_entries": (
         "id", "user_id", "hours", "category", "level", "source", "source_ref", "course_id", "year", "reverses_id",
-        "created_at", "status",
+        "created_at", "trained_on", "status",
     ),
     "ledger_entry_events": ("id", "entry_id", "from_status", "to_status", "reason", "actor_id", "at"),
 }

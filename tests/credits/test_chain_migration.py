@@ -10,7 +10,7 @@ from sqlalchemy.exc import DatabaseError
 from backend.credits import chain
 from backend.migrate import downgrade, upgrade
 
-PARENT, OURS = "7a_cancel", "19_chain"
+BEFORE, PARENT, OURS = "7a_cancel", "13_hours", "19_chain"  # rows written before issue 13's training dates too
 LEGACY = [
     "INSERT INTO users (id, username, display_name, role, is_active, created_at) "
     "VALUES (1, 't', 'T', 'teacher', TRUE, '2026-11-01 08:00:00+00')",
@@ -26,7 +26,7 @@ LEGACY = [
 
 
 def test_existing_rows_are_chained_and_verify_and_it_goes_down_and_up(empty_database_url: str) -> None:
-    upgrade(empty_database_url, PARENT)
+    upgrade(empty_database_url, BEFORE)
     engine = create_engine(empty_database_url)
     sqlite = empty_database_url.startswith("sqlite")
     try:

@@ -116,6 +116,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): NOBODY.but(note="no role opens it: the operator's network or METRICS_TOKEN, "
+                                         "tests/kit/test_metrics.py"),
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
