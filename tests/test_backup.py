@@ -11,6 +11,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def _fill(site: Site) -> None:
         district = make_user(session, Role.district_admin, None)
         entries = [
             credits.record_offline_attendance(session, user_id=teacher.id, hours=Decimal(h), category="practice",
-                                              level="school", session_ref=f"drill:{n}", year=2026)
+                                              level="school", session_ref=f"drill:{n}", day=date(2026, 11, 2))
             for n, h in enumerate(("3.0", "6.0", "1.5", "2.0"))
         ]
         workflow.apply(session, admin, [e.id for e in entries[:3]], "verify")

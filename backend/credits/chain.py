@@ -111,17 +111,18 @@ def stamp(connection: Connection, table_name: str, rows: list[dict[str, Any]]) -
 def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object) -> None:
     """Every ledger entry and status event the ORM is about to insert is stamped first (computed on write)."""
     for model, table_name in _MODELS.items():
-        new = [obj for obj in session.new if type(obj) is model]
+        new: list[Any] = [obj for obj in session.new if type(obj) is model]
         if not new:
             continue
-        new.sort(key=lambda obj: inspect(obj).insert_order)  # the order they were added
+        new.sort(key=lambda obj: inspect(obj).insert_order or 0)  # the order they were added
         table = _table(table_name)
         for obj in new:  # defaults are applied at insert, after this: apply them now, as they are hashed
-            if model is LedgerEntry:
+            if isinstance(obj, LedgerEntry):
                 default_training_date(obj)
             for column in table.c:
-                if getattr(obj, column.key, None) is None and column.default is not None and column.default.is_scalar:
-                    setattr(obj, column.key, column.default.arg)
+                default = column.default
+                if getattr(obj, column.key, None) is None and default is not None and default.is_scalar:
+                    setattr(obj, column.key, getattr(default, "arg", None))
         rows = [{column: getattr(obj, column) for column in HASHED_COLUMNS[table_name]} for obj in new]
         stamp(session.connection(), table_name, rows)
         for obj, row in zip(new, rows, strict=True):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from collections import Counter as Tally
 from pathlib import Path
+from typing import Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -49,7 +50,7 @@ COMMIT_SECONDS = Histogram(
 )
 WRITER_FAILURES = Counter("portal_heartbeat_batch_failures", "Heartbeat batches that failed (not acknowledged)")
 # Background queues: beats waiting for the writer, sign-ins waiting for a hashing process.
-LIVE = "livesum"  # multiprocess: the sum over the worker processes that are running
+LIVE: Literal["livesum"] = "livesum"  # multiprocess: the sum over the worker processes that are running
 QUEUE_LENGTH = Gauge("portal_queue_length", "Work waiting in a background queue", ["queue"], multiprocess_mode=LIVE)
 # Database connections checked out of each pool (the request pool and the heartbeat writer's), and their sizes.
 DB_POOL_IN_USE = Gauge("portal_db_pool_in_use", "Database connections in use", ["pool"], multiprocess_mode=LIVE)

@@ -3,6 +3,7 @@ reported, the first one by its id — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -24,7 +25,7 @@ def ledger(session: Session) -> dict[str, object]:
     district = make_user(session, Role.district_admin, None)
     entries = [
         credits.record_offline_attendance(session, user_id=teacher.id, hours=Decimal(h), category="practice",
-                                          level="school", session_ref=f"chain:{n}", year=2026)
+                                          level="school", session_ref=f"chain:{n}", day=date(2026, 11, 2))
         for n, h in enumerate(("3.0", "6.0", "1.5", "2.0", "4.0"))
     ]
     workflow.apply(session, admin, [entries[0].id, entries[1].id, entries[2].id], "verify")
@@ -97,8 +98,9 @@ def test_a_removed_entry_and_a_row_added_by_sql_are_reported(session, ledger) ->
     teacher: User = ledger["teacher"]  # type: ignore[assignment]
     _tamper(session, "DELETE FROM ledger_entries WHERE id = :id", id=entries[4].id)
     _tamper(session, "INSERT INTO ledger_entries (id, user_id, hours, category, level, source, source_ref, year, "
-                     "status, created_at) VALUES (:id, :user, 30.0, 'practice', 'school', 'external', 'forged', "
-                     "2026, 'certified', '2026-11-01 00:00:00')", id=ledger["correction"].id + 100, user=teacher.id)
+                     "status, created_at, trained_on) VALUES (:id, :user, 30.0, 'practice', 'school', 'external', "
+                     "'forged', 2026, 'certified', '2026-11-01 00:00:00', '2026-11-01')",
+            id=ledger["correction"].id + 100, user=teacher.id)
     problems = [str(p) for p in _report(session).problems]
     assert problems == [
         f"ledger_entries row {ledger['correction'].id}: the row before it (after row {entries[3].id}) was removed, "
