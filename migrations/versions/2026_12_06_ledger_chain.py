@@ -1,7 +1,7 @@
 """ledger hash chain: chain_prev and chain_hash on ledger entries and status events, computed for existing rows
 
 Revision ID: 19_chain
-Revises: 13_hours
+Revises: 8a_viewing_credit
 Create Date: 2026-12-06 01:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "19_chain"
-down_revision = "13_hours"
+down_revision = "8a_viewing_credit"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DatabaseError
 from backend.credits import chain
 from backend.migrate import downgrade, upgrade
 
-BEFORE, PARENT, OURS = "7a_cancel", "13_hours", "19_chain"  # rows written before issue 13's training dates too
+BEFORE, PARENT, OURS = "7a_cancel", "8a_viewing_credit", "19_chain"  # rows written before issue 13's training dates too
 LEGACY = [
     "INSERT INTO users (id, username, display_name, role, is_active, created_at) "
     "VALUES (1, 't', 'T', 'teacher', TRUE, '2026-11-01 08:00:00+00')",
