@@ -20,17 +20,14 @@ which is what Chinese Excel's "CSV" saves.
 
 from __future__ import annotations
 
-import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
-from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +36,7 @@ from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
+from backend.kit.xlsx import cell_text, sheet_rows
 from backend.people.models import School, ServicePeriod, TeacherProfile
 from backend.people.records import parse_date
 
@@ -124,59 +122,17 @@ class _Row:
 # Reading the file
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():  # a staff number Excel stored as a number
-        value = int(value)
-    return str(value).strip()
-
-
-def _decode_csv(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(_("The CSV file is neither UTF-8 nor GB18030 text. Save it from Excel as CSV and try again."))
-
-
-def _rows_of(content: bytes, filename: str) -> Iterator[tuple[int, list[object]]]:
-    name = filename.lower()
-    if name.endswith(".csv"):
-        text = _decode_csv(content)
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-        except csv.Error:
-            pass
-        for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-            yield number, list(row)
-        return
-    if name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InvalidInput(_("This is not a readable Excel (.xlsx) file.")) from exc
-        sheet = book.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-        book.close()
-        return
-    raise InvalidInput(_("Upload the roster as an Excel (.xlsx) or CSV file."))
-
-
 def read_rows(content: bytes, filename: str, report: ImportReport) -> list[_Row]:
     """The file's data rows, each cell parsed; problems go to the report."""
     if not content:
         raise InvalidInput(_("The file is empty."))
     if len(content) > MAX_IMPORT_BYTES:
         raise InvalidInput(_("The file is larger than 10 MB. Split the roster into several files."))
-    rows = _rows_of(content, filename)
+    rows = sheet_rows(content, filename, unsupported=_("Upload the roster as an Excel (.xlsx) or CSV file."))
     header: dict[str, int] | None = None
     parsed: list[_Row] = []
     for number, cells in rows:
-        values = [_text(c) for c in cells]
+        values = [cell_text(c) for c in cells]
         if not any(values):
             continue
         if header is None:

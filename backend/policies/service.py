@@ -115,6 +115,14 @@ class Policy:
     # Which service-period kinds count as years "as homeroom teacher" (comma-separated; backend/people/rules.py
     # explains the default: the class's own homeroom teacher, appointed or on rotation; not deputy, not trainee).
     homeroom_service_kinds: str = "homeroom,rotating"
+    # Issue 16, the homeroom organisation. A school year (学年) starts on the 1st of this month (9: September).
+    school_year_start_month: int = 9
+    # The plan, 二(二)2: a school with ≥ 15 classes must have a school workshop (校级工作室) of ≥ 8 members; a school
+    # with fewer classes may meet it through a joint workshop (联合工作室) with neighbouring schools.
+    workshop_min_classes: int = 15
+    workshop_min_members: int = 8
+    # The plan, 二(二)1: 地平线 is for new and qualifying-stage homeroom teachers; the tier suggested for trainees.
+    tier_suggested_for_trainees: str = "horizon"
 
 
 DEFAULT_POLICY = Policy()
