@@ -26,7 +26,7 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
-from backend.organisation import class_import, classes, scope
+from backend.organisation import class_import, classes, scope, tiers
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
@@ -220,6 +220,30 @@ def import_classes(request: Request, form: FormDep, session: SessionDep, user: A
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Tiers (shown and set on the teacher record page)
+
+
+@pages.post("/organisation/teachers/{teacher_id}/tier")
+def set_tier(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    from backend.people.routes import _record_page  # the teacher record page, shown again with the field messages
+
+    values = _values(form)
+    try:
+        tiers.set_tier(
+            session, user, teacher_id, values.get("tier", ""), values.get("effective"), values.get("reason", "")
+        )
+    except InvalidInput as exc:
+        session.rollback()
+        locale = request.state.locale
+        return _record_page(
+            request, session, user, teacher_id, 422, form="tier", values=values,
+            errors={k: translate(locale, v) for k, v in exc.fields.items()},
+            form_error=translate(locale, exc.message, **exc.params),
+        )  # fmt: skip
+    return redirect(request, f"/admin/teachers/{teacher_id}?saved=tier#tiers")
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # JSON API
 
 
@@ -346,3 +370,47 @@ def api_end_appointment(appointment_id: int, body: EndIn, session: SessionDep, u
     appointment = classes.end_appointment(session, user, appointment_id, body.end, load_policy(session))
     teacher = session.get(User, appointment.user_id)
     return _appointment_out(appointment, teacher.display_name if teacher else "")
+
+
+class TierChangeOut(BaseModel):
+    tier: str
+    effective: date
+    reason: str
+    set_by: str
+
+
+class TiersOut(BaseModel):
+    teacher_id: int
+    current: str | None
+    suggested: str | None
+    history: list[TierChangeOut]
+
+
+class TierIn(BaseModel):
+    tier: str = Field(
+        max_length=32, description="horizon (地平线) | compass (指南针) | climber (攀登者) | starry (满天星)"
+    )
+    effective: date | None = None
+    reason: str = Field(default="", max_length=1000)
+
+
+def _tiers_out(history: tiers.TierHistory) -> TiersOut:
+    return TiersOut(
+        teacher_id=history.teacher.id, current=history.current, suggested=history.suggested,
+        history=[
+            TierChangeOut(tier=c.tier, effective=c.effective, reason=c.reason, set_by=n) for c, n in history.changes
+        ],
+    )  # fmt: skip
+
+
+@api.get("/organisation/teachers/{teacher_id}/tiers", response_model=TiersOut)
+def api_tiers(teacher_id: int, session: SessionDep, user: AdminUser) -> TiersOut:
+    """A teacher's current tier, the policy's suggestion and the history of tiers set by the district."""
+    return _tiers_out(tiers.history(session, user, teacher_id))
+
+
+@api.post("/organisation/teachers/{teacher_id}/tiers", response_model=TiersOut, status_code=201)
+def api_set_tier(teacher_id: int, body: TierIn, session: SessionDep, user: AdminUser) -> TiersOut:
+    """Sets a teacher's tier from a day on (district admins only)."""
+    tiers.set_tier(session, user, teacher_id, body.tier, body.effective, body.reason)
+    return _tiers_out(tiers.history(session, user, teacher_id))

@@ -10,6 +10,7 @@ Every change is recorded in the audit log with the values before and after.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,6 +74,16 @@ def schools_to_filter(session: Session, actor: User) -> list[School]:
 def all_schools(session: Session) -> list[School]:
     """Schools a service period may be recorded at (a teacher may have served at any school of the district)."""
     return list(session.scalars(select(School).order_by(School.code)))
+
+
+# Sections other packages add to the teacher record page (the organisation's tier history, …): people sits below
+# them, so it does not import them; each registers a function (session, actor, teacher id) → (template, context).
+RecordSection = Callable[[Session, User, int], tuple[str, dict[str, Any]]]
+record_sections: list[RecordSection] = []
+
+
+def extra_sections(session: Session, actor: User, user_id: int) -> list[tuple[str, dict[str, Any]]]:
+    return [section(session, actor, user_id) for section in record_sections]
 
 
 @dataclass(frozen=True)

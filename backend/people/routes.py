@@ -115,6 +115,7 @@ def _record_page(
 ) -> Response:
     context: dict[str, Any] = LABELS | {
         "record": records.record_of(session, user, teacher_id),
+        "sections": records.extra_sections(session, user, teacher_id),
         "schools": records.all_schools(session),
         "statuses": records.STATUSES,
         "kinds": records.PERIOD_KINDS,
