@@ -214,9 +214,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(certificate_pages)
     from backend.organisation.routes import api as organisation_api  # issue 16, the homeroom organisation
     from backend.organisation.routes import pages as organisation_pages
+    from backend.organisation.workshop_routes import api as workshop_api
+    from backend.organisation.workshop_routes import pages as workshop_pages
 
     app.include_router(organisation_pages)
+    app.include_router(workshop_pages)
     app.include_router(organisation_api, prefix="/api/v1")
+    app.include_router(workshop_api, prefix="/api/v1")
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
