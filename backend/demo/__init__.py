@@ -19,6 +19,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import Role, User
 from backend.catalogue import importer
 from backend.config import Settings
+from backend.demo import organisation as demo_organisation
 from backend.demo import records as demo_records
 from backend.media.storage import Storage
 from backend.people import service as people
@@ -53,6 +54,7 @@ def load(session: Session, storage: Storage, settings: Settings) -> DemoSummary:
     created = load_accounts(session)
     results = importer.import_path(session, storage, settings.courses_dir, publish=True, demo_media=True)
     load_records(session, storage)
+    demo_organisation.load_organisation(session)  # issue 16: classes, 班主任, workshops, tiers
     return DemoSummary(users_created=created, courses=results)
 
 
