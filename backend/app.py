@@ -221,6 +221,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workshop_pages)
     app.include_router(organisation_api, prefix="/api/v1")
     app.include_router(workshop_api, prefix="/api/v1")
+    from backend.organisation.mentoring_routes import api as mentoring_api
+    from backend.organisation.mentoring_routes import pages as mentoring_pages
+
+    app.include_router(mentoring_pages)
+    app.include_router(mentoring_api, prefix="/api/v1")
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.

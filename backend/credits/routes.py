@@ -32,6 +32,7 @@ SOURCE_LABELS = {
     "offline_session": _("offline_session"),
     "external": _("external"),
     "adjustment": _("adjustment"),
+    "mentoring": _("Mentoring"),
 }
 ACTION_LABELS = {"verify": _("Verify selected"), "certify": _("Certify selected"), "reject": _("Send back selected")}
 DONE_LABELS = {"verify": _("verified"), "certify": _("certified"), "reject": _("sent back")}

@@ -105,6 +105,35 @@ def record_offline_attendance(
 
     Idempotent per (session_ref, teacher): a second check-in or hand-marking returns the first entry.
     """
+    return _record_pending(
+        session, user_id=user_id, hours=hours, category=category, level=level, source="offline_session",
+        ref=session_ref, day=day, topics=[topic] if topic else [],
+    )  # fmt: skip
+
+
+def record_mentoring(
+    session: Session, *, user_id: int, hours: Decimal, category: str, level: str, mentoring_ref: str, day: date
+) -> LedgerEntry:
+    """A pending entry for a mentor's or a mentee's part in a signed-off mentoring pair (issue 16: 带教、跟岗), trained
+    on the day of the pair's last meeting. Idempotent per (mentoring_ref, person): a second sign-off changes nothing."""
+    return _record_pending(
+        session, user_id=user_id, hours=hours, category=category, level=level, source="mentoring",
+        ref=mentoring_ref, day=day,
+    )  # fmt: skip
+
+
+def _record_pending(
+    session: Session,
+    *,
+    user_id: int,
+    hours: Decimal,
+    category: str,
+    level: str,
+    source: str,
+    ref: str,
+    day: date,
+    topics: Iterable[str] = (),
+) -> LedgerEntry:
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     if level not in LEVELS:
@@ -119,13 +148,13 @@ def record_offline_attendance(
             hours=hours,
             category=category,
             level=level,
-            source="offline_session",
-            source_ref=f"{session_ref}:user:{user_id}"[:64],
+            source=source,
+            source_ref=f"{ref}:user:{user_id}"[:64],
             course_id=None,
             year=day.year,
             trained_on=day,
             status="pending",
             created_at=clock.now(),
         ),
-        [topic] if topic else [],
+        topics,
     )

@@ -40,7 +40,7 @@ MAX_BULK = 500
 MAX_REASON = 500
 ACTIONS = ("verify", "certify", "reject")
 STATUSES = tuple(str(s) for s in Status)  # backend.credits.hours.Status: the one list of statuses
-SOURCES = ("course_completion", "offline_session", "external", "adjustment")
+SOURCES = ("course_completion", "offline_session", "external", "adjustment", "mentoring")
 EXTERNAL_PREFIX = "external:"
 TRAINING_PREFIX = "training:"  # backend.training.service: one session's attendance entries
 

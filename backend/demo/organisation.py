@@ -7,7 +7,8 @@ What someone trying `make run` finds under 管理 › 班主任队伍 (this scho
 - 松江二中 and 泗泾小学 (fewer than 15 classes each): a joint workshop of 8 members, so both meet it that way;
 - a district workshop hosted by 李德研员 (the trainer) with an activity a week ago whose attendance gave 王老师 and
   刘老师 pending hours, and an exchange visit (互学互访) in two weeks;
-- 刘老师's tier set by the district (地平线), with the reason, on the teacher record.
+- 刘老师's tier set by the district (地平线), with the reason, on the teacher record;
+- a mentoring pair: 王老师 mentors the trainee 刘老师, two meetings in the log.
 The extra teachers come in through the roster import and the classes through the class import, as a school would
 bring them. Skipped entirely when the first school workshop exists, so a second load changes nothing.
 """
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.organisation import class_import, scope, tiers, workshops
+from backend.organisation import class_import, mentoring, scope, tiers, workshops
 from backend.organisation.models import Workshop
 from backend.people import directory, roster
 from backend.people import service as people
@@ -139,3 +140,12 @@ def load_organisation(session: Session) -> None:
     )  # fmt: skip
 
     tiers.set_tier(session, district_admin, users["teacher_liu"].id, "horizon", first_day, "见习班主任，按政策建议")
+
+    # A mentoring pair: 王老师 mentors the trainee 刘老师 this school year; two meetings logged, not yet signed off.
+    pair = mentoring.create_pair(
+        session, district_admin, users["teacher"].id, users["teacher_liu"].id, first_day.isoformat(),
+        scope.school_year_bounds(year, policy)[1].isoformat(), "熟悉班级常规管理；独立设计并实施一次主题班会",
+    )  # fmt: skip
+    for days_ago, minutes, notes in ((30, 90, "跟岗观察晨会与午间管理"), (10, 60, "主题班会设计指导")):
+        day = max(first_day, today - timedelta(days=days_ago))
+        mentoring.log_meeting(session, users["teacher"], pair.id, day.isoformat(), minutes, notes)

@@ -123,3 +123,36 @@ class WorkshopActivity(Base):
     session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), unique=True)
     kind: Mapped[str] = mapped_column(String(16))  # session | exchange
     partner: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Mentorship(Base):
+    """A mentor–mentee pair (带教 / 跟岗指导, the plan's 二(一)2 and 二(三)1) for a period, with goals; the mentor's
+    sign-off closes it and writes both people's hours to the ledger."""
+
+    __tablename__ = "org_mentorships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)  # the mentee's school
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    goals: Mapped[str] = mapped_column(String(1000), default="")
+    signed_off_at: Mapped[datetime | None]
+    sign_off_note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class MentoringMeeting(Base):
+    """One entry of a pair's meeting log (跟岗记录)."""
+
+    __tablename__ = "org_mentoring_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("org_mentorships.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

@@ -325,21 +325,21 @@ def _classes_out(view: classes.Overview) -> SchoolClassesOut:
     )  # fmt: skip
 
 
-@api.get("/organisation/schools/{code}/classes", response_model=SchoolClassesOut)
+@api.get("/organisation/schools/{school_code}/classes", response_model=SchoolClassesOut)
 def api_school_classes(
-    code: SchoolCodePath, session: SessionDep, user: AdminUser, year: YearQuery = None
+    school_code: SchoolCodePath, session: SessionDep, user: AdminUser, year: YearQuery = None
 ) -> SchoolClassesOut:
     """A school's classes in a school year (default: the current one) with their appointments, and whether every
     class has exactly one 班主任 on the counting day (today, kept inside the school year)."""
     policy = load_policy(session)
-    school = scope.school_by_code(session, user, code)
+    school = scope.school_by_code(session, user, school_code)
     view = classes.overview(session, user, school.id, scope.parse_year(year, policy), policy)
     return _classes_out(view)
 
 
-@api.post("/organisation/schools/{code}/classes", response_model=ClassOut, status_code=201)
-def api_add_class(code: SchoolCodePath, body: ClassIn, session: SessionDep, user: AdminUser) -> ClassOut:
-    school = scope.school_by_code(session, user, code)
+@api.post("/organisation/schools/{school_code}/classes", response_model=ClassOut, status_code=201)
+def api_add_class(school_code: SchoolCodePath, body: ClassIn, session: SessionDep, user: AdminUser) -> ClassOut:
+    school = scope.school_by_code(session, user, school_code)
     school_class = classes.add_class(session, user, school.id, body.year, body.name, body.grade)
     return ClassOut(
         id=school_class.id, name=school_class.name, grade=school_class.grade, year=school_class.year,
@@ -347,9 +347,9 @@ def api_add_class(code: SchoolCodePath, body: ClassIn, session: SessionDep, user
     )  # fmt: skip
 
 
-@api.put("/organisation/schools/{code}/stage", response_model=StageIn)
-def api_set_stage(code: SchoolCodePath, body: StageIn, session: SessionDep, user: AdminUser) -> StageIn:
-    school = scope.school_by_code(session, user, code)
+@api.put("/organisation/schools/{school_code}/stage", response_model=StageIn)
+def api_set_stage(school_code: SchoolCodePath, body: StageIn, session: SessionDep, user: AdminUser) -> StageIn:
+    school = scope.school_by_code(session, user, school_code)
     row = classes.set_stage(session, user, school.id, body.year, body.stage)
     return StageIn(year=row.year, stage=row.stage)
 

@@ -123,6 +123,11 @@ class Policy:
     workshop_min_members: int = 8
     # The plan, 二(二)1: 地平线 is for new and qualifying-stage homeroom teachers; the tier suggested for trainees.
     tier_suggested_for_trainees: str = "horizon"
+    # The plan, 二(一)2 and 二(三)1 (在岗跟岗指导、带教): a signed-off mentoring pair credits both people with the
+    # hours of its meeting log, at most this many, in this credit category and level.
+    mentoring_max_hours: Decimal = Decimal("12")
+    mentoring_category: str = "practice"
+    mentoring_level: str = "school"
 
 
 DEFAULT_POLICY = Policy()

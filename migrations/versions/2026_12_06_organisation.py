@@ -1,4 +1,4 @@
-"""the homeroom organisation: classes and appointments per school year, tier history, workshops (issue 16)
+"""the homeroom organisation: classes and appointments per school year, tier history, workshops, mentoring (issue 16)
 
 Revision ID: 16a_organisation
 Revises: 7a_cancel
@@ -131,7 +131,53 @@ def upgrade() -> None:
 
 
 
+    op.create_table('org_mentorships',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mentor_id', sa.Integer(), nullable=False),
+    sa.Column('mentee_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('end', sa.Date(), nullable=False),
+    sa.Column('goals', sa.String(length=1000), nullable=False),
+    sa.Column('signed_off_at', backend.kit.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sign_off_note', sa.String(length=500), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', backend.kit.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_org_mentorships_created_by_users')),
+    sa.ForeignKeyConstraint(['mentee_id'], ['users.id'], name=op.f('fk_org_mentorships_mentee_id_users')),
+    sa.ForeignKeyConstraint(['mentor_id'], ['users.id'], name=op.f('fk_org_mentorships_mentor_id_users')),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_org_mentorships_school_id_schools')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_org_mentorships'))
+    )
+    with op.batch_alter_table('org_mentorships', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_org_mentorships_mentee_id'), ['mentee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_org_mentorships_mentor_id'), ['mentor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_org_mentorships_school_id'), ['school_id'], unique=False)
+
+    op.create_table('org_mentoring_meetings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mentorship_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('notes', sa.String(length=1000), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', backend.kit.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_org_mentoring_meetings_created_by_users')),
+    sa.ForeignKeyConstraint(['mentorship_id'], ['org_mentorships.id'], name=op.f('fk_org_mentoring_meetings_mentorship_id_org_mentorships'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_org_mentoring_meetings'))
+    )
+    with op.batch_alter_table('org_mentoring_meetings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_org_mentoring_meetings_mentorship_id'), ['mentorship_id'], unique=False)
+
 def downgrade() -> None:
+    with op.batch_alter_table('org_mentoring_meetings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_org_mentoring_meetings_mentorship_id'))
+    op.drop_table('org_mentoring_meetings')
+    with op.batch_alter_table('org_mentorships', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_org_mentorships_school_id'))
+        batch_op.drop_index(batch_op.f('ix_org_mentorships_mentor_id'))
+        batch_op.drop_index(batch_op.f('ix_org_mentorships_mentee_id'))
+    op.drop_table('org_mentorships')
     with op.batch_alter_table('org_workshop_schools', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_workshop_schools_school_id'))
 

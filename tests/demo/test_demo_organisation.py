@@ -12,7 +12,7 @@ from backend.credits.models import LedgerEntry
 from backend.demo import organisation as demo_organisation
 from backend.media.local import LocalStorage
 from backend.organisation import classes, scope, workshops
-from backend.organisation.models import Appointment, TierChange, WorkshopActivity
+from backend.organisation.models import Appointment, Mentorship, TierChange, WorkshopActivity
 from backend.people.models import School
 from backend.policies.service import load_policy
 
@@ -40,6 +40,7 @@ def test_the_demo_organisation_shows_each_rule_met_and_not_and_loads_once(
     assert len(hours) == 2 and {e.status for e in hours} == {"pending"}
     assert session.scalar(select(WorkshopActivity.partner).where(WorkshopActivity.kind == "exchange"))
     assert session.scalar(select(func.count()).select_from(TierChange)) == 1
+    assert session.scalar(select(func.count()).select_from(Mentorship)) == 1
 
     appointments = session.scalar(select(func.count()).select_from(Appointment))
     demo_organisation.load_organisation(session)
