@@ -183,12 +183,14 @@ def import_classes(
                     except AppError as exc:
                         message, params = _message(exc)
                         column_of = COL_START if exc.fields.keys() & {"start", "end"} else column
-                        error(column_of, message, **params)
+                        report.errors.append(RowError(row.number, column_of, message, params))
                         continue
                     report.appointments_created += 1
         except AppError as exc:
             message, params = _message(exc)
-            error(COL_GRADE if "grade" in exc.fields else COL_CLASS, message, **params)
+            report.errors.append(
+                RowError(row.number, COL_GRADE if "grade" in exc.fields else COL_CLASS, message, params)
+            )
     report.errors.sort(key=lambda e: (e.row, COLUMNS.index(e.column) if e.column in COLUMNS else 99))
     if report.errors:
         savepoint.rollback()

@@ -298,12 +298,12 @@ def appoint(
             continue
         if other.user_id == teacher.id:
             raise Conflict(
-                _("%(name)s already holds this role in %(class)s."), name=name, **{"class": school_class.name}
+                _("%(name)s already holds this role in %(class_name)s."), name=name, class_name=school_class.name
             )
         if role == "homeroom":
             raise Conflict(
-                _("%(class)s already has a homeroom teacher (%(name)s) then. End that appointment first."),
-                name=name, **{"class": school_class.name},
+                _("%(class_name)s already has a homeroom teacher (%(name)s) then. End that appointment first."),
+                name=name, class_name=school_class.name,
             )  # fmt: skip
     period = records.save_period(
         session,

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.accounts.models import Role, User
+from backend.accounts.scope import school_scope
 from backend.audit import service as audit
 from backend.credits import service as credits
 from backend.kit import clock
@@ -243,7 +244,7 @@ def trainees_without_mentor(session: Session, actor: User, day: date) -> list[Us
             select(User)
             .join(TeacherProfile, TeacherProfile.user_id == User.id)
             .where(
-                records.scope(actor),
+                school_scope(actor),
                 User.role == Role.teacher,
                 User.is_active.is_(True),
                 TeacherProfile.status == "trainee",

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from backend.accounts.deps import CurrentUser
+from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import User
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
@@ -19,7 +19,7 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import translate
 from backend.kit.web import redirect, render
 from backend.organisation import classes, mentoring, scope
-from backend.organisation.routes import AdminUser, _number, _values
+from backend.organisation.routes import _number, _values
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)

@@ -12,13 +12,13 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from backend.accounts.deps import require_role
+from backend.accounts.deps import AdminUser
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
@@ -32,7 +32,6 @@ from backend.policies.service import load_policy
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["organisation"])
 
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 SchoolCodePath = Annotated[str, Path(max_length=32, pattern=r"^[^\x00-\x1f]+$", description="The school's code")]
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="School year (学年), by the year it starts in")]
 

@@ -9,12 +9,12 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from backend.accounts.deps import require_role
+from backend.accounts.deps import AdminUser, RunnerUser
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
@@ -22,13 +22,12 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import translate
 from backend.kit.web import redirect, render
 from backend.organisation import classes, scope, workshops
-from backend.organisation.routes import AdminUser, EndIn, YearQuery, _number, _values, _years
+from backend.organisation.routes import EndIn, YearQuery, _number, _values, _years
 from backend.people import records
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["organisation"])
-RunnerUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin, Role.trainer))]
 LABELS = {
     "level_labels": workshops.LEVEL_LABELS,
     "stage_labels": workshops.STAGE_LABELS,

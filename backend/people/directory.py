@@ -35,5 +35,6 @@ def teachers_with_staff_nos(session: Session, school_id: int, staff_nos: list[st
             .join(User, User.id == TeacherProfile.user_id)
             .where(TeacherProfile.staff_no.in_(staff_nos[i : i + 900]), User.school_id == school_id)
         ):
-            found[staff_no] = user
+            if staff_no:
+                found[staff_no] = user
     return found

@@ -1,7 +1,7 @@
 """the homeroom organisation: classes and appointments per school year, tier history, workshops, mentoring (issue 16)
 
 Revision ID: 16a_organisation
-Revises: 7a_cancel
+Revises: 15a_boundaries
 Create Date: 2026-12-06 01:18:04.491529
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = '16a_organisation'
-down_revision = '7a_cancel'
+down_revision = '15a_boundaries'
 branch_labels = None
 depends_on = None
 
