@@ -44,6 +44,13 @@ LABELS = {
     "cycle_min_school": _("Credit cycle: minimum credits, school-based"),
     "workshop_counts_as_level": _("Credit cycle: level that workshop hours count toward"),
     "hours_per_credit": _("Hours per credit"),
+    "school_year_start_month": _("School year: month it starts in"),
+    "workshop_min_classes": _("Workshop rule: classes from which a school workshop is required"),
+    "workshop_min_members": _("Workshop rule: minimum members of the workshop"),
+    "tier_suggested_for_trainees": _("Tier suggested for trainee homeroom teachers"),
+    "mentoring_max_hours": _("Mentoring: hours credited at most per pair"),
+    "mentoring_category": _("Mentoring: credit category"),
+    "mentoring_level": _("Mentoring: credit level"),
 }
 
 

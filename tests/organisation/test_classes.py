@@ -178,5 +178,5 @@ def test_the_api_lists_classes_with_appointments_and_the_compliance(
                     headers={"X-CSRF-Token": token})  # fmt: skip
     assert r.status_code == 422 and "role" in r.json()["fields"]
     assert client.get("/api/v1/organisation/schools/S-B/classes").status_code == 404
-    assert "/api/v1/organisation/schools/{code}/classes" in client.get("/openapi.json").json()["paths"]
+    assert "/api/v1/organisation/schools/{school_code}/classes" in client.get("/openapi.json").json()["paths"]
     assert session.scalar(select(Appointment).where(Appointment.user_id == teacher.id)) is not None
