@@ -1,7 +1,7 @@
 """the homeroom organisation: classes and appointments per school year, tier history, workshops, mentoring (issue 16)
 
 Revision ID: 16a_organisation
-Revises: 15a_boundaries
+Revises: 13_hours
 Create Date: 2026-12-06 01:18:04.491529
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = '16a_organisation'
-down_revision = '15a_boundaries'
+down_revision = '13_hours'
 branch_labels = None
 depends_on = None
 
