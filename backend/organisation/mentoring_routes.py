@@ -17,6 +17,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import translate
+from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
 from backend.organisation import classes, mentoring, scope
 from backend.organisation.routes import _number, _values
@@ -119,8 +120,8 @@ def sign_off(request: Request, pair_id: int, form: FormDep, session: SessionDep,
 
 
 class PairIn(BaseModel):
-    mentor_id: int = Field(ge=1, le=2**31 - 1)
-    mentee_id: int = Field(ge=1, le=2**31 - 1)
+    mentor_id: Int = Field(ge=1)
+    mentee_id: Int = Field(ge=1)
     start: date
     end: date
     goals: str = Field(default="", max_length=4000)
@@ -128,7 +129,7 @@ class PairIn(BaseModel):
 
 class MeetingIn(BaseModel):
     day: date
-    minutes: int = Field(ge=0, le=100_000)
+    minutes: Int = Field(ge=0, le=100_000)
     notes: str = Field(default="", max_length=4000)
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -24,6 +24,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.organisation import class_import, classes, scope, tiers
@@ -278,18 +279,18 @@ class SchoolClassesOut(BaseModel):
 
 
 class ClassIn(BaseModel):
-    year: int = Field(ge=scope.FIRST_SCHOOL_YEAR, le=2100)
+    year: Annotated[int, Strict()] = Field(ge=scope.FIRST_SCHOOL_YEAR, le=2100)
     name: str = Field(max_length=200)
     grade: str = Field(default="", max_length=200)
 
 
 class StageIn(BaseModel):
-    year: int = Field(ge=scope.FIRST_SCHOOL_YEAR, le=2100)
+    year: Annotated[int, Strict()] = Field(ge=scope.FIRST_SCHOOL_YEAR, le=2100)
     stage: str = Field(max_length=32)
 
 
 class AppointmentIn(BaseModel):
-    teacher_id: int = Field(ge=1, le=2**31 - 1)
+    teacher_id: Int = Field(ge=1)
     role: str = Field(max_length=32, description="homeroom (班主任) | deputy (副班主任) | rotating (轮值班主任)")
     start: date
     end: date | None = None

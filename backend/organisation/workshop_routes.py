@@ -20,6 +20,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import translate
+from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
 from backend.organisation import classes, scope, workshops
 from backend.organisation.routes import EndIn, YearQuery, _number, _values, _years
@@ -200,13 +201,13 @@ class WorkshopIn(BaseModel):
     name: str = Field(max_length=200)
     level: str = Field(max_length=32, description="city (市) | district (区) | school (校) | joint (联合)")
     stage: str = Field(max_length=32)
-    school_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    host_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    member_school_ids: list[int] = Field(default_factory=list, max_length=100)
+    school_id: Int | None = Field(default=None, ge=1)
+    host_id: Int | None = Field(default=None, ge=1)
+    member_school_ids: list[Int] = Field(default_factory=list, max_length=100)
 
 
 class MemberIn(BaseModel):
-    teacher_id: int = Field(ge=1, le=2**31 - 1)
+    teacher_id: Int = Field(ge=1)
     role: str = Field(default="member", max_length=32, description="host | deputy | member")
     start: date | None = None
     end: date | None = None
