@@ -40,7 +40,7 @@ ACTIVITY = "工作室研修：班级危机干预演练"
 # The school, its accounts, 16 teachers with staff numbers (O01…O16; O01 is 杨老师), and the school workshop whose
 # host and 6 members (terms from 1 September) made in one interpreter through the services.
 _SETUP = """
-import backend.kit.all_models
+import backend.models_registry
 from backend.accounts import service
 from backend.accounts.models import Role
 from backend.config import get_settings
