@@ -1,7 +1,7 @@
 """the homeroom organisation: classes and appointments per school year, tier history, workshops, mentoring (issue 16)
 
 Revision ID: 16a_organisation
-Revises: 8a_viewing_credit
+Revises: 19_chain
 Create Date: 2026-12-06 01:18:04.491529
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = '16a_organisation'
-down_revision = '8a_viewing_credit'
+down_revision = '19_chain'
 branch_labels = None
 depends_on = None
 
