@@ -16,7 +16,7 @@ TEACHER = Account("hours-label-teacher", "孙丽", "e2e-HoursLabel-pass")
 
 _SETUP = """
 import uuid
-import backend.kit.all_models
+import backend.models_registry
 from decimal import Decimal
 from backend.accounts import service
 from backend.config import get_settings
