@@ -138,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
     app.state.storage = build_storage(settings)
+    from backend.accounts.deps import bearer_is_valid
+
+    app.state.bearer_is_valid = bearer_is_valid  # the CSRF check asks the one credential check (kit/csrf.py)
 
     app.add_middleware(
         LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure

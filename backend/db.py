@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
@@ -97,3 +98,16 @@ def _session_for_write(session: SessionDep) -> Session:
 
 # Declare it before any other dependency that uses the session (CurrentUser…), so that BEGIN IMMEDIATE comes first.
 WriteSessionDep = Annotated[Session, Depends(_session_for_write)]
+
+
+def where_key_in(statement: Any, key: Any, keys: set[str] | list[str], sqlite: bool) -> tuple[Any, dict[str, Any]]:
+    """`statement` restricted to rows whose `key` is one of `keys`, for the batch writers. PostgreSQL: one array
+    parameter, so every batch is the same prepared statement. SQLite: an IN list padded to a power of two, so it
+    sees a handful of statement shapes, not hundreds."""
+    items = sorted(keys)
+    if sqlite:
+        size = 1
+        while size < len(items):
+            size *= 2
+        return statement.where(key.in_(items + [items[-1]] * (size - len(items)))), {}
+    return statement.where(key == any_(bindparam("keys", type_=ARRAY(String)))), {"keys": items}

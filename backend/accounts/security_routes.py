@@ -207,8 +207,7 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
         }, status=exc.status_code)  # fmt: skip
     if pending is not None:
         return _advance(request, session, pending, user, "password_change", next)
-    # A new password ends every other session, and this one gets a new id (ASVS 3.3.3).
-    service.end_all_sessions(session, user.id)
+    # The new password ended every session and token (service.change_password); this one gets a new id.
     new = service.start_session(session, user, method="password")
     response = redirect(request, "/account?changed=1")
     set_session_cookie(request, response, new)

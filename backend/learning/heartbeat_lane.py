@@ -66,8 +66,8 @@ class HeartbeatLane:
                 detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
                 await reply(send, 422, {"error": "invalid_input", "detail": detail, "fields": fields})
                 return
-            token_hash = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
-            out = await heartbeats.accept(app, playback_id, token_hash, data)
+            credential = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
+            out = await heartbeats.accept(app, playback_id, credential, data)
         except AppError as exc:
             message = translate(locale, exc.message, **exc.params)
             await reply(send, exc.status_code, {"error": exc.code, "detail": message})

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from backend.accounts.service import digest_token
+from backend.accounts.credentials import Presented
 from backend.db import begin_for_write
 from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
@@ -52,13 +52,12 @@ class HeartbeatOut(BaseModel):
     prompt: PromptOut | None
 
 
-def credential(authorization: str, session_cookie: str | None) -> str:
-    """The hashed bearer token or session cookie the writer authenticates (in the same transaction as the beat)."""
-    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
-    token = token or session_cookie
-    if not token:
+def credential(authorization: str, session_cookie: str | None) -> Presented:
+    """The bearer token or session cookie the writer checks (backend.accounts.credentials, in the beat's batch)."""
+    presented = Presented.of(authorization, session_cookie)
+    if presented is None or not presented.digest:
         raise NotAuthenticated(_("Please log in first."))
-    return digest_token(token)
+    return presented
 
 
 _BEAT_ERRORS = {
@@ -93,13 +92,13 @@ def _follow_up(app: Any, playback_id: str, close: bool, lease: bool) -> FollowUp
         return FollowUp(covered, completed, counting)
 
 
-async def accept(app: Any, playback_id: str, token_hash: str, body: HeartbeatIn) -> HeartbeatOut:
+async def accept(app: Any, playback_id: str, credential: Presented, body: HeartbeatIn) -> HeartbeatOut:
     """Acknowledged only after it is stored: returns after the batch holding the beat has committed."""
     beat = Beat(
         seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended,
         client_ms=body.client_ms,
     )
-    outcome = await app.state.heartbeats.submit(playback_id, token_hash, beat)
+    outcome = await app.state.heartbeats.submit(playback_id, credential, beat)
     if outcome.status in _BEAT_ERRORS:
         raise _BEAT_ERRORS[outcome.status]()
     if outcome.status == 422:

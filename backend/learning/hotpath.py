@@ -18,15 +18,15 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, event, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, bindparam, event, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from backend.accounts.models import ApiToken, AuthSession
+from backend.accounts import credentials
+from backend.accounts.credentials import Presented, Purpose
+from backend.db import where_key_in
 from backend.kit import clock, load
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
@@ -53,7 +53,7 @@ def async_url(url: str) -> str:
 @dataclass
 class BeatRequest:
     playback_id: str
-    token_hash: str
+    credential: Presented
     beat: Beat
     future: asyncio.Future[BeatOutcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -77,14 +77,6 @@ class BeatOutcome:
     wants_lease: bool = False
 
 
-def _pad(items: list[str]) -> list[str]:
-    """Pads an IN-list to a power of two, so the database sees a handful of statement shapes, not hundreds."""
-    size = 1
-    while size < len(items):
-        size *= 2
-    return items + [items[-1]] * (size - len(items))
-
-
 _holder = P.alias("holder")
 _learner = LearnerState.__table__
 _LOAD = select(
@@ -95,14 +87,6 @@ _LOAD = select(
         _holder, _holder.c.id == _learner.c.active_playback_id
     )
 )
-# Only signed-in sessions ("active", not half-way through a second factor) within both timeouts (issue 6).
-_AUTH_SESSION = select(
-    AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
-    AuthSession.created_at,
-).where(AuthSession.stage == "active")
-# A viewer's beats keep the session alive; last-seen is written at most once a minute (service.TOUCH_SECONDS).
-_TOUCH_SECONDS = 60
-_AUTH_TOKEN = select(ApiToken.token_hash, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at)
 
 # PostgreSQL batch writes (HeartbeatWriter._store). Column lists name the keys of _row_values and _record.
 _UPDATE_COLUMNS = (
@@ -173,15 +157,15 @@ class HeartbeatWriter:
         self.tasks = []
         await self.engine.dispose()
 
-    async def submit(self, playback_id: str, token_hash: str, beat: Beat) -> BeatOutcome:
+    async def submit(self, playback_id: str, credential: Presented, beat: Beat) -> BeatOutcome:
         if asyncio.get_running_loop() is not self.loop:
             # Called from another event loop (a second test client): hand over to the writer's loop.
-            handed = asyncio.run_coroutine_threadsafe(self._submit_here(playback_id, token_hash, beat), self.loop)
+            handed = asyncio.run_coroutine_threadsafe(self._submit_here(playback_id, credential, beat), self.loop)
             return await asyncio.wrap_future(handed)
-        return await self._submit_here(playback_id, token_hash, beat)
+        return await self._submit_here(playback_id, credential, beat)
 
-    async def _submit_here(self, playback_id: str, token_hash: str, beat: Beat) -> BeatOutcome:
-        request = BeatRequest(playback_id, token_hash, beat)
+    async def _submit_here(self, playback_id: str, credential: Presented, beat: Beat) -> BeatOutcome:
+        request = BeatRequest(playback_id, credential, beat)
         await self.queue.put(request)
         return await request.future
 
@@ -228,13 +212,16 @@ class HeartbeatWriter:
         async with self.engine.begin() as conn:
             policy = await self._current_policy(conn)
             now = clock.now()
-            users = await self._authenticate(conn, {r.token_hash for r in batch}, now, policy)
+            # The one credential check (backend.accounts.credentials), for the whole batch in this transaction.
+            users = await credentials.check_batch(
+                conn, {r.credential for r in batch}, Purpose.heartbeat, policy, sqlite=self.is_sqlite
+            )
             rows = await self._load(conn, sorted({r.playback_id for r in batch}))
             outcomes: list[BeatOutcome | None] = [None] * len(batch)
             by_playback: dict[str, list[int]] = defaultdict(list)
             for index, request in enumerate(batch):
                 row = rows.get(request.playback_id)
-                user = users.get(request.token_hash)
+                user = users.get(request.credential)
                 if user is None:
                     outcomes[index] = BeatOutcome(401, "not_authenticated")
                 elif row is None or row["user_id"] != user:
@@ -285,35 +272,6 @@ class HeartbeatWriter:
                 )
         return [o if o is not None else BeatOutcome(500, "internal") for o in outcomes]
 
-    async def _authenticate(self, conn: AsyncConnection, hashes: set[str], now: Any, policy: Policy) -> dict[str, int]:
-        found: dict[str, int] = {}
-        idle_since = now - timedelta(minutes=policy.session_idle_minutes)
-        touch_before = now - timedelta(seconds=_TOUCH_SECONDS)
-        stale: set[str] = set()
-        rows = (await conn.execute(*self._by_keys(_AUTH_SESSION, hashes))).all()
-        for token_hash, user_id, expires_at, last_seen_at, created_at in rows:
-            seen = last_seen_at or created_at
-            if expires_at > now and seen > idle_since:
-                found[token_hash] = user_id
-                if seen <= touch_before:
-                    stale.add(token_hash)
-        if stale:
-            touch = update(AuthSession).values(last_seen_at=now)
-            key = AuthSession.token_hash
-            if self.is_sqlite:
-                await conn.execute(touch.where(key.in_(_pad(sorted(stale)))))
-            else:
-                await conn.execute(touch.where(key == any_(bindparam("keys", type_=ARRAY(String)))),
-                                   {"keys": list(stale)})  # fmt: skip
-        missing = {h for h in hashes if h not in found}
-        if missing:
-            for token_hash, user_id, expires_at, revoked_at in (
-                await conn.execute(*self._by_keys(_AUTH_TOKEN, missing))
-            ).all():
-                if expires_at > now and revoked_at is None:
-                    found[token_hash] = user_id
-        return found
-
     async def _load(self, conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
         stmt, params = self._by_keys(
             _LOAD if self.is_sqlite else _LOAD.order_by(P.c.id).with_for_update(of=P), set(ids)
@@ -321,13 +279,8 @@ class HeartbeatWriter:
         return {row["id"]: dict(row) for row in (await conn.execute(stmt, params)).mappings()}
 
     def _by_keys(self, query: Select[Any], keys: set[str]) -> tuple[Select[Any], dict[str, Any]]:
-        """`query` restricted to rows whose key (its first column) is one of `keys`. PostgreSQL: one array
-        parameter, so every batch is the same prepared statement. SQLite: an IN list padded to a power of two,
-        so it sees a handful of statement shapes, not hundreds."""
-        key = query.selected_columns[0]
-        if self.is_sqlite:
-            return query.where(key.in_(_pad(sorted(keys)))), {}
-        return query.where(key == any_(bindparam("keys", type_=ARRAY(String)))), {"keys": list(keys)}
+        """`query` restricted to rows whose key (its first column) is one of `keys` (backend.db.where_key_in)."""
+        return where_key_in(query, query.selected_columns[0], keys, self.is_sqlite)  # type: ignore[no-any-return]
 
     async def _store(self, conn: AsyncConnection, updates: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """The batch's playback rows and heartbeat records: on PostgreSQL one `UPDATE … FROM unnest(…)` and one

@@ -155,10 +155,10 @@ async def heartbeat(playback_id: str, body: HeartbeatIn, request: Request) -> He
     """Acknowledged only after it is stored. In a running server this URL is answered by the fast lane in front of
     the framework (backend/learning/heartbeat_lane.py) with the same checks and the same body; this route
     documents it and serves it where the lane is not installed."""
-    token_hash = heartbeats.credential(
+    credential = heartbeats.credential(
         request.headers.get("authorization", ""), request.cookies.get(request.app.state.settings.session_cookie_name)
     )
-    return await heartbeats.accept(request.app, playback_id, token_hash, body)
+    return await heartbeats.accept(request.app, playback_id, credential, body)
 
 
 class PromptAnswerOut(BaseModel):
