@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, String, any_, bindparam, create_engine, event
+from sqlalchemy import Connection, Engine, String, any_, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -59,6 +59,19 @@ def begin_for_write(session: Session) -> None:
     bind = session.get_bind()
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not session.in_transaction():
         session.connection(execution_options={_SQLITE_WRITE: True})
+
+
+def end_read_snapshot(session: Session) -> None:
+    """On SQLite, ends a transaction that has only read, before a slow step (a password hash) after which it
+    writes: writing on a snapshot that others have written since fails at once ("database is locked"; no busy
+    timeout helps), so the writes must begin a transaction of their own. A no-op elsewhere (PostgreSQL locks rows)
+    and when anything is pending."""
+    bind = session.get_bind()
+    if (
+        isinstance(bind, Engine | Connection) and bind.dialect.name == "sqlite" and session.in_transaction()
+        and not (session.new or session.dirty or session.deleted)
+    ):  # fmt: skip
+        session.commit()
 
 
 @lru_cache

@@ -10,6 +10,7 @@ only an "active" session authenticates requests. Sessions end after `session_idl
 from __future__ import annotations
 
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from backend.accounts.credentials import Presented, Purpose, digest_token
 from backend.accounts.models import ApiToken, AuthSession, Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from backend.audit import service as audit
+from backend.db import end_read_snapshot
 from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
@@ -105,19 +107,27 @@ def _failed(session: Session, keys: throttle.Keys, user: User | None, address: s
             audit.record(session, action, actor_id=None, address=address, **values)
 
     record("auth.login_failed", after={"reason": why})
-    if throttle.record_failure(session, keys, policy):
-        record("auth.lockout", after={"minutes": policy.login_lockout_minutes})
+    minutes = throttle.record_failure(session, keys, policy)
+    if minutes:
+        record("auth.lockout", after={"minutes": minutes})
 
 
-def authenticate(session: Session, username: str, password: str, address: str | None = None) -> User:
+def authenticate(
+    session: Session, username: str, password: str, address: str | None = None,
+    admission: AbstractContextManager[None] | None = None,
+) -> User:  # fmt: skip
     """The user for these credentials. One message for every failure, so it reveals no account's existence.
 
-    Failures are counted (and audited) in `session`: the caller must commit even when this raises.
+    The lockout is checked before `admission` (the sign-in's place in the hashing pool) is taken, so a locked-out
+    client spends none. Failures are counted (and audited) in `session`: the caller must commit even when this
+    raises.
     """
     keys = throttle.Keys.of(username, address)
     _refuse_if_locked(session, keys)
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    ok = verify_password(user.password_hash if user else None, password)
+    with admission or nullcontext():
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        end_read_snapshot(session)  # SQLite: the writes below come after the hash, on a snapshot of their own
+        ok = verify_password(user.password_hash if user else None, password)
     if not user or not ok or not user.is_active:
         _failed(session, keys, user, address, "password")
         raise NotAuthenticated(_("Username or password is incorrect."))
@@ -326,10 +336,19 @@ def change_role(session: Session, actor: User, target: User, role: str, address:
 # --- two-factor enrolment ------------------------------------------------------------------------------------------
 
 
-def enable_totp(session: Session, user: User, code: str, address: str | None) -> list[str]:
-    """Confirms the pending secret with a code from the authenticator; returns the ten recovery codes (once)."""
+def enable_totp(session: Session, user: User, code: str, address: str | None, *, password: str | None) -> list[str]:
+    """Confirms the pending secret with a code from the authenticator; returns the ten recovery codes (once).
+
+    A signed-in user gives the password too (ASVS 3.7.1, as for turning it off): a stolen session alone must not
+    tie the account to the thief's authenticator. `password=None` only for the enrolment inside a sign-in, whose
+    password step was checked moments ago on the same half-way session."""
     if user.totp_enabled_at is not None:
         raise Conflict(_("Two-factor sign-in is already on."))
+    if password is not None and not verify_password(user.password_hash, password):
+        # Checked before the code, so a wrong password does not use the code up.
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
+        )
     if not totp.check_code(user, code):
         raise InvalidInput(
             _("Please correct the marked fields."), fields={"code": _("The code is not correct. Please try again.")}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
+from backend.kit.i18n import _
 from backend.policies.models import PolicySetting
 
 
@@ -84,12 +85,16 @@ class Policy:
     # Issue 6, sessions (OWASP ASVS 3.3.2): idle and absolute session timeouts.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    # Issue 6, login throttling (ASVS 2.2.1): failures per account name and per client address within the window
-    # lock that name or address for lockout_minutes.
+    # Issue 6 and 14, login throttling (ASVS 2.2.1, backend/accounts/throttle.py): failures of a name from one
+    # address, and of one address, within the window lock that name there, or that address, for lockout_minutes;
+    # failures of a name from every address lock it everywhere, but only for account_lockout_minutes (the owner
+    # is never locked out for long).
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
+    login_max_failures_per_account_any_address: int = 30
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    login_account_lockout_minutes: int = 1
     # Issue 6, password policy (ASVS 2.1.1: at least 12 characters).
     password_min_length: int = 12
     # Issue 6: school and district admins must sign in with a second factor (TOTP) unless through SSO.
@@ -118,6 +123,54 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: object
+    high: object
+    reason: str  # a message id: why the number may not leave these bounds
+
+
+# The security numbers may be tightened, never turned off (issue 14): set_policy and the policy page refuse a value
+# outside these bounds, with the reason.
+SECURITY_BOUNDS: dict[str, Bound] = {
+    "admin_totp_required": Bound(True, True, _("Administrators must sign in with a second factor (ASVS 4.3.1).")),
+    "password_min_length": Bound(
+        12, 64,
+        _("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."),
+    ),
+    "session_idle_minutes": Bound(1, 30, _("A session ends after at most 30 minutes idle (ASVS 3.3.2).")),
+    "session_absolute_hours": Bound(1, 12, _("A session ends at most 12 hours after sign-in (ASVS 3.3.2).")),
+    "login_max_failures_per_account": Bound(
+        3, 10,
+        _("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_address": Bound(
+        5, 100,
+        _("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_account_any_address": Bound(
+        10, 100,
+        _("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."),
+    ),
+    "login_window_minutes": Bound(5, 60, _("Failures are counted over 5 to 60 minutes (ASVS 2.2.1).")),
+    "login_lockout_minutes": Bound(1, 60, _("A lockout lasts 1 to 60 minutes (ASVS 2.2.1).")),
+    "login_account_lockout_minutes": Bound(
+        1, 5,
+        _("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),
+    ),
+}  # fmt: skip
+
+
+def out_of_bounds(name: str, value: object) -> str | None:
+    """Why `value` may not be set for the security number `name` (a message id), or None."""
+    bound = SECURITY_BOUNDS.get(name)
+    if bound is None:
+        return None
+    if not (bound.low <= value <= bound.high):  # type: ignore[operator]
+        return bound.reason
+    return None
 _CACHE_SECONDS = 10.0
 _cache: tuple[float, Policy] | None = None
 
@@ -157,6 +210,9 @@ def set_policy(session: Session, key: str, value: object, actor_id: int | None) 
         raise InvalidInput("Unknown policy %(name)s", name=key)
     coerced = _coerce(key, value)
     before = getattr(load_policy(session), key)
+    problem = out_of_bounds(key, coerced)
+    if problem:
+        raise InvalidInput(_("Please correct the marked fields."), fields={key: problem})
     row = session.get(PolicySetting, key)
     stored = str(coerced) if isinstance(coerced, Decimal) else coerced
     if row is None:
