@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
-from backend.kit import clock
+from backend.kit import clock, xlsx
 from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
 from backend.people.models import School, ServicePeriod, TeacherProfile
@@ -155,7 +155,12 @@ def _rows_of(content: bytes, filename: str) -> Iterator[tuple[int, list[object]]
         return
     if name.endswith(".xlsx"):
         try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            stream = io.BytesIO(content)
+            xlsx.check_expansion(stream)  # before parsing: a decompression bomb is refused in constant memory
+            book = load_workbook(stream, read_only=True, data_only=True)
+        except xlsx.WorkbookTooLarge as exc:
+            message = _("This workbook expands to more than the portal reads. Split it or save it again.")
+            raise InvalidInput(message) from exc
         except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise InvalidInput(_("This is not a readable Excel (.xlsx) file.")) from exc
         sheet = book.worksheets[0]
