@@ -21,27 +21,36 @@ from backend.config import Settings
 from backend.kit.errors import AppError
 
 
+def configure_sqlite(engine: Engine, *, always_immediate: bool = False) -> None:
+    """The one place SQLite connections are set up, for the request engine and the heartbeat writer's (its
+    `sync_engine`) alike. `always_immediate`: every transaction takes the write lock at BEGIN (the writer, whose
+    batches read then write); otherwise only those begun with `begin_for_write`."""
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        # WAL lets readers go on while a heartbeat writes; foreign keys are off by default in SQLite.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        # FULL: an acknowledged heartbeat survives power loss, not only a process crash.
+        cur.execute("PRAGMA synchronous=FULL")
+        # Wait for another writer's lock rather than fail at once.
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # A request that will write takes the write lock at BEGIN (see `begin_for_write`).
+        immediate = always_immediate or conn.get_execution_options().get(_SQLITE_WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-            # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            # WAL lets readers go on while a heartbeat writes; foreign keys are off by default in SQLite.
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            # FULL: an acknowledged heartbeat survives power loss, not only a process crash.
-            cur.execute("PRAGMA synchronous=FULL")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
-            # A request that will write takes the write lock at BEGIN (see `begin_for_write`).
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_SQLITE_WRITE) else "BEGIN")
-
+        configure_sqlite(engine)
         return engine
     return create_engine(url, pool_size=20, max_overflow=10, pool_pre_ping=True)
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import object_session
 
-from backend.accounts import service, totp
+from backend.accounts import oidc, service, totp
 from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import client_address, set_session_cookie, stage_target
@@ -266,8 +266,11 @@ def _managed(session: SessionDep, admin: User, user_id: int) -> User:
 
 
 def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    settings = request.app.state.settings
     return render(request, "accounts/user.html", {
         "account": target, "roles": list(Role), "can_change_role": admin.role == Role.district_admin,
+        "can_link_sso": settings.sso_enabled and admin.role == Role.district_admin
+        and target.role not in oidc.auto_link_roles(settings),
         "errors": {}, **_token_context(object_session(target), target), **(extra or {}),
     }, status=status)  # fmt: skip
 
@@ -294,6 +297,19 @@ def admin_revoke_token(
     if not any(t.id == personal_token_id for t in service.personal_tokens(session, target.id)):
         raise NotFound(_("This token does not exist."))
     service.revoke_personal_token(session, admin, personal_token_id, client_address(request))
+    return redirect(request, f"/admin/users/{target.id}")
+
+
+@pages.post("/admin/users/{user_id}/sso-link")
+def link_sso(
+    request: Request, user_id: int, session: SessionDep, admin: AdminUser, subject: Annotated[str, Form()] = ""
+) -> Response:
+    """A district admin links an account the first SSO sign-in may not link itself (an admin's, a trainer's)."""
+    target = _managed(session, admin, user_id)
+    try:
+        oidc.link_identity(session, request.app.state.settings, admin, target, subject, client_address(request))
+    except InvalidInput as exc:
+        return _user_page(request, target, admin, {"errors": _field_errors(request, exc)}, status=422)
     return redirect(request, f"/admin/users/{target.id}")
 
 

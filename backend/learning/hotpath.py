@@ -15,30 +15,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam, event, insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from backend.accounts import credentials
 from backend.accounts.credentials import Presented, Purpose
-from backend.db import where_key_in
+from backend.db import configure_sqlite, where_key_in
 from backend.kit import clock, load
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
-from backend.policies.models import PolicySetting
-from backend.policies.service import Policy, policy_from_rows
+from backend.policies.service import Policy, load_policy_async
 
 log = logging.getLogger("portal.hotpath")
 P = PlaybackSession.__table__
 H = Heartbeat.__table__
 MAX_BATCH = 512
 WRITERS = 2
-_POLICY_SECONDS = 10.0
 
 
 def async_url(url: str) -> str:
@@ -127,7 +124,8 @@ class HeartbeatWriter:
         kwargs: dict[str, Any] = {"pool_size": 4, "max_overflow": 4} if not self.is_sqlite else {}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _sqlite_immediate(self.engine)
+            # SQLite: the write lock at BEGIN, so a batch's reads cannot go stale before its writes.
+            configure_sqlite(self.engine.sync_engine, always_immediate=True)
         self.queue: asyncio.Queue[BeatRequest] = asyncio.Queue()
         # PostgreSQL: WRITERS batches in flight at once, each on its own connection, so the next batch is judged
         # while the last one waits for its commit (a batch's time is mostly round trips, not CPU). Row locks
@@ -136,8 +134,6 @@ class HeartbeatWriter:
         self.writers = 1 if self.is_sqlite else WRITERS
         self.tasks: list[asyncio.Task[None]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.policy: Policy | None = None
-        self.policy_at = 0.0
 
     async def start(self) -> None:
         if not self.tasks:
@@ -202,15 +198,9 @@ class HeartbeatWriter:
             if not request.future.done():
                 request.future.set_result(outcome)
 
-    async def _current_policy(self, conn: AsyncConnection) -> Policy:
-        if self.policy is None or time.monotonic() - self.policy_at > _POLICY_SECONDS:
-            rows = (await conn.execute(select(PolicySetting.key, PolicySetting.value))).all()
-            self.policy, self.policy_at = policy_from_rows((k, v) for k, v in rows), time.monotonic()
-        return self.policy
-
     async def _write(self, batch: list[BeatRequest]) -> list[BeatOutcome]:
         async with self.engine.begin() as conn:
-            policy = await self._current_policy(conn)
+            policy = await load_policy_async(conn)  # the process's one policy cache
             now = clock.now()
             # The one credential check (backend.accounts.credentials), for the whole batch in this transaction.
             users = await credentials.check_batch(
@@ -429,21 +419,3 @@ def _outcome(row: dict[str, Any], s: State, beat: Beat, v: Verdict, now: Any, po
         wants_close=beat.ended and s.prompt_state != "open",
         wants_lease=(not s.holds_lease and not holder_live) or new_day,
     )
-
-
-def _sqlite_immediate(engine: AsyncEngine) -> None:
-    """SQLite: take the write lock at BEGIN, so a batch's reads cannot go stale before its writes."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from backend.audit import service as audit
@@ -187,14 +188,34 @@ def _coerce(name: str, raw: object) -> object:
         raise InvalidInput("Invalid value for policy %(name)s", name=name) from exc
 
 
-def load_policy(session: Session) -> Policy:
-    """The merged policy. Cached for a few seconds per process: it changes rarely and is read on every heartbeat."""
+_ROWS = select(PolicySetting.key, PolicySetting.value)
+
+
+def _fresh() -> Policy | None:
+    return _cache[1] if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS else None
+
+
+def _remember(policy: Policy) -> Policy:
     global _cache
-    if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS:
-        return _cache[1]
-    policy = policy_from_rows((row.key, row.value) for row in session.scalars(select(PolicySetting)))
     _cache = (time.monotonic(), policy)
     return policy
+
+
+def load_policy(session: Session) -> Policy:
+    """The merged policy. Cached for a few seconds per process (one cache, shared with `load_policy_async`): it
+    changes rarely and is read on every heartbeat."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in session.execute(_ROWS)))
+
+
+async def load_policy_async(conn: AsyncConnection) -> Policy:
+    """`load_policy` on an async connection (the heartbeat writer's), through the same cache."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in await conn.execute(_ROWS)))
 
 
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:

@@ -322,6 +322,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/admin/users/{user_id}"): SCHOOL_SCOPED,
     ("POST", "/admin/users/{user_id}/password-reset"): SCHOOL_SCOPED,
     ("POST", "/admin/users/{user_id}/role"): DISTRICT_ONLY,
+    ("POST", "/admin/users/{user_id}/sso-link"): DISTRICT_ONLY.but(form={"subject": "idp-matrix"}),
     ("POST", "/admin/users/{user_id}/tokens/{personal_token_id}/revoke"): SCHOOL_SCOPED,
     ("GET", "/admin/tokens"): DISTRICT_ONLY,
     ("POST", "/admin/tokens"): DISTRICT_ONLY,
