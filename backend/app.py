@@ -21,6 +21,7 @@ from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, T
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
 from backend.kit import security_headers
+from backend.kit.body_limit import BodyLimit
 from backend.kit.csrf import verify_csrf
 from backend.kit.error_schema import ERROR_RESPONSES, error_body, validation_body
 from backend.kit.errors import AppError, NotAuthenticated
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
     )
+    app.add_middleware(BodyLimit)  # every body, counted as it streams in (backend/kit/body_limit.py)
     # Issue 6 and 14: CSP and friends on every response, the lane's and the gate's included (fixed_headers).
     app.state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()
     _install_error_handlers(app)
