@@ -7,7 +7,10 @@ one array statement each (PostgreSQL) or one `executemany` each (SQLite). Every 
 its batch has committed, so an acknowledged heartbeat is durable; a crash before the commit loses only
 unacknowledged beats, which the player resends.
 
-Rare follow-ups (closing a playback, taking over the lease) go through the slow path after the commit.
+Rare follow-ups (closing a playback, taking over the lease) run in the same transaction, after the batch's rows are
+written (`heartbeats.follow_up`, through an ORM session on the writer's own connection): the beat and its
+follow-up commit together, before the beat is acknowledged (issue 14: before, a closing beat opened a second
+transaction on a second engine in a thread).
 """
 
 from __future__ import annotations
@@ -16,17 +19,19 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import Session
 
 from backend.accounts import credentials
 from backend.accounts.credentials import Presented, Purpose
 from backend.db import configure_sqlite, where_key_in
 from backend.kit import clock, load
+from backend.learning import heartbeats
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
 from backend.policies.service import Policy, load_policy_async
@@ -72,6 +77,8 @@ class BeatOutcome:
     prompt_seconds_left: int | None = None
     wants_close: bool = False
     wants_lease: bool = False
+    lesson_covered: bool = False
+    course_completed: bool = False
 
 
 _holder = P.alias("holder")
@@ -260,7 +267,37 @@ class HeartbeatWriter:
                     .values(outcome="missed", dropped_ms=bindparam("dropped_ms")),
                     prompts_missed,
                 )
+            # Last, once the batch's rows and prompts are written: closing and lease takeovers read them.
+            await self._follow_ups(conn, batch, outcomes, policy)
         return [o if o is not None else BeatOutcome(500, "internal") for o in outcomes]
+
+    async def _follow_ups(
+        self, conn: AsyncConnection, batch: list[BeatRequest], outcomes: list[BeatOutcome | None], policy: Policy
+    ) -> None:
+        """Closing playbacks and lease takeovers of the batch, in its transaction (an ORM session joined to it)."""
+        wanted = [
+            i for i, o in enumerate(outcomes) if o is not None and o.status == 200 and (o.wants_close or o.wants_lease)
+        ]
+        if not wanted:
+            return
+
+        def run(sync_conn: Connection) -> dict[int, heartbeats.FollowUp]:
+            done: dict[int, heartbeats.FollowUp] = {}
+            with Session(bind=sync_conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+                for i in wanted:
+                    o = outcomes[i]
+                    assert o is not None
+                    done[i] = heartbeats.follow_up(s, batch[i].playback_id, o.wants_close, o.wants_lease, policy)
+                s.commit()  # releases the savepoint: the changes are the batch transaction's, committed with it
+            return done
+
+        for i, follow in (await conn.run_sync(run)).items():
+            o = outcomes[i]
+            assert o is not None
+            outcomes[i] = replace(
+                o, lesson_covered=follow.lesson_covered, course_completed=follow.course_completed,
+                counting=o.counting if follow.counting is None else follow.counting,
+            )  # fmt: skip
 
     async def _load(self, conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
         stmt, params = self._by_keys(
