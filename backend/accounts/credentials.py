@@ -122,7 +122,7 @@ TOKEN_ROWS = (
 )  # fmt: skip
 
 
-def decide(row: Mapping[str, Any] | None, *, bearer: bool, now: datetime, policy: Policy) -> Grant | Refusal:
+def decide(row: Mapping[Any, Any] | None, *, bearer: bool, now: datetime, policy: Policy) -> Grant | Refusal:
     """The rule itself, pure: a row of SESSION_ROWS (cookie) or TOKEN_ROWS (bearer) → a grant or a refusal."""
     if row is None:
         return Refusal("unknown")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from html import escape
+from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -78,8 +79,8 @@ class LoginGate:
         busy = hashing.HashingBusy()
         message = translate(locale, busy.message)
         # The app's security headers (no-store among them): in front of the framework, none are added for us.
-        app = scope.get("app") or self.app
-        security: list[tuple[bytes, bytes]] = app.state.answer_headers  # type: ignore[attr-defined]
+        app: Any = scope.get("app") or self.app
+        security: list[tuple[bytes, bytes]] = app.state.answer_headers
         retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
         if scope["path"] in API_PATHS:
             await reply(send, busy.status_code, error_body(busy.code, message), headers=[*security, *retry])

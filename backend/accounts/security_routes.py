@@ -267,11 +267,13 @@ def _managed(session: SessionDep, admin: User, user_id: int) -> User:
 
 def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
     settings = request.app.state.settings
+    session = object_session(target)
+    assert session is not None  # the target was just read in the request's session
     return render(request, "accounts/user.html", {
         "account": target, "roles": list(Role), "can_change_role": admin.role == Role.district_admin,
         "can_link_sso": settings.sso_enabled and admin.role == Role.district_admin
         and target.role not in oidc.auto_link_roles(settings),
-        "errors": {}, **_token_context(object_session(target), target), **(extra or {}),
+        "errors": {}, **_token_context(session, target), **(extra or {}),
     }, status=status)  # fmt: skip
 
 

@@ -26,7 +26,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Exchanging a password for a bearer token sets no cookie and its answer cannot be read cross-origin. The bench's
-# baseline endpoint exists only with BENCH_ENDPOINTS on and stores nothing of anyone's.
+# baseline endpoint exists only in the bench's server (bench/server.py) and stores nothing of anyone's.
 EXEMPT_PATHS = frozenset({"/api/v1/auth/token", "/bench/baseline"})
 API_PREFIX = "/api/v1/"
 
