@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import backend.kit.all_models  # noqa: F401 - every table, so foreign keys resolve
+import backend.models_registry  # noqa: F401 - every table, so foreign keys resolve
 import httpx
 from sqlalchemy.orm import Session
 
