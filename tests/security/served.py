@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import backend.models_registry  # noqa: F401 - every table, so foreign keys resolve
 import httpx
 from sqlalchemy.orm import Session
 
+import backend.models_registry  # noqa: F401 - every table, so foreign keys resolve
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, User
 from backend.db import make_engine
