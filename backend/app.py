@@ -16,14 +16,16 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from backend.accounts import hashing
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
-from backend.kit import metrics
+from backend.kit import metrics, security_headers
+from backend.kit.body_limit import BodyLimit
 from backend.kit.csrf import verify_csrf
-from backend.kit.error_schema import ERROR_RESPONSES
+from backend.kit.error_schema import ERROR_RESPONSES, error_body, validation_body
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
@@ -58,10 +60,7 @@ def _error_response(request: Request, status: int, code: str, message: str, fiel
     text = translate(locale, message)
     field_text = {k: translate(locale, v) for k, v in fields.items()}
     if _wants_json(request):
-        body: dict[str, object] = {"error": code, "detail": text}
-        if field_text:
-            body["fields"] = field_text
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(error_body(code, text, field_text), status_code=status)
     context = {"status": status, "message": text, "fields": field_text}
     if is_htmx(request):
         # htmx does not swap 4xx responses by default; the error partial is retargeted to the page's message area.
@@ -83,11 +82,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        fields = {".".join(str(p) for p in err["loc"][1:]) or "body": err["msg"] for err in exc.errors()}
-        detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        body = validation_body(exc.errors(), skip=1)  # the location's first part is "body", "query", …
         if _wants_json(request):
-            return JSONResponse({"error": "invalid_input", "detail": detail, "fields": fields}, status_code=422)
-        return _error_response(request, 422, "invalid_input", f"The request was not valid: {detail}", {})
+            return JSONResponse(body, status_code=422)
+        return _error_response(request, 422, "invalid_input", f"The request was not valid: {body['detail']}", {})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -122,6 +120,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 503, "database_unavailable", "The database is busy. Please try again.", {})
 
 
+class Portal(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """The security headers wrap the whole stack, Starlette's server-error middleware included, so that a 500
+        carries them too (backend/kit/security_headers.py)."""
+        return security_headers.for_settings(super().build_middleware_stack(), self.state.settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -137,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await writer.stop()
             metrics.process_exited(os.getpid())  # this worker's live gauges stop counting
 
-    app = FastAPI(
+    app = Portal(
         title="松江区班主任网络研修平台",
         version="0.1.0",
         lifespan=lifespan,
@@ -149,13 +154,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
     app.state.storage = build_storage(settings)
+    from backend.accounts.deps import bearer_is_valid
+
+    app.state.bearer_is_valid = bearer_is_valid  # the CSRF check asks the one credential check (kit/csrf.py)
 
     app.add_middleware(
         LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
     )
-    from backend.kit.security_headers import install as install_security_headers  # issue 6: CSP and friends
-
-    install_security_headers(app, settings)
+    app.add_middleware(BodyLimit)  # every body, counted as it streams in (backend/kit/body_limit.py)
+    # Issue 6 and 14: CSP and friends on every response, the lane's and the gate's included (fixed_headers).
+    app.state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 

@@ -204,8 +204,8 @@ def users_create(
 
 
 @users_app.command("token")
-def users_token(username: str, name: str = typer.Option("cli", help="What the token is for"), days: int = 90) -> None:
-    """Create an API bearer token for a user (printed once)."""
+def users_token(username: str, name: str = typer.Option("cli", help="What the token is for")) -> None:
+    """Create an API bearer token for a user (printed once; /api/v1 only, with the session limits of the policy)."""
     from sqlalchemy import select
 
     from backend.accounts import service
@@ -215,7 +215,7 @@ def users_token(username: str, name: str = typer.Option("cli", help="What the to
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise fail(f"no user {username}")
-        typer.echo(service.create_api_token(session, user, name=name, days=days))
+        typer.echo(service.create_api_token(session, user, name=name))
 
 
 @app.command("backup")

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     oidc_link_claim: str = "staff_no"
     # Off: an unknown person is refused. On: a teacher account is created for them (the district decides).
     oidc_auto_create: bool = False
+    # Roles whose accounts a first SSO sign-in may link by staff number (comma-separated). Any other account (an
+    # admin's, a trainer's) is linked only by a district admin on its account page (issue 14: a staff number is no
+    # proof of who holds an admin account, and an SSO sign-in skips the portal's second factor).
+    oidc_auto_link_roles: str = "teacher"
     # The callback URL registered at the provider; by default derived from the request (set it behind a proxy).
     oidc_redirect_uri: str | None = None
 

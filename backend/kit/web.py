@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -99,8 +100,30 @@ def render(
     return response  # type: ignore[return-value]
 
 
+# Characters a path and query may keep as they are; anything else (non-ASCII, spaces) is percent-encoded.
+_URL_SAFE = "/?&=%#:@!$'()*+,;~-._"
+MAX_NEXT_LENGTH = 500
+
+
+def same_origin_path(url: str | None, default: str = "/") -> str:
+    """The one check of every `next=` target (sign-in steps, SSO, language switch, redirects): a path on this site,
+    percent-encoded, or `default`. Refused: anything with a scheme or host, `//host`, and `/\\host` (browsers read
+    a backslash as a slash), control characters, and more than MAX_NEXT_LENGTH characters."""
+    if (
+        not url or not url.startswith("/") or url.startswith("//") or "\\" in url or len(url) > MAX_NEXT_LENGTH
+        or any(ord(c) < 32 or ord(c) == 127 for c in url)
+    ):  # fmt: skip
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return default
+    return quote(url, safe=_URL_SAFE)
+
+
 def redirect(request: Request, url: str) -> Response:
-    """A redirect that also works for htmx requests (which follow HX-Redirect, not 303)."""
+    """A redirect that also works for htmx requests (which follow HX-Redirect, not 303). Header values are ASCII:
+    the target is percent-encoded (a `next=/中` is a path, not a server error)."""
+    url = quote(url, safe=_URL_SAFE)
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

@@ -16,7 +16,7 @@ from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
 from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
-from backend.learning import heartbeats, playbacks, service
+from backend.learning import heartbeat_lane, playbacks, service
 from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
 from backend.learning.lesson_files import lesson_document_url, lesson_video_url
 from backend.policies.service import load_policy
@@ -146,19 +146,11 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: WriteSessionDep, u
     )
 
 
-@api.post(
-    "/playbacks/{playback_id}/heartbeats",
-    response_model=HeartbeatOut,
-    responses={409: {"description": "old heartbeat or ended playback"}, 422: {"description": "impossible beat"}},
-)
-async def heartbeat(playback_id: str, body: HeartbeatIn, request: Request) -> HeartbeatOut:
-    """Acknowledged only after it is stored. In a running server this URL is answered by the fast lane in front of
-    the framework (backend/learning/heartbeat_lane.py) with the same checks and the same body; this route
-    documents it and serves it where the lane is not installed."""
-    token_hash = heartbeats.credential(
-        request.headers.get("authorization", ""), request.cookies.get(request.app.state.settings.session_cookie_name)
-    )
-    return await heartbeats.accept(request.app, playback_id, token_hash, body)
+@api.post(heartbeat_lane.ROUTE, **heartbeat_lane.DOC)
+async def heartbeat(playback_id: str, body: HeartbeatIn) -> HeartbeatOut:
+    """Acknowledged only after it is stored. Documentation only: the heartbeat lane in front of the framework
+    (backend/learning/heartbeat_lane.py) is the one implementation and answers every request to this URL."""
+    raise heartbeat_lane.NotServedHere(playback_id)
 
 
 class PromptAnswerOut(BaseModel):

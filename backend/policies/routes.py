@@ -94,6 +94,8 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
             continue
         if isinstance(value, Decimal | int | float) and not isinstance(value, bool) and value < 0:
             errors[name] = translate(request.state.locale, INVALID)
+        elif (problem := service.out_of_bounds(name, value)) is not None:
+            errors[name] = translate(request.state.locale, problem)
         elif value != getattr(current, name):
             changes[name] = value
     if errors:

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
 from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
+from backend.kit.i18n import _
 from backend.policies.models import PolicySetting
 
 
@@ -84,12 +86,16 @@ class Policy:
     # Issue 6, sessions (OWASP ASVS 3.3.2): idle and absolute session timeouts.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    # Issue 6, login throttling (ASVS 2.2.1): failures per account name and per client address within the window
-    # lock that name or address for lockout_minutes.
+    # Issue 6 and 14, login throttling (ASVS 2.2.1, backend/accounts/throttle.py): failures of a name from one
+    # address, and of one address, within the window lock that name there, or that address, for lockout_minutes;
+    # failures of a name from every address lock it everywhere, but only for account_lockout_minutes (the owner
+    # is never locked out for long).
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
+    login_max_failures_per_account_any_address: int = 30
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    login_account_lockout_minutes: int = 1
     # Issue 6, password policy (ASVS 2.1.1: at least 12 characters).
     password_min_length: int = 12
     # Issue 6: school and district admins must sign in with a second factor (TOTP) unless through SSO.
@@ -131,6 +137,54 @@ class Policy:
 
 
 DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: object
+    high: object
+    reason: str  # a message id: why the number may not leave these bounds
+
+
+# The security numbers may be tightened, never turned off (issue 14): set_policy and the policy page refuse a value
+# outside these bounds, with the reason.
+SECURITY_BOUNDS: dict[str, Bound] = {
+    "admin_totp_required": Bound(True, True, _("Administrators must sign in with a second factor (ASVS 4.3.1).")),
+    "password_min_length": Bound(
+        12, 64,
+        _("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."),
+    ),
+    "session_idle_minutes": Bound(1, 30, _("A session ends after at most 30 minutes idle (ASVS 3.3.2).")),
+    "session_absolute_hours": Bound(1, 12, _("A session ends at most 12 hours after sign-in (ASVS 3.3.2).")),
+    "login_max_failures_per_account": Bound(
+        3, 10,
+        _("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_address": Bound(
+        5, 100,
+        _("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_account_any_address": Bound(
+        10, 100,
+        _("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."),
+    ),
+    "login_window_minutes": Bound(5, 60, _("Failures are counted over 5 to 60 minutes (ASVS 2.2.1).")),
+    "login_lockout_minutes": Bound(1, 60, _("A lockout lasts 1 to 60 minutes (ASVS 2.2.1).")),
+    "login_account_lockout_minutes": Bound(
+        1, 5,
+        _("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),
+    ),
+}  # fmt: skip
+
+
+def out_of_bounds(name: str, value: object) -> str | None:
+    """Why `value` may not be set for the security number `name` (a message id), or None."""
+    bound = SECURITY_BOUNDS.get(name)
+    if bound is None:
+        return None
+    if not (bound.low <= value <= bound.high):  # type: ignore[operator]
+        return bound.reason
+    return None
 _CACHE_SECONDS = 10.0
 _cache: tuple[float, Policy] | None = None
 
@@ -147,14 +201,34 @@ def _coerce(name: str, raw: object) -> object:
         raise InvalidInput("Invalid value for policy %(name)s", name=name) from exc
 
 
-def load_policy(session: Session) -> Policy:
-    """The merged policy. Cached for a few seconds per process: it changes rarely and is read on every heartbeat."""
+_ROWS = select(PolicySetting.key, PolicySetting.value)
+
+
+def _fresh() -> Policy | None:
+    return _cache[1] if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS else None
+
+
+def _remember(policy: Policy) -> Policy:
     global _cache
-    if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS:
-        return _cache[1]
-    policy = policy_from_rows((row.key, row.value) for row in session.scalars(select(PolicySetting)))
     _cache = (time.monotonic(), policy)
     return policy
+
+
+def load_policy(session: Session) -> Policy:
+    """The merged policy. Cached for a few seconds per process (one cache, shared with `load_policy_async`): it
+    changes rarely and is read on every heartbeat."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in session.execute(_ROWS)))
+
+
+async def load_policy_async(conn: AsyncConnection) -> Policy:
+    """`load_policy` on an async connection (the heartbeat writer's), through the same cache."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in await conn.execute(_ROWS)))
 
 
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
@@ -170,6 +244,9 @@ def set_policy(session: Session, key: str, value: object, actor_id: int | None) 
         raise InvalidInput("Unknown policy %(name)s", name=key)
     coerced = _coerce(key, value)
     before = getattr(load_policy(session), key)
+    problem = out_of_bounds(key, coerced)
+    if problem:
+        raise InvalidInput(_("Please correct the marked fields."), fields={key: problem})
     row = session.get(PolicySetting, key)
     stored = str(coerced) if isinstance(coerced, Decimal) else coerced
     if row is None:

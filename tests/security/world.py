@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts import service as accounts
 from backend.accounts import tokens
-from backend.accounts.models import Role, User
+from backend.accounts.credentials import digest_token
+from backend.accounts.models import ApiToken, Role, User
 from backend.catalogue import ownership
 from backend.catalogue.models import Lesson
 from backend.credits import certificates, external
@@ -233,6 +235,8 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     token = tokens.create_integration_token(
         session, users["district_admin"], name="人事系统", scopes=["records:read"], days=90
     ).token
+    personal_token = accounts.create_api_token(session, teacher, name="脚本")
+    personal_token_id = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest_token(personal_token)))
     ready = Upload(
         owner_id=trainer.id,
         kind="image",
@@ -278,6 +282,7 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "session_id": ts.id,
         "code": code,
         "token_id": token.id,
+        "personal_token_id": personal_token_id,
         "number": certificate.number,
         "playback_id": playback.id,
         "prompt_id": "p-unknown",
