@@ -234,6 +234,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(mentoring_pages)
     app.include_router(mentoring_api, prefix="/api/v1")
+    from backend.dashboards.routes import pages as dashboard_pages  # issue 17, supervision dashboards
+
+    app.include_router(dashboard_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.

@@ -33,6 +33,7 @@ from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.serving import serve_object
 from backend.policies.service import load_policy
+from backend.quizzes import access, grading
 from backend.quizzes import service as quizzes
 
 pages = APIRouter(include_in_schema=False)
@@ -151,7 +152,11 @@ def studio_home(request: Request, session: SessionDep, user: AuthorUser) -> Resp
     waiting = 0
     if user.role == Role.district_admin:
         waiting = len(authoring.review_queue(session, user, load_policy(session)))
-    return render(request, "studio/index.html", {"grouped": grouped, "waiting": waiting})
+    # Grading waiting on the trainer's courses: the landing page says it first (issue 17).
+    grading_waiting = grading.queue(session, access.editable_course_ids(session, user), page=1, size=1).total
+    return render(
+        request, "studio/index.html", {"grouped": grouped, "waiting": waiting, "grading_waiting": grading_waiting}
+    )
 
 
 @pages.get("/studio/courses/new")

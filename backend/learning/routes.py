@@ -26,9 +26,16 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["learning"])
 
 
+LANDING = {"district_admin": "/dashboard", "trainer": "/studio"}  # issue 17: each role lands on its own work
+
+
 @pages.get("/")
 def home(request: Request, user: OptionalUser) -> Response:
-    return redirect(request, "/learning" if user else "/login")
+    if user is None:
+        return redirect(request, "/login")
+    if user.role == "school_admin" and user.school_id is not None:
+        return redirect(request, f"/dashboard/schools/{user.school_id}")
+    return redirect(request, LANDING.get(user.role, "/learning"))
 
 
 @pages.post("/courses/{course_id}/enroll")

@@ -480,3 +480,23 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         Sheet("说明", ["项目", "口径"], iter(notes), widths=[16, 100]),
     ]
     return temporary_workbook(sheets)
+
+
+def reviews_of(
+    session: Session, user_ids: list[int], as_of: date, policy: Policy, chunk: int = STREAM_BATCH
+) -> Iterator[tuple[int, rules.Review, bool]]:
+    """The title-review rules and the honour rule for many teachers (the dashboards' waiver and honour counts):
+    (teacher, review, honoured), their records read `chunk` teachers at a time."""
+    for start in range(0, len(user_ids), chunk):
+        ids = user_ids[start : start + chunk]
+        periods = _periods_by_teacher(session, ids)
+        evaluations = _evaluations_by_teacher(session, ids)
+        starts = {
+            uid: start
+            for uid, start in session.execute(
+                select(TeacherProfile.user_id, TeacherProfile.teaching_start).where(TeacherProfile.user_id.in_(ids))
+            )
+        }
+        for user_id in ids:
+            review = rules.review(starts.get(user_id), periods[user_id], evaluations[user_id], as_of, policy)
+            yield user_id, review, rules.honoured(review, policy)
