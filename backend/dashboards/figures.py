@@ -94,6 +94,11 @@ def bucket_labels() -> list[str]:
     return labels
 
 
+def bucket_axis() -> list[str]:
+    """Short labels under the columns (the table beside the chart has the ranges)."""
+    return ["0", "0+", *[f"{edge}+" for edge in BUCKET_EDGES[2:]]]
+
+
 def _teachers(session: Session, school_ids: Iterable[int] | None = None) -> list[Teacher]:
     stmt = (
         select(User.id, User.display_name, User.school_id, TeacherProfile.tier, TeacherProfile.status)
@@ -158,7 +163,9 @@ def teacher_figures(
     teachers = _teachers(session, school_ids)
     by_id = {t.user_id: t for t in teachers}
     users = list(by_id)
-    scope = {"school_ids": list(school_ids)} if school_ids is not None else {}
+    # One school: its teachers' ids as a subquery, so every sum goes through the ledger's per-teacher index
+    # instead of joining the whole district's ledger to the teachers.
+    scope: dict[str, Any] = {"user": select(User.id).where(User.id.in_(users))} if school_ids is not None else {}
     step = 0
 
     def tick() -> None:
@@ -200,7 +207,9 @@ def teacher_figures(
         if uid in by_id and h.certified > 0:
             by_id[uid].induction_topics += 1
     tick()
-    waiting = hours_source.waiting_by_user(session, as_of=as_of if as_of < clock.now().date() else None)
+    waiting = hours_source.waiting_by_user(
+        session, as_of=as_of if as_of < clock.now().date() else None, users=users if school_ids is not None else None
+    )
     for uid, w in waiting.items():
         if uid in by_id:
             by_id[uid].waiting = w
@@ -337,51 +346,55 @@ def month_states(session: Session, schools: list[School], year: int, policy: Pol
     return {sy.school.id: [m.state for m in sy.months] for sy in compliance.compliance(session, schools, year, policy)}
 
 
-def build_snapshot(
-    session: Session,
-    *,
-    kind: str,
-    year: int,
-    as_of: date,
-    progress: Callable[[int, int], None] | None = None,
-) -> DashboardSnapshot:
-    """Compute and store the figures; a live snapshot of the year replaces the previous one, a month's is kept."""
+@dataclass(frozen=True)
+class Computed:
+    rows: dict[tuple[int, str], dict[str, Any]]
+    meta: dict[str, Any]
+    ms: int
+
+
+def compute(
+    session: Session, *, year: int, as_of: date, progress: Callable[[int, int], None] | None = None
+) -> Computed:
+    """Every figure of every school and tier (reads only; `store` writes them)."""
     started = time.perf_counter()
     policy = load_policy(session)
     schools = list(session.scalars(select(School).order_by(School.code)))
     teachers = teacher_figures(session, policy, year, as_of, progress=progress)
     rows = school_rows(teachers, schools, month_states(session, schools, year, policy), policy, as_of)
-    existing = session.scalar(
-        select(DashboardSnapshot).where(
-            DashboardSnapshot.kind == kind,
-            DashboardSnapshot.year == year,
-            *([DashboardSnapshot.as_of == as_of] if kind == "month" else []),
-        )
-    )
-    if existing is not None:
-        session.execute(delete(DashboardRow).where(DashboardRow.snapshot_id == existing.id))
-        session.delete(existing)
-        session.flush()
+    meta = {"evaluation_year": _evaluation_year(session, year), "cycle": list(cycle_years(policy, year))}
+    return Computed(rows, meta, int((time.perf_counter() - started) * 1000))
+
+
+def store(session: Session, *, kind: str, year: int, as_of: date, computed: Computed) -> DashboardSnapshot:
+    """Keep the figures: a live snapshot of the year replaces the previous one, a month's replaces only itself."""
+    same = [DashboardSnapshot.kind == kind, DashboardSnapshot.year == year]
+    if kind == "month":
+        same.append(DashboardSnapshot.as_of == as_of)
+    for old in session.scalars(select(DashboardSnapshot).where(*same)):
+        session.execute(delete(DashboardRow).where(DashboardRow.snapshot_id == old.id))
+        session.delete(old)
+    session.flush()
     snapshot = DashboardSnapshot(
-        kind=kind,
-        year=year,
-        as_of=as_of,
-        built_at=clock.now(),
-        build_ms=0,
-        meta={"evaluation_year": _evaluation_year(session, year), "cycle": list(cycle_years(policy, year))},
+        kind=kind, year=year, as_of=as_of, built_at=clock.now(), build_ms=computed.ms, meta=computed.meta
     )
     session.add(snapshot)
     session.flush()
-    session.execute(
-        DashboardRow.__table__.insert(),
-        [
-            {"snapshot_id": snapshot.id, "school_id": sid, "tier": tier, "figures": figures}
-            for (sid, tier), figures in rows.items()
-        ],
-    )
-    snapshot.build_ms = int((time.perf_counter() - started) * 1000)
-    session.flush()
+    rows = [
+        {"snapshot_id": snapshot.id, "school_id": sid, "tier": tier, "figures": figures}
+        for (sid, tier), figures in computed.rows.items()
+    ]
+    if rows:  # an empty list would insert one row of defaults
+        session.execute(DashboardRow.__table__.insert(), rows)
     return snapshot
+
+
+def build_snapshot(
+    session: Session, *, kind: str, year: int, as_of: date, progress: Callable[[int, int], None] | None = None
+) -> DashboardSnapshot:
+    """Compute and store in one session (the background job does the two in separate transactions)."""
+    computed = compute(session, year=year, as_of=as_of, progress=progress)
+    return store(session, kind=kind, year=year, as_of=as_of, computed=computed)
 
 
 def month_end(day: date) -> date:

@@ -118,7 +118,9 @@ class Waiting:
     oldest_verified: datetime | None = None
 
 
-def waiting_by_user(session: Session, *, as_of: date | None = None) -> dict[int, Waiting]:
+def waiting_by_user(
+    session: Session, *, as_of: date | None = None, users: list[int] | None = None
+) -> dict[int, Waiting]:
     """Entries waiting per teacher, with the oldest one's recording time (the queues' age)."""
     stmt = (
         select(LedgerEntry.user_id, LedgerEntry.status, func.count(), func.min(LedgerEntry.created_at))
@@ -127,6 +129,8 @@ def waiting_by_user(session: Session, *, as_of: date | None = None) -> dict[int,
     )
     if as_of is not None:
         stmt = stmt.where(LedgerEntry.created_at < end_of(as_of))
+    if users is not None:
+        stmt = stmt.where(LedgerEntry.user_id.in_(users))
     found: dict[int, Waiting] = {}
     for user_id, status, count, oldest in session.execute(stmt):
         w = found.get(user_id, Waiting())

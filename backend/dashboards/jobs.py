@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.accounts.models import User
 from backend.dashboards.models import DashboardJob
+from backend.db import begin_for_write
 from backend.kit import clock
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _
@@ -103,13 +104,15 @@ def run(maker: sessionmaker[Session], storage: Storage, job_id: int) -> None:
         result_key = None
         with maker() as s:
             if kind == "snapshot":
-                figures.build_snapshot(
-                    s,
-                    kind=params["snapshot"],
-                    year=int(params["year"]),
-                    as_of=date.fromisoformat(params["as_of"]),
-                    progress=lambda d, t: _progress(maker, job_id, d, t),
+                year, as_of = int(params["year"]), date.fromisoformat(params["as_of"])
+                computed = figures.compute(
+                    s, year=year, as_of=as_of, progress=lambda d, t: _progress(maker, job_id, d, t)
                 )
+                # The reads end before the writes begin: on SQLite a transaction that read while another connection
+                # wrote (the progress above) cannot write any more; on PostgreSQL the write is short.
+                s.rollback()
+                begin_for_write(s)
+                figures.store(s, kind=params["snapshot"], year=year, as_of=as_of, computed=computed)
                 s.commit()
             else:
                 path = exports.teachers_workbook(s, params, progress=lambda d, t: _progress(maker, job_id, d, t))

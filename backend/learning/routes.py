@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
 from backend.credits import hours, programs
+from backend.credits.next_step import next_step
 from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
 from backend.kit.numbers import Int
@@ -95,6 +96,7 @@ def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -
             "policy": policy,
             "enrollments": enrollments,
             "courses": courses,
+            "next_step": next_step(session, user.id, policy, clock.now().astimezone(clock.SHANGHAI).date()),
             "progress": progress,
             "entries": hours.entries(session, user.id),
         },

@@ -38,7 +38,7 @@ ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "teacher": (TEACHER_NAV, [], ["/learning", "/credits/mine", "/certificates", "/account"]),
     "trainer": ([*TEACHER_NAV, "/studio", "/grading", "/training"], [], ["/studio", "/studio/banks", "/training"]),
     "school_admin": (
-        [*TEACHER_NAV, "/training"],
+        ["/dashboard", *TEACHER_NAV, "/training"],
         SCHOOL_ADMIN_MENU,
         [
             "/admin/teachers",
@@ -51,7 +51,7 @@ ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ],
     ),  # fmt: skip
     "district_admin": (
-        [*TEACHER_NAV, "/studio", "/grading", "/training"],
+        ["/dashboard", *TEACHER_NAV, "/studio", "/grading", "/training"],
         DISTRICT_MENU,
         [
             "/credits/queue",

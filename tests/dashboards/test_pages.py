@@ -42,6 +42,8 @@ def test_district_admin_sees_schools_charts_and_queues(client: TestClient, sessi
     assert "测试学校D-A" in page and "<svg" in page and 'class="chart' in page
     assert "style=" not in page.split("<main", 1)[1]  # strict CSP: no inline styles in the charts
     assert re.search(r"/dashboard/schools/\d+", page)
+    partial = client.get("/dashboard", headers={"HX-Request": "true"})  # the figures block alone, for htmx
+    assert partial.status_code == 200 and partial.text.lstrip().startswith('<div id="figures">')
     school_page = client.get(re.search(r"/dashboard/schools/\d+", page).group(0)).text
     assert "乙见习" in school_page and "/credits/teachers/" in school_page
     export = client.get("/dashboard/export.xlsx")
