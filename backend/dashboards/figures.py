@@ -21,7 +21,7 @@ from decimal import Decimal
 from statistics import quantiles
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -41,7 +41,9 @@ TIER_CODES = tuple(t.code for t in TIERS)
 CATEGORY_CODES = tuple(c.code for c in CREDIT_CATEGORIES)
 LEVEL_CODES = ("city", "district", "school")  # the cycle's level minimums (workshop counts as the policy says)
 # Annual hours per teacher, bucketed for the distribution chart: [edge, next edge); the first bucket is exactly 0.
-BUCKET_EDGES = (0, Decimal("0.1"), 12, 24, 36, 48, 60, 72, 96, 120)
+BUCKET_EDGES: tuple[Decimal, ...] = tuple(
+    Decimal(e) for e in ("0", "0.1", "12", "24", "36", "48", "60", "72", "96", "120")
+)
 # Outliers (issue 17): hours entered in the last RUSH_DAYS before the year's end (the annual deadline) that are at
 # least RUSH_SHARE of the teacher's year and at least RUSH_MIN_HOURS; or a year's hours above the district's upper
 # fence Q3 + FENCE × IQR. Heuristics that point a supervisor at a record to look at, not rules: they decide nothing.
@@ -70,6 +72,7 @@ class Teacher:
     induction: hours_source.Hours = hours_source.NONE
     induction_topics: int = 0
     waiting: hours_source.Waiting = hours_source.Waiting()
+    waits: hours_source.Waits = hours_source.Waits()
     honour: bool = False
     waiver: bool = False
     excellent: bool = False
@@ -80,7 +83,7 @@ class Teacher:
 def _bucket(hours: Decimal) -> int:
     index = 0
     for i, edge in enumerate(BUCKET_EDGES):
-        if hours >= Decimal(edge):
+        if hours >= edge:
             index = i
     return index
 
@@ -109,7 +112,7 @@ def _teachers(session: Session, school_ids: Iterable[int] | None = None) -> list
     if school_ids is not None:
         stmt = stmt.where(User.school_id.in_(list(school_ids)))
     return [
-        Teacher(uid, name, sid, tier or "", status or "reserve")
+        Teacher(uid, name, sid or 0, tier or "", status or "reserve")
         for uid, name, sid, tier, status in session.execute(stmt)
     ]
 
@@ -192,9 +195,10 @@ def teacher_figures(
     first, last = cycle_years(policy, year)
     cycle = hours_source.totals(session, by=("user", "category", "level"), years=(first, last), as_of=as_of, **scope)
     for (uid, category, level), h in cycle.items():
-        t = by_id.get(uid)
-        if t is None or not h.certified:
+        found = by_id.get(uid)
+        if found is None or not h.certified:
             continue
+        t = found
         t.cycle_category[category] = t.cycle_category.get(category, ZERO) + h.certified
         counted_level = policy.workshop_counts_as_level if level == "workshop" else level
         t.cycle_level[counted_level] = t.cycle_level.get(counted_level, ZERO) + h.certified
@@ -213,6 +217,9 @@ def teacher_figures(
     for uid, w in waiting.items():
         if uid in by_id:
             by_id[uid].waiting = w
+    for uid, waits in hours_source.decision_waits(session, first=date(year, 1, 1), last=min(as_of, deadline)).items():
+        if uid in by_id:
+            by_id[uid].waits = waits
     tick()
     for uid, review, honoured in reviews_of(session, users, as_of, policy):
         by_id[uid].waiver = review.waiver
@@ -280,6 +287,10 @@ def _empty_row() -> dict[str, Any]:
         "oldest_pending": None,
         "oldest_verified": None,
         "wait_buckets": [0, 0, 0],
+        "verified_n": 0,
+        "verify_days": 0.0,
+        "certified_n": 0,
+        "certify_days": 0.0,
         "honours": 0,
         "waiver": 0,
         "excellent": 0,
@@ -319,6 +330,10 @@ def _add(row: dict[str, Any], t: Teacher, policy: Policy, today: date) -> None:
     if oldest is not None:
         age = (today - oldest.astimezone(clock.SHANGHAI).date()).days
         row["wait_buckets"][0 if age < WAIT_BUCKETS[0] else 1 if age < WAIT_BUCKETS[1] else 2] += 1
+    row["verified_n"] += t.waits.verified
+    row["verify_days"] = round(row["verify_days"] + t.waits.verify_days, 3)
+    row["certified_n"] += t.waits.certified
+    row["certify_days"] = round(row["certify_days"] + t.waits.certify_days, 3)
     row["honours"] += 1 if t.honour else 0
     row["waiver"] += 1 if t.waiver else 0
     row["excellent"] += 1 if t.excellent else 0
@@ -385,7 +400,7 @@ def store(session: Session, *, kind: str, year: int, as_of: date, computed: Comp
         for (sid, tier), figures in computed.rows.items()
     ]
     if rows:  # an empty list would insert one row of defaults
-        session.execute(DashboardRow.__table__.insert(), rows)
+        session.execute(insert(DashboardRow), rows)
     return snapshot
 
 

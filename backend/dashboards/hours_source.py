@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.catalogue.models import Course, CourseTopic
-from backend.credits.models import LedgerEntry
+from backend.credits.models import LedgerEntry, LedgerEntryEvent
 from backend.kit import clock
 
 ZERO = Decimal("0")
@@ -149,3 +149,43 @@ def queue_size(session: Session, status: str, school_id: int | None = None) -> t
         stmt = stmt.join(User, User.id == LedgerEntry.user_id).where(User.school_id == school_id)
     count, oldest = session.execute(stmt).one()
     return int(count or 0), oldest
+
+
+@dataclass(frozen=True)
+class Waits:
+    """A teacher's entries decided in a period, and the days they waited: recorded → verified (the school's step)
+    and verified (or recorded, when certified directly) → certified (the district's step)."""
+
+    verified: int = 0
+    verify_days: float = 0.0
+    certified: int = 0
+    certify_days: float = 0.0
+
+
+def decision_waits(session: Session, *, first: date, last: date) -> dict[int, Waits]:
+    """Per teacher, the waits of the verifications and certifications made from `first` to `last` (Shanghai days),
+    read from the entries' status history."""
+    rows = session.execute(
+        select(
+            LedgerEntry.user_id, LedgerEntry.id, LedgerEntry.created_at, LedgerEntryEvent.to_status, LedgerEntryEvent.at
+        )
+        .join(LedgerEntryEvent, LedgerEntryEvent.entry_id == LedgerEntry.id)
+        .where(
+            LedgerEntryEvent.to_status.in_(("verified", "certified")),
+            LedgerEntryEvent.at < end_of(last),
+            LedgerEntryEvent.at >= end_of(first - timedelta(days=1)),
+        )
+        .order_by(LedgerEntry.id, LedgerEntryEvent.at)
+    )
+    found: dict[int, Waits] = {}
+    verified_at: dict[int, datetime] = {}
+    for user_id, entry_id, created, status, at in rows:
+        w = found.get(user_id, Waits())
+        if status == "verified":
+            verified_at[entry_id] = at
+            days = (at - created).total_seconds() / 86400
+            found[user_id] = Waits(w.verified + 1, w.verify_days + days, w.certified, w.certify_days)
+        else:
+            days = (at - verified_at.get(entry_id, created)).total_seconds() / 86400
+            found[user_id] = Waits(w.verified, w.verify_days, w.certified + 1, w.certify_days + days)
+    return found

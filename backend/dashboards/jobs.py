@@ -27,6 +27,7 @@ from backend.media.storage import Storage
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
+RETRY_AFTER = timedelta(minutes=1)
 ACTIVE = ("queued", "running")
 
 
@@ -44,6 +45,19 @@ def enqueue(session: Session, kind: str, key: str, params: dict[str, Any], user:
     )
     if found is not None and kind != "export":
         return found
+    if kind != "export":
+        # A build that just failed is not retried on every poll of the page: once a minute at most.
+        failed = session.scalar(
+            select(DashboardJob)
+            .where(
+                DashboardJob.key == key,
+                DashboardJob.state == "failed",
+                DashboardJob.finished_at > clock.now() - RETRY_AFTER,
+            )
+            .limit(1)
+        )
+        if failed is not None:
+            return failed
     job = DashboardJob(
         kind=kind,
         key=key,

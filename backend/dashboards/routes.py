@@ -45,6 +45,7 @@ def _context(session: SessionDep, filters: service.Filters, view: service.View, 
         "bucket_axis": figures.bucket_axis(),
         "credit_categories": CREDIT_CATEGORIES,
         "age_days": service.age_days,
+        "mean_days": service.mean_days,
         "this_year": service.today().year,
         "state_labels": STATE_LABELS,
     }

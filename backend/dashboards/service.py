@@ -174,6 +174,10 @@ def _sum(lines: list[SchoolLine]) -> dict[str, Any]:
             total[key] += int(f[key])
         for key in DECIMALS:
             total[key] = figures._d(Decimal(total[key]) + Decimal(f[key]))
+        for key in ("verified_n", "certified_n"):
+            total[key] += int(f.get(key, 0))
+        for key in ("verify_days", "certify_days"):
+            total[key] = round(total[key] + float(f.get(key, 0.0)), 3)
         for group in ("cycle_category", "cycle_level"):
             for code, value in f[group].items():
                 total[group][code] = figures._d(Decimal(total[group].get(code, "0")) + Decimal(value))
@@ -288,6 +292,11 @@ def _missing(t: figures.Teacher, policy: Policy, year: int) -> list[Missing]:
             )
         )
     return found
+
+
+def mean_days(total: float, count: int) -> str:
+    """Average days, one decimal; a dash when nothing was decided."""
+    return f"{total / count:.1f}" if count else "—"
 
 
 def age_days(moment: str | None) -> int | None:

@@ -117,3 +117,23 @@ def test_an_operator_freezes_a_month_from_the_command_line(tmp_path) -> None:  #
     assert done.returncode == 0 and "2026-06-30" in done.stdout, done.stderr
     wrong = portal(env, "dashboard", "snapshot", "--month", "June")
     assert wrong.returncode == 1 and "YYYY-MM" in wrong.stderr
+
+
+def test_waiting_times_come_from_the_status_history(session: Session) -> None:
+    """An entry recorded five days ago, verified by the school today and certified by the district: the school's
+    step waited five days, the district's none; the row counts one of each."""
+    from datetime import timedelta
+
+    from backend.kit import clock
+    from tests.dashboards.helpers import entry
+
+    d = small_district(session)
+    row = entry(session, d.idle, "6", "pending", created=clock.now() - timedelta(days=5))
+    workflow.apply(session, d.school_admin, [row.id], "verify")
+    workflow.apply(session, d.admin, [row.id], "certify")
+    today = service.today()
+    snapshot = figures.build_snapshot(session, kind="live", year=today.year, as_of=today)
+    school_a = _row(session, snapshot.id, "D-A")
+    assert (school_a["verified_n"], school_a["certified_n"]) == (1, 1)
+    assert 4.99 < school_a["verify_days"] < 5.01 and school_a["certify_days"] < 0.01
+    assert service.mean_days(school_a["verify_days"], school_a["verified_n"]) == "5.0"
