@@ -1,111 +1,26 @@
-"""The dashboards' one call into credits' reading of hours — a thin seam, to switch over.
+"""The dashboards' one call into credits' reading of hours, and the queues' waiting entries.
 
-Issue 13 puts the one reading of countable hours in `backend.credits.hours` (`totals(by=…, year=…, as_of=…)` with
-`Hours(certified, verified, pending, rejected)`). Until that module is on main, this file answers the same calls with
-the same signature and meaning (only certified hours count; pending and verified are awaiting; rejected never), so
-switching over is replacing the body of this file by `from backend.credits.hours import Hours, totals`.
-Nothing else in `backend.dashboards` touches `ledger_entries`.
+Hours: `backend.credits.hours` (issue 13) is the one reading of the ledger; the dashboards sum nothing themselves.
+`totals(by=…, year=…, as_of=…)` gives `Hours(certified, verified, pending, rejected)` per teacher (only certified
+hours count; pending and verified are awaiting; rejected never), with each entry's status as it stood on `as_of`.
 
-Known gap until the switch: `as_of` keeps only the entries recorded by the end of that day but reads each entry's
-current status, where `credits.hours` reads the status it had then from the status history.
+The rest of this module reads the workflow's queues (how many entries wait, since when, how long decisions took),
+which are not sums of hours; it moves to `credits.workflow` when that module offers them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from typing import Any
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.catalogue.models import Course, CourseTopic
+from backend.credits.hours import NONE, Hours, end_of, totals
 from backend.credits.models import LedgerEntry, LedgerEntryEvent
-from backend.kit import clock
 
-ZERO = Decimal("0")
-INDUCTION_TIER = "horizon"
-
-
-@dataclass(frozen=True)
-class Hours:
-    certified: Decimal = ZERO
-    verified: Decimal = ZERO
-    pending: Decimal = ZERO
-    rejected: Decimal = ZERO
-
-    @property
-    def awaiting(self) -> Decimal:
-        return self.pending + self.verified
-
-    @property
-    def recorded(self) -> Decimal:
-        return self.certified + self.awaiting
-
-    def with_status(self, status: str, hours: Decimal) -> Hours:
-        if status not in ("certified", "verified", "pending", "rejected"):
-            return self
-        return Hours(**{**self.__dict__, status: getattr(self, status) + hours})
-
-
-NONE = Hours()
-DIMENSIONS: dict[str, Any] = {
-    "user": LedgerEntry.user_id,
-    "school": User.school_id,
-    "year": LedgerEntry.year,
-    "category": LedgerEntry.category,
-    "level": LedgerEntry.level,
-    "course": LedgerEntry.course_id,
-    "topic": CourseTopic.topic,
-}
-
-
-def end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=clock.SHANGHAI).astimezone(clock.now().tzinfo)
-
-
-def totals(
-    session: Session,
-    *,
-    by: Sequence[str] = (),
-    user: int | Iterable[int] | Select[Any] | None = None,
-    school_ids: Iterable[int] | None = None,
-    year: int | None = None,
-    years: tuple[int, int] | None = None,
-    programme: str | None = None,
-    as_of: date | None = None,
-) -> dict[tuple[Any, ...], Hours]:
-    """Hours by status grouped by `by`, in one grouped statement (the signature of `credits.hours.totals`)."""
-    columns = [DIMENSIONS[d] for d in by]
-    stmt = select(*columns, LedgerEntry.status, func.sum(LedgerEntry.hours)).select_from(LedgerEntry)
-    if school_ids is not None or "school" in by:
-        stmt = stmt.join(User, User.id == LedgerEntry.user_id)
-    if school_ids is not None:
-        stmt = stmt.where(User.school_id.in_(list(school_ids)))
-    if "topic" in by:
-        stmt = stmt.join(CourseTopic, CourseTopic.course_id == LedgerEntry.course_id)
-    if isinstance(user, int):
-        stmt = stmt.where(LedgerEntry.user_id == user)
-    elif isinstance(user, Select):
-        stmt = stmt.where(LedgerEntry.user_id.in_(user))
-    elif user is not None:
-        stmt = stmt.where(LedgerEntry.user_id.in_(list(user)))
-    if year is not None:
-        stmt = stmt.where(LedgerEntry.year == year)
-    if years is not None:
-        stmt = stmt.where(LedgerEntry.year.between(*years))
-    if programme == "induction":
-        stmt = stmt.where(LedgerEntry.course_id.in_(select(Course.id).where(Course.tier == INDUCTION_TIER)))
-    if as_of is not None:
-        stmt = stmt.where(LedgerEntry.created_at < end_of(as_of))
-    found: dict[tuple[Any, ...], Hours] = {}
-    for *keys, status, hours in session.execute(stmt.group_by(*columns, LedgerEntry.status)):
-        key = tuple(keys)
-        found[key] = found.get(key, NONE).with_status(status, Decimal(hours or 0))
-    return found
+__all__ = ["NONE", "Hours", "end_of", "totals", "Waiting", "waiting_by_user", "queue_size", "Waits", "decision_waits"]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """dashboards: month-end and live snapshots of the supervision figures, and background jobs
 
 Revision ID: 8d_dashboards
-Revises: 7a_cancel
+Revises: 13_hours
 Create Date: 2026-12-06 02:10:00
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = "8d_dashboards"
-down_revision = "7a_cancel"
+down_revision = "13_hours"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import TOPICS
-from backend.credits.models import LedgerEntry
+from backend.credits.models import LedgerEntry, LedgerEntryTopic
+from backend.credits.service import induction_topics_of_course
 from backend.kit import clock
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from tests.factories import make_course, make_user
@@ -22,13 +23,21 @@ def entry(
     course_id: int | None = None, year: int | None = None, created: datetime | None = None,
 ) -> LedgerEntry:  # fmt: skip
     now = clock.now()
+    written = created or now - timedelta(days=3)
+    trained = written.astimezone(clock.SHANGHAI).date()
+    if year is not None and year != trained.year:
+        trained = date(year, 6, 30)
     row = LedgerEntry(
         user_id=user.id, hours=Decimal(hours), category=category, level=level, source="external",
-        source_ref=f"test:{uuid.uuid4().hex}", course_id=course_id, year=year or now.year, status=status,
-        created_at=created or now - timedelta(days=3),
+        source_ref=f"test:{uuid.uuid4().hex}", course_id=course_id, year=trained.year, trained_on=trained,
+        status=status, created_at=written,
     )  # fmt: skip
     session.add(row)
     session.flush()
+    if course_id is not None:  # a Horizon course's topics are the entry's induction topics, as on completion
+        for topic in induction_topics_of_course(session, course_id):
+            session.add(LedgerEntryTopic(entry_id=row.id, topic=topic))
+        session.flush()
     return row
 
 
