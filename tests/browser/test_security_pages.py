@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import PORTAL, Account, LiveServer, _run
 
 ADMIN = Account("secadmin", "周主任", "e2e-SecAdmin-pass")
-PAGES = ("/dashboard", "/learning", "/courses", "/studio", "/grading", "/admin/hours", "/admin/users", "/admin/audit", "/account")
+PAGES = ("/dashboard", "/learning", "/courses", "/studio", "/grading", "/admin/hours", "/admin/users", "/admin/audit",
+         "/account")  # fmt: skip
 
 
 def test_admin_pages_raise_no_csp_violation_and_two_factor_is_turned_on(
