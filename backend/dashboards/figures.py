@@ -117,17 +117,19 @@ def _teachers(session: Session, school_ids: Iterable[int] | None = None) -> list
     ]
 
 
-def _trainees(session: Session, as_of: date) -> set[int]:
+def _only(stmt: Any, column: Any, users: list[int] | None) -> Any:
+    """One school's teachers only (`users`), or the whole district (None)."""
+    return stmt if users is None else stmt.where(column.in_(users))
+
+
+def _trainees(session: Session, as_of: date, users: list[int] | None = None) -> set[int]:
     """Teachers serving as trainee homeroom teachers on the day (a current trainee period)."""
-    return set(
-        session.scalars(
-            select(ServicePeriod.user_id).where(
-                ServicePeriod.kind == "trainee",
-                ServicePeriod.start <= as_of,
-                or_(ServicePeriod.end.is_(None), ServicePeriod.end >= as_of),
-            )
-        )
+    stmt = select(ServicePeriod.user_id).where(
+        ServicePeriod.kind == "trainee",
+        ServicePeriod.start <= as_of,
+        or_(ServicePeriod.end.is_(None), ServicePeriod.end >= as_of),
     )
+    return set(session.scalars(_only(stmt, ServicePeriod.user_id, users)))
 
 
 def _evaluation_year(session: Session, year: int) -> int | None:
@@ -140,17 +142,14 @@ def _evaluation_year(session: Session, year: int) -> int | None:
     )
 
 
-def _homeroom_in(session: Session, policy: Policy, year: int) -> set[int]:
+def _homeroom_in(session: Session, policy: Policy, year: int, users: list[int] | None = None) -> set[int]:
     first, last = date(year, 1, 1), date(year, 12, 31)
-    return set(
-        session.scalars(
-            select(ServicePeriod.user_id).where(
-                ServicePeriod.kind.in_(sorted(rules.counting_kinds(policy))),
-                ServicePeriod.start <= last,
-                or_(ServicePeriod.end.is_(None), ServicePeriod.end >= first),
-            )
-        )
+    stmt = select(ServicePeriod.user_id).where(
+        ServicePeriod.kind.in_(sorted(rules.counting_kinds(policy))),
+        ServicePeriod.start <= last,
+        or_(ServicePeriod.end.is_(None), ServicePeriod.end >= first),
     )
+    return set(session.scalars(_only(stmt, ServicePeriod.user_id, users)))
 
 
 def teacher_figures(
@@ -177,7 +176,8 @@ def teacher_figures(
         if progress:
             progress(step, 8)
 
-    trainees = _trainees(session, as_of)
+    one_school = users if school_ids is not None else None
+    trainees = _trainees(session, as_of, one_school)
     for t in teachers:
         t.trainee = t.status == "trainee" or t.user_id in trainees
     for (uid,), h in hours_source.totals(session, by=("user",), year=year, as_of=as_of, **scope).items():
@@ -217,7 +217,9 @@ def teacher_figures(
     for uid, w in waiting.items():
         if uid in by_id:
             by_id[uid].waiting = w
-    for uid, waits in hours_source.decision_waits(session, first=date(year, 1, 1), last=min(as_of, deadline)).items():
+    for uid, waits in hours_source.decision_waits(
+        session, first=date(year, 1, 1), last=min(as_of, deadline), users=one_school
+    ).items():
         if uid in by_id:
             by_id[uid].waits = waits
     tick()
@@ -227,10 +229,14 @@ def teacher_figures(
     tick()
     evaluation_year = _evaluation_year(session, year)
     if evaluation_year is not None:
-        homeroom = _homeroom_in(session, policy, evaluation_year)
+        homeroom = _homeroom_in(session, policy, evaluation_year, one_school)
         excellent = session.scalars(
-            select(AnnualEvaluation.user_id).where(
-                AnnualEvaluation.year == evaluation_year, AnnualEvaluation.result == "excellent"
+            _only(
+                select(AnnualEvaluation.user_id).where(
+                    AnnualEvaluation.year == evaluation_year, AnnualEvaluation.result == "excellent"
+                ),
+                AnnualEvaluation.user_id,
+                one_school,
             )
         )
         for uid in excellent:

@@ -77,7 +77,7 @@ class Waits:
     certify_days: float = 0.0
 
 
-def decision_waits(session: Session, *, first: date, last: date) -> dict[int, Waits]:
+def decision_waits(session: Session, *, first: date, last: date, users: list[int] | None = None) -> dict[int, Waits]:
     """Per teacher, the waits of the verifications and certifications made from `first` to `last` (Shanghai days),
     read from the entries' status history."""
     rows = session.execute(
@@ -90,6 +90,7 @@ def decision_waits(session: Session, *, first: date, last: date) -> dict[int, Wa
             LedgerEntryEvent.at < end_of(last),
             LedgerEntryEvent.at >= end_of(first - timedelta(days=1)),
         )
+        .where(*([] if users is None else [LedgerEntry.user_id.in_(users)]))
         .order_by(LedgerEntry.id, LedgerEntryEvent.at)
     )
     found: dict[int, Waits] = {}
