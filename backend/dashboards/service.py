@@ -197,7 +197,7 @@ def district_view(session: Session, actor: User, filters: Filters) -> View:
     require_district(actor)
     snapshot = snapshot_for(session, filters)
     if snapshot is None:
-        return View(None, [])
+        return View(None, [], _sum([]))
     return _view(session, snapshot, filters, school_ids=None)
 
 
@@ -205,7 +205,7 @@ def school_view(session: Session, actor: User, school: School, filters: Filters)
     school_for(session, actor, school.id)
     snapshot = snapshot_for(session, filters)
     if snapshot is None:
-        return View(None, [])
+        return View(None, [], _sum([]))
     return _view(session, snapshot, filters, school_ids=[school.id])
 
 

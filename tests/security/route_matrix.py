@@ -318,6 +318,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/teachers/{teacher_id}/evaluations/{year}/delete"): SCHOOL_SCOPED,
     ("GET", "/admin/title-review"): Allow(ADMINS),
     ("GET", "/admin/title-review/export.xlsx"): Allow(ADMINS),
+    # Dashboards (issue 17): a school admin's /dashboard is their own school's; an export job is its requester's.
+    ("GET", "/dashboard"): Allow(ADMINS),
+    ("GET", "/dashboard/schools/{school_id}"): SCHOOL_SCOPED.but(params={"school_id": "school_b_id"}),
+    ("GET", "/dashboard/export.xlsx"): Allow(ADMINS),
+    ("POST", "/dashboard/teachers-export"): Allow(ADMINS, form={"year": "2026"}),
+    ("GET", "/dashboard/jobs/{job_id}"): Allow("district_admin"),
+    ("GET", "/dashboard/jobs/{job_id}/download"): Allow("district_admin"),
     ("GET", "/admin/title-review/{teacher_id}"): SCHOOL_SCOPED,
     # --- accounts: school admins for their school's users; roles, tokens, policy and audit are the district's --------
     ("GET", "/admin/users"): Allow(ADMINS),
