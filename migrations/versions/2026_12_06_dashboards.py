@@ -1,7 +1,7 @@
 """dashboards: month-end and live snapshots of the supervision figures, and background jobs
 
 Revision ID: 8d_dashboards
-Revises: 8a_viewing_credit
+Revises: 16a_organisation
 Create Date: 2026-12-06 02:10:00
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = "8d_dashboards"
-down_revision = "8a_viewing_credit"
+down_revision = "16a_organisation"
 branch_labels = None
 depends_on = None
 
