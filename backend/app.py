@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -147,6 +147,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_security_headers(app, settings)
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; the icon is an SVG (no binary files in git).
+        return FileResponse(PROJECT_ROOT / "web" / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
     from backend.accounts.routes import api as accounts_api
     from backend.accounts.routes import pages as accounts_pages

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from backend.accounts.models import Role, User
+from backend.audit import service as audit
 from backend.catalogue import ownership
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, CourseOwner, CourseReview, CourseTopic, Lesson
@@ -611,8 +612,26 @@ def reload(session: Session, course_id: int) -> Course:
 
 
 def _record(
-    session: Session, course: Course, actor: User, to_status: str, comment: str = "", learners_moved: int | None = None
+    session: Session,
+    course: Course,
+    actor: User,
+    to_status: str,
+    comment: str = "",
+    learners_moved: int | None = None,
+    *,
+    action: str,
 ) -> CourseReview:
+    """A step of the review workflow: the course's own history (CourseReview) and the audit log (issue 18: every
+    administrator's action, publishing included, is in the audit log)."""
+    audit.record(
+        session,
+        action,
+        actor_id=actor.id,
+        subject_type="course",
+        subject_id=course.id,
+        before={"status": course.status},
+        after={"status": to_status} | ({"comment": comment} if comment else {}),
+    )
     review = CourseReview(
         course_id=course.id,
         actor_id=actor.id,
@@ -637,7 +656,7 @@ def submit(session: Session, user: User, course: Course, policy: Policy) -> Cour
         raise InvalidInput(problems[0].message, **problems[0].params)
     check_credit_hours(course, policy)
     course.code_locked = True
-    _record(session, course, user, "submitted")
+    _record(session, course, user, "submitted", action="course.submit")
     return course
 
 
@@ -645,7 +664,7 @@ def withdraw(session: Session, user: User, course: Course) -> Course:
     ownership.require_editor(session, user, course)
     if course.status != "submitted":
         raise Conflict(_("Only a course under review can be withdrawn."))
-    _record(session, course, user, "draft")
+    _record(session, course, user, "draft", action="course.withdraw")
     return course
 
 
@@ -659,7 +678,7 @@ def send_back(session: Session, user: User, course: Course, comment: str) -> Cou
             _("Please correct the marked fields."),
             fields={"comment": _("Tell the authors what to change before it can be published.")},
         )
-    _record(session, course, user, "draft", comment)
+    _record(session, course, user, "draft", comment, action="course.send_back")
     return course
 
 
@@ -693,7 +712,9 @@ def publish(
             superseded.append(previous)
     course.published_at = now
     course.superseded_at = None
-    review = _record(session, course, user, "published", comment.strip(), learners_moved=0 if migrate else None)
+    review = _record(
+        session, course, user, "published", comment.strip(), 0 if migrate else None, action="course.publish"
+    )
     migrated = 0
     if migrate:
         for previous in older:
@@ -709,7 +730,7 @@ def archive(session: Session, user: User, course: Course, comment: str = "") -> 
     require_reviewer(user)
     if course.status != "published":
         raise Conflict(_("Only a published course can be archived."))
-    _record(session, course, user, "archived", comment.strip())
+    _record(session, course, user, "archived", comment.strip(), action="course.archive")
     return course
 
 
