@@ -207,6 +207,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
 
     app.include_router(certificate_pages)
+    from backend.notices.routes import pages as notice_pages  # issue 18, what comes back to a person
+
+    app.include_router(notice_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.

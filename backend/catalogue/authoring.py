@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from backend.accounts.models import Role, User
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue import ownership
 from backend.catalogue import service as catalogue
@@ -35,6 +36,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.learning import service as learning
+from backend.notices import service as notices
 from backend.policies.service import Policy
 from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
@@ -679,6 +681,11 @@ def send_back(session: Session, user: User, course: Course, comment: str) -> Cou
             fields={"comment": _("Tell the authors what to change before it can be published.")},
         )
     _record(session, course, user, "draft", comment, action="course.send_back")
+    for owner_id in ownership.owner_ids(session, course.code):  # the authors learn it came back (issue 18)
+        notices.notify(
+            session, owner_id, _("Your course “%(title)s” was sent back for changes: %(comment)s"),
+            link=f"/studio/courses/{course.id}", title=course.title, comment=comment,
+        )  # fmt: skip
     return course
 
 
@@ -819,3 +826,16 @@ def start_new_version(session: Session, user: User, course: Course) -> Course:
     session.flush()
     copy_assessment(session, course.id, draft.id)
     return draft
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Courses as the audit log names them: title and version, linked to the studio (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(Course.id, Course.title, Course.version).where(Course.id.in_(numbers))).all()
+    return {
+        str(cid): audit_describe.Subject(f"{title}（v{version}）", f"/studio/courses/{cid}")
+        for cid, title, version in rows
+    }
+
+
+audit_describe.register_subject("course", _audit_names)

@@ -342,14 +342,21 @@ def new_version_page(request: Request, course_id: int, session: SessionDep, user
 @pages.get("/studio/review")
 def review_page(request: Request, session: SessionDep, user: AuthorUser) -> Response:
     queue = authoring.review_queue(session, user, load_policy(session))
-    return render(request, "studio/review.html", {"queue": queue})
+    done, course_id = request.query_params.get("done"), request.query_params.get("course", "")
+    finished = None
+    if done in NOTICES and course_id.isdigit():
+        course = session.get(Course, int(course_id))
+        finished = {"notice": NOTICES[done], "course": course, "published": done in ("published", "migrated")}
+    return render(request, "studio/review.html", {"queue": queue, "finished": finished})
 
 
 def _review_action(request: Request, session: SessionDep, user: User, course_id: int, form: Any,
                    change: Callable[[Course], Any], notice: str | Callable[[], str]) -> Response:
     response = _course_action(request, session, user, course_id, change, notice, review=True)
     if response.status_code < 400 and _str(form, "next") == "review":
-        return redirect(request, "/studio/review")
+        # Back to the queue, which says what was done to which course (the course has left the queue).
+        done = notice() if callable(notice) else notice
+        return redirect(request, f"/studio/review?done={done}&course={course_id}")
     return response
 
 

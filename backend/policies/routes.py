@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.accounts.deps import DistrictAdmin
+from backend.audit import describe as audit_describe
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
@@ -72,9 +73,8 @@ def _step(default: object) -> str:
     return "1" if isinstance(default, int) else "any"
 
 
-def describe(name: str, value: object, locale: str) -> str:
+def describe(name: str, value: object, _: Callable[..., str]) -> str:
     """A setting's value as the audit log shows it (in words, with its unit)."""
-    _ = translator(locale)
     meta = SETTINGS.get(name)
     if meta is None:
         return service.as_text(value)
@@ -118,3 +118,21 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
     for name, value in changes.items():
         service.set_policy(session, name, value, user.id)  # audited there
     return redirect(request, f"/admin/policy?saved={len(changes)}")
+
+
+def _audit_details(key: str, value: object, t: Callable[..., str]) -> tuple[str, str] | None:
+    """A policy change in the audit log: the setting's name and its value in words, with the unit (issue 18)."""
+    if key not in SETTINGS:
+        return None
+    return t(SETTINGS[key].label), describe(key, value, t)
+
+
+def _audit_names(session: object, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """A setting by its name on the policy page, linked to its field."""
+    return {
+        i: audit_describe.Subject(SETTINGS[i].label, f"/admin/policy#p-{i}", msgid=True) for i in ids if i in SETTINGS
+    }
+
+
+audit_describe.register_details("policy", _audit_details)
+audit_describe.register_subject("policy", _audit_names)

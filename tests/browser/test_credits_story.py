@@ -159,7 +159,7 @@ def test_external_record_and_offline_session_end_in_a_certificate_whose_qr_says_
     teacher.set_input_files("#file", str(evidence_pdf(tmp_path)))
     shot(teacher, screenshots, "01-external-form")
     teacher.locator("form[action='/credits/external'] button[type=submit]").click()
-    expect(teacher).to_have_url(re.compile(r"/credits/mine#external$"))
+    expect(teacher).to_have_url(re.compile(r"/credits/mine\?submitted=1#external$"))
     record = teacher.locator("#external tbody tr").filter(has_text=EXTERNAL_TITLE)
     expect(record).to_have_count(1)
     expect(record.locator(".status")).to_have_text(zh("status_pending"))

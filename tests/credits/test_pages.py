@@ -60,7 +60,7 @@ def people(session: Session) -> dict[str, User]:
 def test_external_record_goes_from_teacher_through_school_and_district(client, session, people, storage) -> None:
     token = login(client, people["teacher"].username)
     r = _submit(client, token, _form())
-    assert r.status_code == 303 and r.headers["location"] == "/credits/mine#external"
+    assert r.status_code == 303 and r.headers["location"] == "/credits/mine?submitted=1#external"
     record = session.scalars(select(ExternalRecord).where(ExternalRecord.user_id == people["teacher"].id)).one()
     page = client.get("/credits/mine").text
     assert "上海市班主任专题培训" in page and "待核定" in page

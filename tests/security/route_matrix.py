@@ -115,6 +115,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/auth/logout"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
@@ -124,6 +125,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/training/c/{code}"): PUBLIC.but(note="the scanned code leads to the check-in page, which needs a login"),
     # --- every signed-in user: own account, the catalogue, own learning and hours ------------------------------------
     ("GET", "/account"): ANY_USER,
+    ("GET", "/notices"): ANY_USER.but(note="one's own notices only"),
     ("GET", "/account/2fa"): ANY_USER,
     ("POST", "/account/2fa"): ANY_USER,
     ("POST", "/account/2fa/disable"): ANY_USER,
@@ -187,6 +189,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # --- certificates: own, and the admins of the holder's school --------------------------------------------------
     ("GET", "/certificates/{number}.pdf"): SELF_OR_ADMINS,
     ("GET", "/credits/external/{record_id}/evidence"): SELF_OR_ADMINS,
+    ("GET", "/credits/external/{record_id}/edit"): TEACHER_SELF.but(
+        allowed_as={409}, note="only the teacher changes her record; the world's is pending, not sent back (409)"
+    ),
+    ("POST", "/credits/external/{record_id}/resubmit"): TEACHER_SELF.but(
+        allowed_as={409}, note="only the teacher resubmits her record; the world's is pending, not sent back (409)"
+    ),
     # --- the studio: authors; a course's owners and the district -----------------------------------------------------
     ("GET", "/studio"): Allow(AUTHORS),
     ("GET", "/studio/courses/new"): Allow(AUTHORS),
