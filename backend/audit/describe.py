@@ -90,6 +90,8 @@ ACTIONS = {
     "course.send_back": _("Sent a course back to its authors"),
     "course.publish": _("Published a course"),
     "course.archive": _("Archived a course"),
+    "course.owner_add": _("Added a co-owner to a course"),
+    "course.owner_remove": _("Removed a co-owner from a course"),
 }
 
 # The filter's choices: (code prefix, name).
@@ -112,7 +114,7 @@ GROUPS = (
 # The names of detail keys, and of the codes some keys hold.
 KEYS = {
     "status": _("Status"), "reason": _("Reason"), "hours": _("Hours"), "teacher_id": _("Teacher"),
-    "user_id": _("Teacher"), "comment": _("Comment"), "title": _("Title"), "evidence": _("Evidence"),
+    "user_id": _("Person"), "comment": _("Comment"), "title": _("Title"), "evidence": _("Evidence"),
     "number": _("Certificate number"), "kind": _("Kind"), "subject": _("Certificate for"), "role": _("Role"),
     "minutes": _("Minutes"), "forced_change": _("Must change at next sign-in"), "name": _("Name"),
     "scopes": _("Permissions"), "scope": _("Permission"), "expires_at": _("Expires"), "path": _("Address called"),

@@ -366,6 +366,8 @@ def add_co_owner(session: Session, user: User, course: Course, username: str) ->
             _("Please correct the marked fields."), fields={"username": _("Only trainers can be co-owners.")}
         )
     ownership.add_owner(session, course.code, other.id, "co_owner")
+    audit.record(session, "course.owner_add", actor_id=user.id, subject_type="course", subject_id=course.id,
+                 after={"user_id": other.id})  # fmt: skip
     row = session.get(CourseOwner, (course.code, other.id))
     return Owner(other.id, other.username, other.display_name, row.role if row else "co_owner")
 
@@ -381,6 +383,8 @@ def remove_co_owner(session: Session, user: User, course: Course, user_id: int) 
         raise Conflict(_("The owner of a course cannot be removed."))
     session.delete(row)
     session.flush()
+    audit.record(session, "course.owner_remove", actor_id=user.id, subject_type="course", subject_id=course.id,
+                 before={"user_id": user_id})  # fmt: skip
 
 
 # --- lessons -----------------------------------------------------------------------------------------------------

@@ -139,6 +139,9 @@ NOTICES = {
     "archived": _("Archived: the course has left the course library; enrolled teachers keep access."),
     "new_version": _("This is a new draft version. Teachers keep the published version until this one is published."),
     "code": _("The course code was changed."),
+    "media": _("Uploaded: the file is now the lesson's content. Open the preview to see it as teachers will."),
+    "cover": _("Uploaded: the picture is now the course's cover in the course library."),
+    "cover_removed": _("The cover picture was removed; the course card shows its tier colour."),
 }
 
 
@@ -229,7 +232,7 @@ def _course_action(request: Request, session: SessionDep, user: User, course_id:
 
 def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id: int,
                    change: Callable[[Course, Lesson], Any], *, block: str | None = "lessons",
-                   saved: bool = False) -> Response:
+                   saved: bool = False, notice: str = "saved") -> Response:
     course, lesson = authoring.editable_lesson(session, user, lesson_id)
 
     def done() -> Response:
@@ -237,7 +240,7 @@ def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id:
             return _saved(request, session, course)
         if block and is_htmx(request):
             return _editor(request, session, user, course, block=block)
-        return _back_to(request, course, "saved")
+        return _back_to(request, course, notice)
 
     return _attempt(request, session, user, course, lambda: change(course, lesson), done)
 
@@ -257,7 +260,8 @@ def cover_page(request: Request, course_id: int, form: FormDep, session: Session
         else:
             authoring.attach_cover(session, user, course, _str(form, "upload_id"))
 
-    return _course_action(request, session, user, course_id, change)
+    return _course_action(request, session, user, course_id, change,
+                          "cover_removed" if form.get("remove") else "cover")
 
 
 @pages.post("/studio/courses/{course_id}/lessons")
@@ -301,6 +305,7 @@ def lesson_media_page(request: Request, lesson_id: int, form: FormDep, session: 
     return _lesson_action(
         request, session, user, lesson_id,
         lambda c, lesson: authoring.attach_lesson_media(session, user, c, lesson, _str(form, "upload_id")),
+        notice="media",
     )
 
 

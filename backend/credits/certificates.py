@@ -42,8 +42,8 @@ from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotF
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.learning import service as learning
-from backend.people.models import TeacherProfile
-from backend.people.records import scope
+from backend.people.models import School, TeacherProfile
+from backend.people.records import scope, teacher_filter
 from backend.policies.service import Policy
 
 NUMBER_PREFIX = "SJBZR"  # 松江班主任
@@ -250,13 +250,70 @@ def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
     return hours.teacher_total(session, user_id, year=year).certified
 
 
-def issue_year_certificate(session: Session, actor: User, username: str, year_text: str) -> Certificate:
-    """An administrator issues the certificate of a teacher's certified hours for one year."""
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    name: str
+    staff_no: str | None
+    school: str | None
+
+
+class SeveralTeachers(InvalidInput):
+    """More than one teacher in scope answers to what was typed: the form offers them to choose from."""
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        super().__init__(
+            _("Please correct the marked fields."),
+            fields={"username": _("Several teachers match: choose one below, or type the staff number.")},
+        )
+        self.candidates = candidates
+
+
+CANDIDATES = 10
+
+
+def find_teacher(session: Session, actor: User, who: str, chosen_id: int | None = None) -> User | None:
+    """The teacher an administrator means by a name (王老师), a staff number (工号) or a username, within their
+    scope (issue 18). An exact match wins; otherwise names and staff numbers containing the text. Several: raises
+    SeveralTeachers with up to ten to choose from. `chosen_id`: the one picked from that list."""
+    if chosen_id is not None:
+        holder = session.get(User, chosen_id)
+        return holder if holder is not None and _may_see(actor, holder) else None
+    text = who.strip()
+    if not text:
+        return None
+    # A username names one account exactly, whatever its role (an administrator may hold hours too).
+    named = session.scalar(select(User).where(User.username == text))
+    if named is not None and _may_see(actor, named):
+        return named
+    base = (
+        select(User, TeacherProfile.staff_no, School.name)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
+        .outerjoin(School, School.id == User.school_id)
+        .order_by(User.display_name, User.id)
+        .limit(CANDIDATES + 1)
+    )
+    exact = or_(TeacherProfile.staff_no == text, User.display_name == text)
+    rows = session.execute(base.where(*teacher_filter(actor), exact)).all()
+    if not rows:
+        rows = session.execute(base.where(*teacher_filter(actor, query=text))).all()
+    if len(rows) == 1:
+        return rows[0][0]  # type: ignore[no-any-return]
+    if len(rows) > 1:
+        raise SeveralTeachers([Candidate(u.id, u.display_name, no, school) for u, no, school in rows[:CANDIDATES]])
+    return None
+
+
+def issue_year_certificate(
+    session: Session, actor: User, who: str, year_text: str, chosen_id: int | None = None
+) -> Certificate:
+    """An administrator issues the certificate of a teacher's certified hours for one year. `who`: the teacher's
+    name, staff number or username (see find_teacher)."""
     scope(actor)  # refuses teachers and trainers
     errors: dict[str, str] = {}
-    holder = session.scalar(select(User).where(User.username == username.strip())) if username.strip() else None
-    if holder is None or not _may_see(actor, holder):
-        errors["username"] = _("No teacher with this username in your scope.")
+    holder = find_teacher(session, actor, who, chosen_id)
+    if holder is None:
+        errors["username"] = _("No teacher with this name, staff number or username in your scope.")
     elif holder.id == actor.id:
         # Separation of duties (issue 13): an administrator's own certificate is issued by another administrator.
         errors["username"] = _("You cannot issue a certificate to yourself; another administrator does.")

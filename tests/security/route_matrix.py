@@ -235,6 +235,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/studio/courses/{course_id}/quiz/questions/{question_id}/delete"): STUDIO.but(
         params={**DRAFT, "question_id": "draft_question_id"}
     ),
+    ("GET", "/studio/courses/{course_id}/quiz/questions/{question_id}/edit"): STUDIO.but(
+        params={**DRAFT, "question_id": "draft_question_id"}
+    ),
+    ("POST", "/studio/courses/{course_id}/quiz/questions/{question_id}"): STUDIO.but(
+        params={**DRAFT, "question_id": "draft_question_id"},
+        form={"kind": "single", "prompt": "改过的题目", "options": "甲\n乙", "answer": "A", "points": "1"},
+    ),
     ("POST", "/studio/courses/{course_id}/quiz/draws"): STUDIO,
     ("POST", "/studio/courses/{course_id}/quiz/draws/{rule_id}/delete"): STUDIO,
     ("POST", "/studio/courses/{course_id}/quiz/extensions"): TRAINER_OWNER,
