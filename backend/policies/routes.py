@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -50,7 +51,7 @@ def _shown(name: str, value: object, _: Callable[..., str]) -> str:
 
 def _page(request: Request, policy: Policy, status: int = 200, **extra: object) -> Response:
     _ = translator(request.state.locale)
-    rows = {
+    rows: dict[str, dict[str, Any]] = {
         f.name: {
             "name": f.name,
             "meta": SETTINGS[f.name],
@@ -60,7 +61,9 @@ def _page(request: Request, policy: Policy, status: int = 200, **extra: object) 
         }
         for f in fields(Policy)
     }
-    sections = [(key, heading, [r for r in rows.values() if r["meta"].section == key]) for key, heading in SECTIONS]
+    sections = [
+        (key, heading, [r for r in rows.values() if SETTINGS[r["name"]].section == key]) for key, heading in SECTIONS
+    ]
     return render(
         request,
         "policies/edit.html",

@@ -1,7 +1,7 @@
 """issue 18: notices, corrected external records, the staff number on certificates
 
 Revision ID: 8a_notices
-Revises: 7a_cancel
+Revises: 8a_viewing_credit
 Create Date: 2026-12-06 02:00:00
 """
 
@@ -12,7 +12,7 @@ import backend.kit.models
 
 
 revision = "8a_notices"
-down_revision = "7a_cancel"
+down_revision = "8a_viewing_credit"
 branch_labels = None
 depends_on = None
 
