@@ -123,7 +123,8 @@ KEYS = {
     "category": _("Category"), "school_id": _("School"), "day": _("Date"), "start_time": _("Starts"),
     "end_time": _("Ends"), "place": _("Place"), "method": _("How"), "staff_no": _("Staff number"),
     "teaching_start": _("Teaching since"), "start": _("From"), "end": _("To"), "year": _("Year"),
-    "result": _("Result"), "earned_on": _("Date"),
+    "result": _("Result"), "earned_on": _("Date"), "stage": _("Sign-in step"), "second_step": _("Second step"),
+    "topic": _("Induction topic"),
 }  # fmt: skip
 CODES = {
     "status": {
@@ -140,7 +141,13 @@ CODES = {
              "trainee": _("Trainee homeroom teacher"), "rotating": _("Rotating homeroom teacher"),
              "course": _("Course certificate"), "year": _("Annual hours certificate"),
              "induction": _("Induction certificate")},
-    "method": {"manual": _("Marked by hand"), "scan": _("Scanned the code")},
+    "method": {"manual": _("Marked by hand"), "scan": _("Scanned the code"), "password": _("Password"),
+               "sso": _("Unified identity sign-in")},
+    "stage": {"active": _("Signed in"), "mfa": _("Second step pending"), "enrol": _("Must set up two-factor sign-in"),
+              "password": _("Must change the password")},
+    "second_step": {"mfa": _("Authenticator code"), "enrol": _("Two-factor sign-in set up"),
+                    "password_change": _("New password chosen"), "password": _("Password"),
+                    "sso": _("Unified identity sign-in")},
     "result": {"excellent": _("Excellent"), "qualified": _("Qualified"), "basic": _("Basically qualified"),
                "unqualified": _("Unqualified")},
     "category": {"ethics": _("Ethics"), "knowledge_skills": _("Knowledge and skills"), "practice": _("Practice"),

@@ -24,6 +24,7 @@ AXE = ROOT / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 # (a record whose id the demo decides); a step starting with "/" is added to the last link instead, and one starting
 # with "click:" presses that button when the page has it (enrolling in a course), staying on the page it leads to.
 Key = str | tuple[str, ...]
+STUDIO_COURSE = "main a[href^='/studio/courses/']:not([href$='/new'])"
 SESSION_LINK = "main a[href^='/training/sessions/']"
 REVIEW_LINK = "main a[href^='/admin/title-review/']:not([href*='export'])"
 KEY_PAGES: dict[str, list[Key]] = {
@@ -32,9 +33,9 @@ KEY_PAGES: dict[str, list[Key]] = {
         "/learning", "/courses", ("/courses", ".course-card h3 a"), (
             "/courses", ".course-card h3 a", "click:form[action$='/enroll'] button", "main a[href^='/lessons/']"),
         "/credits/mine", "/credits/external/new",
-        "/certificates", "/account", "/account/2fa",
+        "/certificates", "/account", "/account/2fa", "/notices",
     ],
-    "trainer": ["/studio", ("/studio", "main a[href^='/studio/courses/']"), "/studio/banks", "/grading", "/training"],
+    "trainer": ["/studio", "/studio/courses/new", "/studio/banks", "/grading", "/training"],
     "school_admin": [
         "/admin/teachers", ("/admin/teachers", "main a[href^='/admin/teachers/']:not([href$='import'])"),
         "/admin/teachers/import", "/credits/queue", "/admin/hours", "/training",
@@ -45,6 +46,7 @@ KEY_PAGES: dict[str, list[Key]] = {
     "district_admin": [
         "/credits/queue", "/admin/title-review", ("/admin/title-review", REVIEW_LINK),
         "/admin/policy", "/admin/tokens", "/admin/audit", "/studio/review", "/admin/certificates",
+        ("/studio", STUDIO_COURSE), ("/studio", STUDIO_COURSE, "/quiz"),
         ("/admin/certificates", "main a[href^='/admin/certificates/']"), "/training/compliance", "/admin/users",
     ],
 }  # fmt: skip

@@ -287,8 +287,13 @@ def test_external_record_and_offline_session_end_in_a_certificate_whose_qr_says_
         verdict = check.locator("#verdict .verdict.valid")
         expect(verdict).to_have_text(re.compile(re.escape(zh("This certificate is valid."))))
         expect(verdict).to_contain_text("有效")
-        expect(check.locator("#verdict dd").first).to_have_text("钱*红")
-        expect(check.locator("#verdict dd").nth(1)).to_contain_text(str(total))
+        # What it is, for which year, whose (masked), how many hours, issued when (issue 18).
+        facts = check.locator("#verdict dd")
+        expect(facts.nth(0)).to_have_text(zh("Certificate of certified hours"))
+        expect(facts.nth(1)).to_contain_text("年度")
+        expect(facts.nth(2)).to_have_text("钱*红")
+        expect(facts.nth(3)).to_contain_text(str(total))
+        expect(facts.nth(4)).to_contain_text("年")
         assert TEACHER.name not in check.locator("body").inner_text()
         shot(check, screenshots, "14-verify-valid")
     finally:
