@@ -60,7 +60,10 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 $(AXE): $(VENV)/bin/activate
-	@command -v npm >/dev/null 2>&1 || { echo "npm is required for axe-core (apt-get install npm)"; exit 1; }
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing npm (Debian) for axe-core"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; \
+	fi
 	npm install --prefix $(VENV)/axe --no-save --no-package-lock --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 	@grep -q "axe v$(AXE_VERSION)" $@ || { echo "axe-core $(AXE_VERSION) was not installed"; exit 1; }
 
