@@ -76,8 +76,6 @@ SCHOOL_LISTS = [
     "/admin/title-review",
     "/training",
     "/training/compliance",
-    "/organisation/classes",
-    "/organisation/mentoring",
 ]
 
 
