@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'data' / 'portal.db'}"
     demo_mode: bool = True
     # Signs CSRF tokens and the rotating check-in codes. Required outside demo mode; in demo mode, when unset, a random
-    # one is made on the first run and kept in `secret_key_file`, so restarts keep sessions and nobody can forge codes.
+    # one is made on the first run and kept in `secret_key_file`, so a restart keeps open forms valid and nobody can
+    # forge a check-in code.
     secret_key: str = ""
     secret_key_file: Path = PROJECT_ROOT / "data" / "secret_key"
 
@@ -97,7 +98,7 @@ def demo_secret(path: Path) -> str:
 
     Made under a temporary name and linked into place, so two processes starting together agree on one value."""
     try:
-        return path.read_text(encoding="ascii").strip()
+        return _checked(path, path.read_text(encoding="ascii").strip())
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,14 @@ def demo_secret(path: Path) -> str:
         pass  # another process made it first: use theirs
     finally:
         temporary.unlink()
-    return path.read_text(encoding="ascii").strip()
+    return _checked(path, path.read_text(encoding="ascii").strip())
+
+
+def _checked(path: Path, secret: str) -> str:
+    # An emptied or hand-edited file must not sign forms with a guessable key.
+    if len(secret) < 32:
+        raise ValueError(f"{path} holds no usable secret (fewer than 32 characters): delete it to make a new one")
+    return secret
 
 
 @lru_cache

@@ -59,3 +59,10 @@ def test_production_needs_a_private_secret_of_32_characters(tmp_path: Path) -> N
     with pytest.raises(ValidationError, match="at least 32"):
         Settings(demo_mode=False, secret_key="short", secret_key_file=tmp_path / "k")
     assert not (tmp_path / "k").exists()  # production never writes a secret of its own
+
+
+def test_an_emptied_secret_file_is_refused_not_used(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("\n")
+    with pytest.raises(ValidationError, match="no usable secret"):
+        Settings(demo_mode=True, secret_key_file=secret_file)
