@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
@@ -14,21 +16,39 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
+from backend.accounts import hashing
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
+from backend.kit import metrics, security_headers
+from backend.kit.body_limit import BodyLimit
 from backend.kit.csrf import verify_csrf
-from backend.kit.error_schema import ERROR_RESPONSES
+from backend.kit.error_schema import ERROR_RESPONSES, error_body, validation_body
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
 from backend.kit.path_ids import ids_in_range, unstorable
-from backend.kit.web import is_htmx, redirect, render
-from backend.learning.heartbeat_lane import HeartbeatLane
+from backend.kit.telemetry import Telemetry
+from backend.kit.web import add_template_globals, is_htmx, redirect, render
+from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 
 log = logging.getLogger("portal")
+# Requests answered in front of the router (they leave no route in the scope), by their route templates.
+FAST_ROUTES = (
+    (HEARTBEAT_PATH, "/api/v1/playbacks/{playback_id}/heartbeats"),
+    (re.compile(r"^/login$"), "/login"),
+    (re.compile(r"^/api/v1/auth/(login|token)$"), "/api/v1/auth/{login_or_token}"),
+)
+
+# The course taxonomy every page may show (tier and topic names, credit categories).
+add_template_globals(
+    tiers=TIERS, topics=TOPICS, tier_by_code=TIER_BY_CODE, topic_by_code=TOPIC_BY_CODE,
+    categories={c.code: c for c in CREDIT_CATEGORIES},
+)
 
 
 def _wants_json(request: Request) -> bool:
@@ -40,10 +60,7 @@ def _error_response(request: Request, status: int, code: str, message: str, fiel
     text = translate(locale, message)
     field_text = {k: translate(locale, v) for k, v in fields.items()}
     if _wants_json(request):
-        body: dict[str, object] = {"error": code, "detail": text}
-        if field_text:
-            body["fields"] = field_text
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(error_body(code, text, field_text), status_code=status)
     context = {"status": status, "message": text, "fields": field_text}
     if is_htmx(request):
         # htmx does not swap 4xx responses by default; the error partial is retargeted to the page's message area.
@@ -65,11 +82,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        fields = {".".join(str(p) for p in err["loc"][1:]) or "body": err["msg"] for err in exc.errors()}
-        detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        body = validation_body(exc.errors(), skip=1)  # the location's first part is "body", "query", …
         if _wants_json(request):
-            return JSONResponse({"error": "invalid_input", "detail": detail, "fields": fields}, status_code=422)
-        return _error_response(request, 422, "invalid_input", f"The request was not valid: {detail}", {})
+            return JSONResponse(body, status_code=422)
+        return _error_response(request, 422, "invalid_input", f"The request was not valid: {body['detail']}", {})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -104,20 +120,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_response(request, 503, "database_unavailable", "The database is busy. Please try again.", {})
 
 
+class Portal(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        """The security headers wrap the whole stack, Starlette's server-error middleware included, so that a 500
+        carries them too (backend/kit/security_headers.py)."""
+        return security_headers.for_settings(super().build_middleware_stack(), self.state.settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = HeartbeatWriter(app.state.settings.database_url)
+        # Sign-ins give way to heartbeats: the writer counts them on the hashing pool's meter.
+        writer = HeartbeatWriter(app.state.settings.database_url, meter=hashing.pool.meter)
         app.state.heartbeats = writer
         await writer.start()
         try:
             yield
         finally:
             await writer.stop()
+            metrics.process_exited(os.getpid())  # this worker's live gauges stop counting
 
-    app = FastAPI(
+    app = Portal(
         title="松江区班主任网络研修平台",
         version="0.1.0",
         lifespan=lifespan,
@@ -129,13 +154,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings)
     app.state.storage = build_storage(settings)
+    from backend.accounts.deps import bearer_is_valid
+
+    app.state.bearer_is_valid = bearer_is_valid  # the CSRF check asks the one credential check (kit/csrf.py)
 
     app.add_middleware(
         LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
     )
-    from backend.kit.security_headers import install as install_security_headers  # issue 6: CSP and friends
-
-    install_security_headers(app, settings)
+    app.add_middleware(BodyLimit)  # every body, counted as it streams in (backend/kit/body_limit.py)
+    # Issue 6 and 14: CSP and friends on every response, the lane's and the gate's included (fixed_headers).
+    app.state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 
@@ -146,9 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.catalogue.studio_routes import router as studio_router
     from backend.evidence.routes import pages as evidence_pages
     from backend.health import router as health_router
+    from backend.learning.lesson_files import router as lesson_files_router
     from backend.learning.routes import api as learning_api
     from backend.learning.routes import pages as learning_pages
-    from backend.media.routes import router as media_router
     from backend.media.upload_routes import router as uploads_router
     from backend.quizzes.assignment_routes import pages as assignment_pages
     from backend.quizzes.grading_routes import pages as grading_pages
@@ -156,7 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.quizzes.routes import pages as quizzes_pages
     from backend.quizzes.studio_routes import pages as assessment_studio_pages
 
-    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, media_router, health_router):
+    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
     from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
@@ -192,13 +220,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
 
     app.include_router(certificate_pages)
+    from backend.organisation.routes import api as organisation_api  # issue 16, the homeroom organisation
+    from backend.organisation.routes import pages as organisation_pages
+    from backend.organisation.workshop_routes import api as workshop_api
+    from backend.organisation.workshop_routes import pages as workshop_pages
+
+    app.include_router(organisation_pages)
+    app.include_router(workshop_pages)
+    app.include_router(organisation_api, prefix="/api/v1")
+    app.include_router(workshop_api, prefix="/api/v1")
+    from backend.organisation.mentoring_routes import api as mentoring_api
+    from backend.organisation.mentoring_routes import pages as mentoring_pages
+
+    app.include_router(mentoring_pages)
+    app.include_router(mentoring_api, prefix="/api/v1")
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
-    if settings.bench_endpoints:
-        app.include_router(__import__("backend.bench", fromlist=["router"]).router)
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
     from backend.accounts.login_gate import LoginGate
 
     app.add_middleware(LoginGate, default_locale=settings.default_locale)
     app.add_middleware(HeartbeatLane)
+    # Outermost: every request, the two above included, gets a request id, a log line and its metrics.
+    app.add_middleware(Telemetry, fast_routes=FAST_ROUTES, log_heartbeats=settings.log_heartbeats)
     return app

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from sqlalchemy.orm import Session
@@ -13,15 +14,20 @@ from sqlalchemy.orm import Session
 from backend.config import get_settings
 from backend.db import session_factory
 
+if TYPE_CHECKING:
+    from backend.credits import chain
+
 app = typer.Typer(help="松江区班主任网络研修平台 — operator commands", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data", no_args_is_help=True)
 courses_app = typer.Typer(help="Course library", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts", no_args_is_help=True)
+ledger_app = typer.Typer(help="The credit-hour ledger", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(courses_app, name="courses")
 app.add_typer(users_app, name="users")
+app.add_typer(ledger_app, name="ledger")
 
 
 @app.callback()
@@ -80,14 +86,19 @@ def serve(
     """Serve the portal."""
     import uvicorn
 
+    from backend.kit import metrics, telemetry
+
     try:
-        get_settings()
+        settings = get_settings()
     except ValueError as exc:
         raise fail(f"invalid settings: {exc}") from exc
+    # Every worker counts into one folder, so /metrics on any worker reports them all (backend/kit/metrics.py).
+    metrics.prepare_multiprocess(settings.metrics_dir)
     typer.echo(f"松江区班主任网络研修平台: http://{host}:{port}")
     uvicorn.run(
         "backend.main:app", host=host, port=port, workers=workers, reload=reload, proxy_headers=True,
-        log_level="info",
+        log_level=settings.log_level.lower(), access_log=False,  # the portal writes its own access lines
+        log_config=telemetry.logging_config(settings.log_format, settings.log_level.upper()),
     )
 
 
@@ -130,7 +141,7 @@ def demo_load(
     if size == "district":
         import time
 
-        from backend.demo_district import load_district
+        from backend.demo.district import load_district
         from backend.people import service as people
 
         started = time.monotonic()
@@ -193,8 +204,8 @@ def users_create(
 
 
 @users_app.command("token")
-def users_token(username: str, name: str = typer.Option("cli", help="What the token is for"), days: int = 90) -> None:
-    """Create an API bearer token for a user (printed once)."""
+def users_token(username: str, name: str = typer.Option("cli", help="What the token is for")) -> None:
+    """Create an API bearer token for a user (printed once; /api/v1 only, with the session limits of the policy)."""
     from sqlalchemy import select
 
     from backend.accounts import service
@@ -204,7 +215,73 @@ def users_token(username: str, name: str = typer.Option("cli", help="What the to
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise fail(f"no user {username}")
-        typer.echo(service.create_api_token(session, user, name=name, days=days))
+        typer.echo(service.create_api_token(session, user, name=name))
+
+
+@app.command("backup")
+def backup_command(folder: Path = typer.Argument(..., help="A new (or empty) folder")) -> None:
+    """Back up the database (a consistent dump) and the media, with a manifest of checksums."""
+    from backend import backup
+
+    try:
+        summary = backup.backup(get_settings(), _storage(), folder, say=typer.echo)
+    except backup.BackupError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"backup in {summary.folder}: {summary.database}, {summary.media_objects} media objects "
+               f"({summary.media_bytes} bytes); ledger heads in {backup.MANIFEST}")
+
+
+@app.command("restore")
+def restore_command(folder: Path = typer.Argument(..., help="A folder written by `portal backup`")) -> None:
+    """Restore a backup into an empty database and an empty storage, then verify the ledger."""
+    from backend import backup
+
+    try:
+        report = backup.restore(get_settings(), _storage(), folder, say=typer.echo)
+    except backup.BackupError as exc:
+        raise fail(str(exc)) from exc
+    _print_report(report)
+
+
+def _print_report(report: chain.Report) -> None:
+    """The ledger verification: counts and heads, then the first problem of each table (exit status 2)."""
+    for table, count in report.rows.items():
+        head = report.heads[table]
+        typer.echo(f"{table}: {count} rows, head {head['id']} {head['hash'][:16]}")
+    if report.ok:
+        typer.echo("ledger verified: every row is as the portal wrote it")
+        return
+    first_by_table: dict[str, chain.Problem] = {}
+    for problem in report.problems:
+        first_by_table.setdefault(problem.table, problem)
+    for problem in first_by_table.values():
+        typer.secho(f"FIRST PROBLEM {problem}", fg=typer.colors.RED, err=True)
+    typer.secho(f"{len(report.problems)} problem(s) in all:", err=True)
+    for problem in report.problems[:50]:
+        typer.echo(f"  {problem}", err=True)
+    raise typer.Exit(code=2)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    heads: Path | None = typer.Option(None, help="A backup's manifest.json (or a JSON of heads kept earlier): "
+                                                 "also check that no row up to those heads has gone"),
+) -> None:
+    """Recompute the ledger's hash chains: report the first row changed, removed or added outside the portal."""
+    import json
+
+    from backend.credits import chain
+    from backend.db import engine_for
+
+    recorded = None
+    if heads is not None:
+        if not heads.is_file():
+            raise fail(f"{heads} does not exist")
+        data = json.loads(heads.read_text())
+        recorded = data.get("ledger_heads", data)
+    with engine_for(get_settings().database_url).connect() as connection:
+        report = chain.verify(connection, recorded)
+    _print_report(report)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,30 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The value earlier releases published as the demo secret: refused everywhere, so an old .env cannot bring it back.
 PUBLISHED_SECRET = "change-me-demo-secret"  # noqa: S105  # nosec B105 - a refused value, not a secret in use
+
+
+class PasswordHashing(BaseSettings):
+    """PASSWORD_HASH_*: idle-priority argon2 processes and sign-ins in progress at once per app process; sign-ins
+    admitted a second (0: no limit) while the process serves at least BUSY_HEARTBEATS_PER_S heartbeats a second,
+    and while it serves fewer (backend/accounts/hashing.py explains them; README, Configuration). A section of
+    `Settings` that can be read on its own: the hashing pool is made at import, before any other setting is needed
+    (reading the whole class may make the demo secret)."""
+
+    model_config = SettingsConfigDict(env_prefix="PASSWORD_HASH_", env_file=".env", extra="ignore")
+
+    processes: Annotated[int, Field(ge=0)] = 2
+    queue: Annotated[int, Field(ge=0)] = 2
+    per_s: Annotated[float, Field(ge=0)] = 5.0
+    per_s_quiet: Annotated[float, Field(ge=0)] = 25.0
+    busy_heartbeats_per_s: Annotated[float, Field(ge=0)] = 100.0
 
 
 class Settings(BaseSettings):
@@ -60,6 +76,10 @@ class Settings(BaseSettings):
     oidc_link_claim: str = "staff_no"
     # Off: an unknown person is refused. On: a teacher account is created for them (the district decides).
     oidc_auto_create: bool = False
+    # Roles whose accounts a first SSO sign-in may link by staff number (comma-separated). Any other account (an
+    # admin's, a trainer's) is linked only by a district admin on its account page (issue 14: a staff number is no
+    # proof of who holds an admin account, and an SSO sign-in skips the portal's second factor).
+    oidc_auto_link_roles: str = "teacher"
     # The callback URL registered at the provider; by default derived from the request (set it behind a proxy).
     oidc_redirect_uri: str | None = None
 
@@ -69,8 +89,20 @@ class Settings(BaseSettings):
     # The public certificate check (/verify/…): requests per client address per window, counted in the database.
     verify_rate_limit: int = 30
     verify_rate_window_seconds: int = 60
-    # `make bench` only: mounts POST /bench/baseline (backend/bench.py). Never on in production.
-    bench_endpoints: bool = False
+
+    # Password hashing: PASSWORD_HASH_* (the section below).
+    password_hashing: PasswordHashing = Field(default_factory=lambda: PasswordHashing())
+
+    # Operations (README, "Operating the portal"). Logs: one JSON object a line, or readable text for development.
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    # Successful heartbeats are counted in the metrics, not logged (thousands a second); on: one line each.
+    log_heartbeats: bool = False
+    # GET /metrics answers clients in these networks (comma-separated CIDR), or anyone with this bearer token.
+    metrics_allow_networks: str = "127.0.0.0/8,::1/128"
+    metrics_token: str = ""
+    # Where `portal serve` keeps the workers' metric files (prometheus-client's multiprocess mode); emptied at start.
+    metrics_dir: Path = PROJECT_ROOT / "data" / "metrics"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -120,6 +152,36 @@ def _checked(path: Path, secret: str) -> str:
     if len(secret) < 32:
         raise ValueError(f"{path} holds no usable secret (fewer than 32 characters): delete it to make a new one")
     return secret
+
+
+# What every deployment of several replicas must set (deploy/compose.yaml and deploy/k8s; a test holds both to it):
+# the defaults suit one machine with SQLite and a local folder, not replicas behind a proxy.
+DEPLOY_REQUIRED = (
+    "DATABASE_URL",  # PostgreSQL, shared by every replica
+    "DEMO_MODE",  # false: no demo accounts, two-factor sign-in for admins
+    "SECRET_KEY",  # the same on every replica (CSRF tokens, QR codes)
+    "STORAGE_BACKEND",  # s3: one bucket for all replicas
+    "S3_ENDPOINT",
+    "S3_ACCESS_KEY",
+    "S3_SECRET_KEY",
+    "S3_BUCKET",
+    "COOKIE_SECURE",  # true behind TLS
+    "METRICS_TOKEN",  # Prometheus scrapes the replicas with it
+    "METRICS_DIR",  # a writable folder of each container's own
+    "LOG_FORMAT",
+)
+# Read from the environment besides this class's own fields: by uvicorn (`portal serve`) and the PASSWORD_HASH_*
+# section (`PasswordHashing`).
+OTHER_ENVIRONMENT = ("FORWARDED_ALLOW_IPS",)
+
+
+def environment_names() -> set[str]:
+    """Every environment variable the portal reads (a deployment that sets another has a typo or a stale name)."""
+    return (
+        {name.upper() for name in Settings.model_fields if name != "password_hashing"}
+        | {f"PASSWORD_HASH_{name.upper()}" for name in PasswordHashing.model_fields}
+        | set(OTHER_ENVIRONMENT)
+    )
 
 
 @lru_cache

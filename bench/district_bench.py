@@ -58,7 +58,7 @@ def prepare(database_url: str, teachers: int = 15_000, username: str = "district
     from backend.accounts import service as accounts
     from backend.accounts.models import Role, User
     from backend.db import make_engine
-    from backend.demo_district import load_district
+    from backend.demo.district import load_district
     from backend.migrate import upgrade
     from backend.people import service as people
 

@@ -34,17 +34,19 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=6000, help="requests measured (after 300 per client warm-up)")
     parser.add_argument("-c", type=int, default=128, help="concurrent clients")
     args = parser.parse_args()
-    os.environ.update(DATABASE_URL=DATABASE_URL, DEMO_MODE="false", SECRET_KEY=SECRET_KEY, BENCH_ENDPOINTS="true")
+    os.environ.update(DATABASE_URL=DATABASE_URL, DEMO_MODE="false", SECRET_KEY=SECRET_KEY)
 
     import uvloop
 
     from backend.app import create_app
+    from bench.baseline import router as baseline_router
 
     data = json.loads((OUT / "viewers.json").read_text())
     viewers = data["viewers"]
     state_file = OUT / "state.json"
     state = json.loads(state_file.read_text())["viewers"] if state_file.exists() else [[0, 0, 0] for _ in viewers]
     app = create_app()
+    app.include_router(baseline_router)
     statuses: Counter[int] = Counter()
 
     def request(i: int) -> tuple[dict[str, Any], bytes]:

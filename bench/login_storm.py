@@ -2,7 +2,9 @@
 
 Each login is `POST /api/v1/auth/token` with a bench teacher's username and password (hashed with the portal's
 production argon2id parameters), scheduled at a fixed rate (open loop; latency counts from the scheduled time).
-Run beside the heartbeat load to see what a storm of logins does to heartbeat latency. Last stdout line: JSON.
+Run beside the heartbeat load to see what a storm of logins does to heartbeat latency. The logins come from
+ADDRESSES loopback addresses (127.0.1.1, …), as a morning's sign-ins come from many people: the portal gives each
+address only a share of the sign-in rate (issue 14). Last stdout line: JSON.
 
     python bench/login_storm.py --viewers-file bench/out/viewers.json --port 8000 --rate 50 --seconds 30
 """
@@ -20,15 +22,23 @@ from typing import Any
 import httpx
 
 PASSWORD = "bench-password-1234"  # noqa: S105 - bench/setup.py's accounts on a throwaway database
+ADDRESSES = 64
 
 
 async def storm(port: int, usernames: list[str], rate: float, seconds: float, start_at: float = 0.0) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30.0) as client:
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=4)
+    clients = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30.0,
+            transport=httpx.AsyncHTTPTransport(local_address=f"127.0.1.{1 + a}", limits=limits),
+        )
+        for a in range(ADDRESSES)
+    ]  # fmt: skip
+    try:
 
-        async def login(username: str, scheduled: float) -> None:
+        async def login(username: str, scheduled: float, client: httpx.AsyncClient) -> None:
             try:
                 r = await client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
                 statuses[str(r.status_code)] += 1
@@ -43,9 +53,12 @@ async def storm(port: int, usernames: list[str], rate: float, seconds: float, st
         for i in range(count):
             scheduled = started + i / rate
             await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
-            tasks.append(asyncio.create_task(login(usernames[i % len(usernames)], scheduled)))
+            tasks.append(asyncio.create_task(login(usernames[i % len(usernames)], scheduled, clients[i % ADDRESSES])))
         await asyncio.gather(*tasks)
         wall = time.monotonic() - started
+    finally:
+        for client in clients:
+            await client.aclose()
     latencies.sort()
 
     def pct(p: float) -> float:

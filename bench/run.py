@@ -2,7 +2,8 @@
 
 1. Checks PostgreSQL on 127.0.0.1:5432 and prepares BENCH_VIEWERS viewers (default 30,000) on a fresh database
    `portal_bench` (bench/setup.py).
-2. For each worker count in BENCH_WORKERS (default "1,2"): starts uvicorn as a subprocess (BENCH_ENDPOINTS=true),
+2. For each worker count in BENCH_WORKERS (default "1,2"): starts uvicorn as a subprocess (bench/server.py: the portal
+   plus the baseline endpoint),
    then runs the load generator (bench/loadgen.py, its own process) four times:
      a. open loop, heartbeats: every viewer beats every 15 s for BENCH_SECONDS (default 60) -> heartbeats_per_s,
         p50/p99 (from each beat's scheduled time), after BENCH_WARMUP_SECONDS (5) sent but not reported;
@@ -15,6 +16,9 @@
 
 5. Issue 6's login storm: between a and b, heartbeats at the same open-loop rate for BENCH_STORM_SECONDS (30) while
    bench/login_storm.py sends BENCH_LOGINS_PER_S (50) password logins a second -> hb_p99_ms_login_storm.
+5b. Issue 14's sign-in flood (after the storm, nobody watching): bench/login_flood.py floods POST /api/v1/auth/token
+   from one address for BENCH_FLOOD_SECONDS (10) while BENCH_FLOOD_PEOPLE (8) sign in from other loopback addresses
+   -> legit_logins_ok_during_flood of legit_logins_during_flood (and flood_requests, flood_statuses).
 7. Issue 5's district figures: bench/district_bench.py on database portal_bench_district (15,000 teachers × 5 years,
    loaded once; later runs reuse it) -> export_s, queue_page_ms and page timings.
 6. Issue 4's upload figures: bench/upload_bench.py (its own server on a throwaway SQLite database and media
@@ -22,13 +26,14 @@
    merged into the JSON line (BENCH_UPLOAD_MB=0 skips it).
 
 Also: BENCH_REUSE=1 reuses the last run's viewers (no new setup); BENCH_APP=module:app serves another ASGI app
-(e.g. an experiment) instead of backend.main:app.
+(e.g. an experiment) instead of bench.server:app (the portal plus the baseline endpoint).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +49,7 @@ if str(ROOT) not in sys.path:
 
 import psycopg  # noqa: E402
 
+from bench.setup import PASSWORD as BENCH_PASSWORD  # noqa: E402
 from bench.setup import admin_dsn, setup  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -65,10 +71,13 @@ UPLOAD_MB = int(os.environ.get("BENCH_UPLOAD_MB", "1024"))
 # Issue 6: heartbeat latency while LOGIN_RATE password logins a second arrive, for STORM_SECONDS (0 skips it).
 LOGIN_RATE = float(os.environ.get("BENCH_LOGINS_PER_S", "50"))
 STORM_SECONDS = float(os.environ.get("BENCH_STORM_SECONDS", "30"))
+# Issue 14: a sign-in flood from one address for FLOOD_SECONDS while FLOOD_PEOPLE sign in from others (0 skips it).
+FLOOD_SECONDS = float(os.environ.get("BENCH_FLOOD_SECONDS", "10"))
+FLOOD_PEOPLE = int(os.environ.get("BENCH_FLOOD_PEOPLE", "8"))
 # Issue 5: district-size pages and export on their own database, {DATABASE}_district (BENCH_DISTRICT=0 skips it).
 DISTRICT = os.environ.get("BENCH_DISTRICT", "1") != "0"
 # The ASGI app uvicorn serves: the portal as shipped, or an experiment under study (an import string on PYTHONPATH).
-APP = os.environ.get("BENCH_APP", "backend.main:app")
+APP = os.environ.get("BENCH_APP", "bench.server:app")
 TICKS = os.sysconf("SC_CLK_TCK")
 # Issue 3's targets on this 2-core machine.
 TARGETS = {"heartbeats_per_s": 2000, "p99_ms": 100, "ratio_vs_baseline": 0.6}
@@ -135,8 +144,12 @@ class Server:
     def __init__(self, workers: int, database_url: str = DATABASE_URL, name: str = "") -> None:
         self.workers, self.port = workers, free_port()
         self.log = OUT / f"server-w{workers}{name}.log"
+        # Metrics as `portal serve` keeps them (prometheus-client's multiprocess mode: memory-mapped files).
+        metrics_dir = OUT / f"metrics-w{workers}{name}"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
         env = {**os.environ, "DATABASE_URL": database_url, "DEMO_MODE": "false", "SECRET_KEY": SECRET_KEY,
-               "BENCH_ENDPOINTS": "true"}
+               "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
         self.proc = subprocess.Popen(  # noqa: S603 - fixed command line
             [str(ROOT / ".venv" / "bin" / "uvicorn"), APP, "--workers", str(workers),
              "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log", "--loop", "uvloop",
@@ -272,6 +285,22 @@ def quiet_logins(server: Server, viewers_file: Path) -> dict[str, Any]:
     return result
 
 
+def login_flood(server: Server, viewers_file: Path) -> dict[str, Any]:
+    """Issue 14: one address floods the sign-in with wrong passwords for people's names while those people sign in
+    from their own addresses (bench/login_flood.py) -> legit_logins_ok_during_flood of legit_logins_during_flood."""
+    viewers = json.loads(viewers_file.read_text())["viewers"]
+    names = [v["username"] for v in viewers if v.get("username")][:FLOOD_PEOPLE]
+    cmd = [sys.executable, str(ROOT / "bench" / "login_flood.py"), "--port", str(server.port), "--password",
+           BENCH_PASSWORD, "--seconds", str(FLOOD_SECONDS), *names]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    say(f"  {'sign-in flood':<26} people in: {result['legit_logins_ok_during_flood']} of "
+        f"{result['legit_logins_during_flood']} ({result['legit_logins_ok_first_try_during_flood']} at the first try, "
+        f"{result['legit_login_statuses_during_flood']}); flood: "
+        f"{result['flood_requests']} requests {result['flood_statuses']}")
+    return result
+
+
 def storm_figures(storm: dict[str, Any], calm: dict[str, Any]) -> dict[str, Any]:
     hb, logins = storm["hb"], storm["logins"]
     return {
@@ -300,6 +329,7 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
         say(f"  {'':<26} what the server made of them: {notes}")
         storm = login_storm(server, viewers_file, acks_storm, state) if STORM_SECONDS > 0 else None
         quiet = quiet_logins(server, viewers_file) if STORM_SECONDS > 0 else None
+        flooded = login_flood(server, viewers_file) if FLOOD_SECONDS > 0 else None
         base = loadgen(server, viewers_file, "open", "baseline", SECONDS, None, None)
         say(line("baseline, open loop", base))
         hb_max = loadgen(server, viewers_file, "closed", "heartbeat", MAX_SECONDS, acks_closed, state)
@@ -347,7 +377,7 @@ def run_workers(workers: int, viewers_file: Path, viewers: list[dict[str, Any]],
     } | (storm_figures(storm, hb) if storm else {}) | (
         {"logins_per_s_nobody_watching": quiet["logins_per_s"], "login_p99_ms_nobody_watching": quiet["login_p99_ms"]}
         if quiet else {}
-    )
+    ) | (flooded or {})
 
 
 def meets(r: dict[str, Any]) -> bool:

@@ -8,11 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from backend.accounts import service
+from backend.accounts import credentials
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
+from backend.kit import telemetry
 from backend.kit.errors import Forbidden, NotAuthenticated
 from backend.kit.i18n import _
+from backend.policies.service import load_policy
 
 
 @dataclass(frozen=True)
@@ -29,21 +31,30 @@ class Viewer:
 
 
 def optional_user(request: Request, session: SessionDep) -> User | None:
+    """The user behind the request's cookie or bearer token (backend.accounts.credentials decides, for pages or
+    /api/v1 by the path). A bearer token that is refused is an error, not an anonymous request."""
     if hasattr(request.state, "user"):
         return request.state.user  # type: ignore[no-any-return]
-    user = None
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        user = service.user_for_api_token(session, auth[7:].strip())
-        if user is None:
-            raise NotAuthenticated(_("The API token is invalid, expired or revoked."))
-    else:
-        cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
-        user = service.user_for_session_token(session, cookie) if cookie else None
+    presented = credentials.Presented.of(
+        request.headers.get("authorization"), request.cookies.get(request.app.state.settings.session_cookie_name)
+    )
+    user = credentials.resolve(session, presented, credentials.purpose_of(request.url.path), load_policy(session))
     request.state.user = user
+    telemetry.identify(user.id if user else None)  # the user id on every log line of this request
     # A plain snapshot for templates: error pages render after the transaction rolled back and expired the row.
     request.state.viewer = Viewer.of(user) if user else None
     return user
+
+
+def bearer_is_valid(request: Request) -> bool:
+    """Whether the request's bearer token passes the credential check (any kind): for the CSRF check, which lets
+    only such a request skip the token (backend.kit.csrf). Its own short session: it runs before the request's."""
+    presented = credentials.Presented.of(request.headers.get("authorization"), None)
+    if presented is None:
+        return False
+    with request.app.state.sessionmaker() as session:
+        verdict = credentials.verdict_for(session, presented, load_policy(session))
+        return isinstance(verdict, credentials.Grant)
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
@@ -65,4 +76,11 @@ def require_role(*roles: Role) -> Callable[[User], User]:
     return check
 
 
-TeacherUser = Annotated[User, Depends(require_role(Role.teacher, Role.trainer, Role.school_admin, Role.district_admin))]
+# The role aliases, defined here once; routes name the role they need in their signature.
+# Admins of a school or of the district (their school scope is decided by the service they call).
+AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
+DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
+# Who writes courses, quizzes and their media: trainers (德研员) and district admins.
+AuthorUser = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
+# Who runs an offline session: a trainer or an admin.
+RunnerUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin, Role.trainer))]

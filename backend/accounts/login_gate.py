@@ -3,19 +3,25 @@
 In a login storm (issue 6: 50 a second at the start of a training day) most sign-ins must be turned away with
 "busy, try again" (backend/accounts/hashing.py). Measured with `make bench`, a refusal that went through the whole
 FastAPI stack cost ~6 ms of CPU, and thirty of them a second were enough to push heartbeat latency up sevenfold.
-Here a refusal costs a lookup and a small response. The routes still admit each sign-in themselves (a sign-in
-the gate lets through can still be refused there, with the same message).
+Here a refusal costs a lookup and a small response. A client that has used up its own share of the sign-in rate
+is refused here too, so a flood from one address is shed before it costs anything (backend/accounts/hashing.py).
+The routes still check the lockout and then admit each sign-in themselves (a sign-in the gate lets through can
+still be refused there, with the same message).
 """
 
 from __future__ import annotations
 
+import asyncio
 from html import escape
+from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.accounts import hashing
+from backend.kit import metrics
 from backend.kit.asgi import TooLarge, read_body, reply
+from backend.kit.error_schema import error_body
 from backend.kit.i18n import LOCALES, _, translate
 from backend.kit.web import LOCALE_COOKIE
 
@@ -33,22 +39,39 @@ _PAGE = """<!doctype html>
 """
 
 
+# A client over its own share is answered only after this delay (ASVS 2.2.1's "progressive delays"): a flood's
+# connections then send one request a second each instead of thousands, and the CPU its refusals would take stays
+# with the sign-ins of everyone else (issue 14). At most TARPIT_MAX such answers wait at once per process; beyond
+# that they are refused at once.
+TARPIT_SECONDS = 1.0
+TARPIT_MAX = 512
+
+
 class LoginGate:
     def __init__(self, app: ASGIApp, default_locale: str = "zh_CN") -> None:
         self.app, self.default_locale = app, default_locale
+        self.waiting = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
             and (scope["path"] in API_PATHS or scope["path"] in PAGE_PATHS)
-            and not hashing.pool.has_room()
         ):
-            await self._refuse(scope, receive, send)
-            return
+            why = hashing.pool.refusal(scope["client"][0] if scope.get("client") else None)
+            if why is not None:
+                if why == "client" and self.waiting < TARPIT_MAX:
+                    self.waiting += 1
+                    try:
+                        await asyncio.sleep(TARPIT_SECONDS)
+                    finally:
+                        self.waiting -= 1
+                await self._refuse(scope, receive, send)
+                return
         await self.app(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        metrics.SIGN_INS.labels("refused", "gate").inc()
         try:  # read (and drop) the form, so the connection stays usable for the next request
             await read_body(receive, MAX_BODY)
         except TooLarge:
@@ -57,9 +80,12 @@ class LoginGate:
         locale = locale if locale in LOCALES else self.default_locale
         busy = hashing.HashingBusy()
         message = translate(locale, busy.message)
-        retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode()), (b"cache-control", b"no-store")]
+        # The app's security headers (no-store among them): in front of the framework, none are added for us.
+        app: Any = scope.get("app") or self.app
+        security: list[tuple[bytes, bytes]] = app.state.answer_headers
+        retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
         if scope["path"] in API_PATHS:
-            await reply(send, busy.status_code, {"error": busy.code, "detail": message}, headers=retry)
+            await reply(send, busy.status_code, error_body(busy.code, message), headers=[*security, *retry])
             return
         page = _PAGE.format(
             lang="zh-CN" if locale == "zh_CN" else "en",
@@ -69,7 +95,8 @@ class LoginGate:
             again=escape(translate(locale, _("Back to the login page"))),
         )
         csp = b"default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        page_headers = [(k, v) for k, v in security if k not in (b"content-security-policy", b"x-frame-options")]
         await reply(
             send, busy.status_code, page.encode(), b"text/html; charset=utf-8",
-            [*retry, (b"content-security-policy", csp)],
+            [*page_headers, *retry, (b"content-security-policy", csp), (b"x-frame-options", b"DENY")],
         )

@@ -39,7 +39,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import AuthSession, Role, User
@@ -48,7 +48,7 @@ from backend.accounts.sso_models import SsoLoginAttempt, UserIdentity
 from backend.audit import service as audit
 from backend.config import Settings
 from backend.kit import clock
-from backend.kit.errors import AppError, Forbidden
+from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput
 from backend.kit.i18n import _
 from backend.people import directory
 
@@ -298,6 +298,11 @@ def _user_for(session: Session, settings: Settings, claims: dict[str, Any], addr
     if user is not None:
         if not user.is_active:
             raise SsoRefused(_("This portal account is disabled. Please contact your school administrator."))
+        if user.role not in auto_link_roles(settings):
+            raise SsoRefused(
+                _("This account can be linked to your unified identity only by a district administrator. "
+                  "Please contact the district.")
+            )  # fmt: skip
         taken = session.scalar(
             select(UserIdentity.id).where(UserIdentity.user_id == user.id, UserIdentity.issuer == issuer)
         )
@@ -337,6 +342,37 @@ def _user_for(session: Session, settings: Settings, claims: dict[str, Any], addr
         address=address,
     )
     return user
+
+
+def auto_link_roles(settings: Settings) -> frozenset[str]:
+    return frozenset(r.strip() for r in settings.oidc_auto_link_roles.split(",") if r.strip())
+
+
+def link_identity(session: Session, settings: Settings, actor: User, target: User, subject: str,
+                  address: str | None) -> None:  # fmt: skip
+    """A district admin links an account to the provider's subject (`sub`, as the provider's console shows it):
+    the only way for the roles a first sign-in may not link itself (`OIDC_AUTO_LINK_ROLES`). Audited."""
+    if actor.role != Role.district_admin or actor.id == target.id:
+        raise Forbidden(_("Your role does not allow this."))
+    subject = subject.strip()
+    if not subject or len(subject) > 255 or any(ord(c) < 32 for c in subject):
+        raise InvalidInput(_("Please correct the marked fields."),
+                           fields={"subject": _("Enter the account's subject (sub) at the provider.")})  # fmt: skip
+    issuer = settings.oidc_issuer
+    taken = session.scalar(
+        select(UserIdentity.id).where(
+            or_(and_(UserIdentity.issuer == issuer, UserIdentity.subject == subject),
+                and_(UserIdentity.issuer == issuer, UserIdentity.user_id == target.id))
+        )
+    )  # fmt: skip
+    if taken is not None:
+        raise Conflict(_("This account or this unified identity is already linked."))
+    session.add(UserIdentity(user_id=target.id, issuer=issuer, subject=subject, created_at=clock.now()))
+    session.flush()
+    audit.record(
+        session, "auth.sso_linked_by_admin", actor_id=actor.id, subject_type="user", subject_id=target.id,
+        school_id=target.school_id, after={"issuer": issuer}, address=address,
+    )  # fmt: skip
 
 
 def _create_user(session: Session, claims: dict[str, Any], staff_no: str) -> User:

@@ -16,16 +16,11 @@ from backend.db import SessionDep
 from backend.kit.csrf import CSRF_COOKIE, new_cookie_value
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import LOCALES, _, translate
-from backend.kit.web import LOCALE_COOKIE, redirect, render
+from backend.kit.web import LOCALE_COOKIE, redirect, render, same_origin_path
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["accounts"])
-
-
-def _safe_next(url: str | None) -> str:
-    # Only local paths: an open redirect would let a phishing link borrow the portal's name.
-    return url if url and url.startswith("/") and not url.startswith("//") else "/"
 
 
 def client_address(request: Request) -> str | None:
@@ -55,8 +50,8 @@ STAGE_PAGES = {"mfa": "/login/2fa", "enrol": "/account/2fa", "password": "/accou
 
 def stage_target(stage: str, next_url: str) -> str:
     if stage == "active":
-        return _safe_next(next_url)
-    return STAGE_PAGES[stage] + "?" + urlencode({"next": _safe_next(next_url)})
+        return same_origin_path(next_url)
+    return STAGE_PAGES[stage] + "?" + urlencode({"next": same_origin_path(next_url)})
 
 
 def _log_in(request: Request, session: SessionDep, user: User, next_url: str, method: str = "password") -> Response:
@@ -74,12 +69,15 @@ def _log_in(request: Request, session: SessionDep, user: User, next_url: str, me
 def authenticate(request: Request, session: SessionDep, username: str, password: str) -> User:
     """Checks the credentials; a refusal is committed (failure count, lockout, audit) before it is raised."""
     oidc.require_local_login(request)
+    address = client_address(request)
     try:
-        # Admitted (or refused as busy) before any database work: a storm of logins is shed cheaply.
-        with hashing.pool.admit():
-            return service.authenticate(session, username, password, client_address(request))
-    except AppError:
-        session.commit()
+        # The lockout is checked first, then a place is taken from this client's share and the shared rate (a
+        # locked-out flood spends nobody's places); refused as busy before the password is hashed.
+        return service.authenticate(
+            session, username, password, address, admission=hashing.pool.admit(client=address)
+        )
+    except AppError as exc:
+        exc.keep = True  # the refusal's failure count, lockout and audit event stay (the session commits them)
         raise
 
 
@@ -93,8 +91,8 @@ def _log_out(request: Request, response: Response, session: SessionDep) -> None:
 @pages.get("/login")
 def login_page(request: Request, user: OptionalUser, next: str | None = None) -> Response:
     if user is not None:
-        return redirect(request, _safe_next(next))
-    return render(request, "accounts/login.html", {"next": _safe_next(next), "form": {}, "errors": {}})
+        return redirect(request, same_origin_path(next))
+    return render(request, "accounts/login.html", {"next": same_origin_path(next), "form": {}, "errors": {}})
 
 
 @pages.post("/login")
@@ -124,7 +122,7 @@ def login_submit(  # nosec B107 - empty form defaults, answered with "enter your
         request,
         "accounts/login.html",
         {
-            "next": _safe_next(next),
+            "next": same_origin_path(next),
             "form": {"username": username},
             "errors": {k: translate(locale, v) for k, v in errors.items()},
         },
@@ -145,8 +143,10 @@ def logout(request: Request, session: SessionDep, user: OptionalUser) -> Respons
 
 
 @pages.post("/lang")
-def switch_language(request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"):
-    response = redirect(request, _safe_next(next))
+def switch_language(
+    request: Request, lang: Annotated[str, Form()] = "zh_CN", next: Annotated[str, Form()] = "/"
+) -> Response:
+    response = redirect(request, same_origin_path(next))
     if lang in LOCALES:
         response.set_cookie(LOCALE_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import object_session
 
-from backend.accounts import service, totp
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts import oidc, service, totp
+from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import AuthSession, Role, User
-from backend.accounts.routes import _safe_next, client_address, set_session_cookie, stage_target
+from backend.accounts.routes import client_address, set_session_cookie, stage_target
+from backend.accounts.scope import school_scope
 from backend.db import SessionDep
 from backend.kit.errors import AppError, InvalidInput, NotFound
 from backend.kit.i18n import _, translate
 from backend.kit.pagination import Page, clamp_page
-from backend.kit.web import redirect, render
+from backend.kit.web import redirect, render, same_origin_path
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 PAGE_SIZE = 25
 
 
@@ -53,7 +54,7 @@ def _advance(request: Request, session: SessionDep, auth: AuthSession, user: Use
 @pages.get("/login/2fa")
 def second_factor_page(request: Request, session: SessionDep, next: str = "/") -> Response:
     service.pending_sign_in(session, _cookie(request), "mfa")
-    return render(request, "accounts/second_factor.html", {"next": _safe_next(next), "errors": {}})
+    return render(request, "accounts/second_factor.html", {"next": same_origin_path(next), "errors": {}})
 
 
 @pages.post("/login/2fa")
@@ -66,7 +67,7 @@ def second_factor_submit(
     except AppError as exc:
         session.commit()  # the failure counts toward the lockout even though the page says no
         errors = {"code": translate(request.state.locale, exc.message, **exc.params)}
-        return render(request, "accounts/second_factor.html", {"next": _safe_next(next), "errors": errors},
+        return render(request, "accounts/second_factor.html", {"next": same_origin_path(next), "errors": errors},
                       status=exc.status_code)  # fmt: skip
     return _advance(request, session, auth, user, "mfa", next)
 
@@ -87,7 +88,7 @@ def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str
     secret = totp.pending_secret(user)
     uri = totp.provisioning_uri(user, secret)
     return {
-        "account": user, "qr": totp.qr_svg(uri), "next": _safe_next(next_url), "errors": errors,
+        "account": user, "qr": totp.qr_svg(uri), "next": same_origin_path(next_url), "errors": errors,
         # Groups of four, as authenticator apps show and accept them; the line wraps on a phone.
         "secret_groups": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         # Demo mode: the code of the moment, so `make run` users can enrol without an authenticator app.
@@ -97,23 +98,28 @@ def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str
 
 @pages.get("/account/2fa")
 def enrol_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
-    user, _pending = _enrolling(request, session)
+    user, pending = _enrolling(request, session)
     if user.totp_enabled_at is not None:
         return redirect(request, "/account")
-    return render(request, "accounts/enrol.html", _enrol_context(request, user, next, {}))
+    context = _enrol_context(request, user, next, {}) | {"pending": pending is not None}
+    return render(request, "accounts/enrol.html", context)
 
 
 @pages.post("/account/2fa")
-def enrol_submit(
-    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/account"
-) -> Response:
+def enrol_submit(  # nosec B107 - an empty form default, refused as a wrong password
+    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/account",
+    password: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
     user, pending = _enrolling(request, session)
     try:
-        codes = service.enable_totp(session, user, code, client_address(request))
+        # Inside a sign-in the password was just checked; a signed-in user confirms it (service.enable_totp).
+        codes = service.enable_totp(
+            session, user, code, client_address(request), password=None if pending is not None else password
+        )
     except AppError as exc:
-        return render(request, "accounts/enrol.html", _enrol_context(request, user, next, _field_errors(request, exc)),
-                      status=exc.status_code)  # fmt: skip
-    context = {"codes": codes, "next": _safe_next(next)}
+        context = _enrol_context(request, user, next, _field_errors(request, exc)) | {"pending": pending is not None}
+        return render(request, "accounts/enrol.html", context, status=exc.status_code)
+    context = {"codes": codes, "next": same_origin_path(next)}
     if pending is None:
         return render(request, "accounts/recovery_codes.html", context)
     new = service.advance_sign_in(
@@ -149,7 +155,14 @@ def _account_page(request: Request, session: SessionDep, user: User, errors: dic
     return render(request, "accounts/account.html", {
         "account": user, "sessions": sessions, "errors": errors,
         "recovery_left": totp.recovery_codes_left(session, user) if user.totp_enabled_at else 0,
+        **_token_context(session, user),
     }, status=status)  # fmt: skip
+
+
+def _token_context(session: SessionDep, owner: User) -> dict[str, Any]:
+    """The owner's personal API tokens with their state, for My account and the admin's page of the account."""
+    policy = load_policy(session)
+    return {"api_tokens": [(t, service.token_state(t, policy)) for t in service.personal_tokens(session, owner.id)]}
 
 
 @pages.get("/account")
@@ -165,6 +178,14 @@ def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) 
     return response
 
 
+@pages.post("/account/tokens/{personal_token_id}/revoke")
+def revoke_own_token(request: Request, personal_token_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    if not any(t.id == personal_token_id for t in service.personal_tokens(session, user.id)):
+        raise NotFound(_("This token does not exist."))
+    service.revoke_personal_token(session, user, personal_token_id, client_address(request))
+    return redirect(request, "/account")
+
+
 def _password_user(request: Request, session: SessionDep) -> tuple[User, AuthSession | None]:
     cookie = _cookie(request)
     user = service.user_for_session_token(session, cookie) if cookie else None
@@ -178,7 +199,7 @@ def _password_user(request: Request, session: SessionDep) -> tuple[User, AuthSes
 def password_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
     user, pending = _password_user(request, session)
     return render(request, "accounts/password.html", {
-        "forced": pending is not None, "next": _safe_next(next), "errors": {},
+        "forced": pending is not None, "next": same_origin_path(next), "errors": {},
         "min_length": load_policy(session).password_min_length,
     })  # fmt: skip
 
@@ -202,13 +223,12 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
         )
     except AppError as exc:
         return render(request, "accounts/password.html", {
-            "forced": pending is not None, "next": _safe_next(next), "errors": _field_errors(request, exc),
+            "forced": pending is not None, "next": same_origin_path(next), "errors": _field_errors(request, exc),
             "min_length": load_policy(session).password_min_length,
         }, status=exc.status_code)  # fmt: skip
     if pending is not None:
         return _advance(request, session, pending, user, "password_change", next)
-    # A new password ends every other session, and this one gets a new id (ASVS 3.3.3).
-    service.end_all_sessions(session, user.id)
+    # The new password ended every session and token (service.change_password); this one gets a new id.
     new = service.start_session(session, user, method="password")
     response = redirect(request, "/account?changed=1")
     set_session_cookie(request, response, new)
@@ -221,7 +241,7 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
 def _scoped(query, admin: User):  # type: ignore[no-untyped-def]
     if admin.role == Role.district_admin:
         return query
-    return query.where(User.school_id == admin.school_id, User.role == Role.teacher)
+    return query.where(school_scope(admin), User.role == Role.teacher)
 
 
 @pages.get("/admin/users")
@@ -246,9 +266,14 @@ def _managed(session: SessionDep, admin: User, user_id: int) -> User:
 
 
 def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+    settings = request.app.state.settings
+    session = object_session(target)
+    assert session is not None  # the target was just read in the request's session
     return render(request, "accounts/user.html", {
         "account": target, "roles": list(Role), "can_change_role": admin.role == Role.district_admin,
-        "errors": {}, **(extra or {}),
+        "can_link_sso": settings.sso_enabled and admin.role == Role.district_admin
+        and target.role not in oidc.auto_link_roles(settings),
+        "errors": {}, **_token_context(session, target), **(extra or {}),
     }, status=status)  # fmt: skip
 
 
@@ -264,6 +289,30 @@ def reset_password(request: Request, user_id: int, session: SessionDep, admin: A
     response = _user_page(request, target, admin, {"temporary": temporary})
     response.headers["Cache-Control"] = "no-store"  # the temporary password must not stay in any cache
     return response
+
+
+@pages.post("/admin/users/{user_id}/tokens/{personal_token_id}/revoke")
+def admin_revoke_token(
+    request: Request, user_id: int, personal_token_id: int, session: SessionDep, admin: AdminUser
+) -> Response:
+    target = _managed(session, admin, user_id)
+    if not any(t.id == personal_token_id for t in service.personal_tokens(session, target.id)):
+        raise NotFound(_("This token does not exist."))
+    service.revoke_personal_token(session, admin, personal_token_id, client_address(request))
+    return redirect(request, f"/admin/users/{target.id}")
+
+
+@pages.post("/admin/users/{user_id}/sso-link")
+def link_sso(
+    request: Request, user_id: int, session: SessionDep, admin: AdminUser, subject: Annotated[str, Form()] = ""
+) -> Response:
+    """A district admin links an account the first SSO sign-in may not link itself (an admin's, a trainer's)."""
+    target = _managed(session, admin, user_id)
+    try:
+        oidc.link_identity(session, request.app.state.settings, admin, target, subject, client_address(request))
+    except InvalidInput as exc:
+        return _user_page(request, target, admin, {"errors": _field_errors(request, exc)}, status=422)
+    return redirect(request, f"/admin/users/{target.id}")
 
 
 @pages.post("/admin/users/{user_id}/role")

@@ -9,30 +9,29 @@ only an "active" session authenticates requests. Sessions end after `session_idl
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from backend.accounts import throttle, totp
+from backend.accounts import credentials, scope, throttle, totp
+from backend.accounts.credentials import Presented, Purpose, digest_token
 from backend.accounts.models import ApiToken, AuthSession, Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from backend.audit import service as audit
+from backend.db import end_read_snapshot
 from backend.kit import clock
-from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated
+from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
 from backend.policies.service import Policy, load_policy
 
 ADMIN_ROLES = frozenset({Role.school_admin, Role.district_admin})
 # A half-way sign-in (second factor, enrolment, forced change) must be finished within this time.
 PENDING_MINUTES = 10
-# Last-seen is written at most this often, so an active user costs one UPDATE a minute, not one per request.
-TOUCH_SECONDS = 60
 STAGES = ("active", "mfa", "enrol", "password")
 
 
@@ -41,8 +40,7 @@ class TooManyAttempts(AppError):
     code = "too_many_attempts"
 
 
-def digest_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["digest_token"]  # re-exported: callers that store a hash of a new token use the same function
 
 
 def create_user(
@@ -109,19 +107,27 @@ def _failed(session: Session, keys: throttle.Keys, user: User | None, address: s
             audit.record(session, action, actor_id=None, address=address, **values)
 
     record("auth.login_failed", after={"reason": why})
-    if throttle.record_failure(session, keys, policy):
-        record("auth.lockout", after={"minutes": policy.login_lockout_minutes})
+    minutes = throttle.record_failure(session, keys, policy)
+    if minutes:
+        record("auth.lockout", after={"minutes": minutes})
 
 
-def authenticate(session: Session, username: str, password: str, address: str | None = None) -> User:
+def authenticate(
+    session: Session, username: str, password: str, address: str | None = None,
+    admission: AbstractContextManager[None] | None = None,
+) -> User:  # fmt: skip
     """The user for these credentials. One message for every failure, so it reveals no account's existence.
 
-    Failures are counted (and audited) in `session`: the caller must commit even when this raises.
+    The lockout is checked before `admission` (the sign-in's place in the hashing pool) is taken, so a locked-out
+    client spends none. Failures are counted (and audited) in `session`: the caller must commit even when this
+    raises.
     """
     keys = throttle.Keys.of(username, address)
     _refuse_if_locked(session, keys)
-    user = session.scalar(select(User).where(User.username == username.strip()))
-    ok = verify_password(user.password_hash if user else None, password)
+    with admission or nullcontext():
+        user = session.scalar(select(User).where(User.username == username.strip()))
+        end_read_snapshot(session)  # SQLite: the writes below come after the hash, on a snapshot of their own
+        ok = verify_password(user.password_hash if user else None, password)
     if not user or not ok or not user.is_active:
         _failed(session, keys, user, address, "password")
         raise NotAuthenticated(_("Username or password is incorrect."))
@@ -202,35 +208,13 @@ def log_out_everywhere(session: Session, user: User, address: str | None) -> Non
 
 
 def end_all_sessions(session: Session, user_id: int) -> int:
-    """ "Log out everywhere": every browser session of the user ends now."""
-    result = session.execute(delete(AuthSession).where(AuthSession.user_id == user_id))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _live(auth: AuthSession, policy: Policy) -> bool:
-    now = clock.now()
-    seen = auth.last_seen_at or auth.created_at
-    return auth.expires_at > now and seen > now - timedelta(minutes=policy.session_idle_minutes)
+    """ "Log out everywhere": every browser session and every personal API token of the user end now."""
+    return credentials.end_all(session, user_id)
 
 
 def user_for_session_token(session: Session, token: str) -> User | None:
-    row = session.execute(
-        select(User, AuthSession).join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.token_hash == digest_token(token))
-    ).first()  # fmt: skip
-    if row is None:
-        return None
-    user, auth = row
-    if auth.stage != "active" or not user.is_active or not _live(auth, load_policy(session)):
-        return None
-    now = clock.now()
-    if auth.last_seen_at is None or (now - auth.last_seen_at).total_seconds() >= TOUCH_SECONDS:
-        try:
-            with session.begin_nested():  # best effort: a busy database must not fail the request over a timestamp
-                session.execute(update(AuthSession).where(AuthSession.id == auth.id).values(last_seen_at=now))
-        except OperationalError:
-            pass
-    return user  # type: ignore[no-any-return]
+    """The signed-in user behind a session cookie (backend.accounts.credentials decides), or None."""
+    return credentials.resolve(session, Presented.of(None, token), Purpose.page, load_policy(session))
 
 
 def pending_sign_in(session: Session, token: str | None, *stages: str) -> tuple[AuthSession, User]:
@@ -299,6 +283,9 @@ def change_password(session: Session, user: User, new: str, *, current: str | No
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = clock.now()
+    # Every other credential ends (ASVS 3.3.3). The forced change after a reset: the reset already ended them,
+    # and the half-way session of this sign-in goes on to its next step.
+    credentials.end_all(session, user.id, sessions=current is not None)
     security_event(session, "auth.password_changed", user, after={"forced": current is None}, address=address)
     session.flush()
 
@@ -309,7 +296,7 @@ def may_manage(actor: User, target: User) -> bool:
         return False
     if actor.role == Role.district_admin:
         return True
-    return actor.role == Role.school_admin and target.role == Role.teacher and target.school_id == actor.school_id
+    return target.role == Role.teacher and scope.in_school_scope(actor, target)
 
 
 def reset_password(session: Session, actor: User, target: User, address: str | None) -> str:
@@ -349,15 +336,26 @@ def change_role(session: Session, actor: User, target: User, role: str, address:
 # --- two-factor enrolment ------------------------------------------------------------------------------------------
 
 
-def enable_totp(session: Session, user: User, code: str, address: str | None) -> list[str]:
-    """Confirms the pending secret with a code from the authenticator; returns the ten recovery codes (once)."""
+def enable_totp(session: Session, user: User, code: str, address: str | None, *, password: str | None) -> list[str]:
+    """Confirms the pending secret with a code from the authenticator; returns the ten recovery codes (once).
+
+    A signed-in user gives the password too (ASVS 3.7.1, as for turning it off): a stolen session alone must not
+    tie the account to the thief's authenticator. `password=None` only for the enrolment inside a sign-in, whose
+    password step was checked moments ago on the same half-way session."""
     if user.totp_enabled_at is not None:
         raise Conflict(_("Two-factor sign-in is already on."))
+    if password is not None and not verify_password(user.password_hash, password):
+        # Checked before the code, so a wrong password does not use the code up.
+        raise InvalidInput(
+            _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
+        )
     if not totp.check_code(user, code):
         raise InvalidInput(
             _("Please correct the marked fields."), fields={"code": _("The code is not correct. Please try again.")}
         )
     user.totp_enabled_at = clock.now()
+    # Tokens made with the password alone would go on skipping the new second factor.
+    credentials.end_all(session, user.id, sessions=False)
     codes = totp.new_recovery_codes(session, user)
     security_event(session, "auth.2fa_enrolled", user, address=address)
     return codes
@@ -375,36 +373,53 @@ def disable_totp(session: Session, user: User, password: str, address: str | Non
 # --- API tokens ----------------------------------------------------------------------------------------------------
 
 
-def create_api_token(session: Session, user: User, name: str, days: int = 90) -> str:
+def create_api_token(session: Session, user: User, name: str) -> str:
+    """A personal API token (`sjp_…`): /api/v1 only, and the session limits apply (backend.accounts.credentials)."""
     token = "sjp_" + secrets.token_urlsafe(32)
     now = clock.now()
     session.add(
         ApiToken(
             user_id=user.id,
-            name=name,
+            name=name[:100],
             token_hash=digest_token(token),
             created_at=now,
-            expires_at=now + timedelta(days=days),
+            expires_at=now + timedelta(hours=load_policy(session).session_absolute_hours),
         )
     )
     session.flush()
     return token
 
 
-def user_for_api_token(session: Session, token: str) -> User | None:
-    row = session.execute(
-        select(User, ApiToken)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == digest_token(token))
-    ).first()
-    if row is None:
-        return None
-    user, api_token = row
-    if api_token.revoked_at or api_token.expires_at <= clock.now() or not user.is_active:
-        return None
-    if api_token.scopes is not None:
-        # An integration token acts only through the endpoints of its scopes (backend.accounts.tokens), never as
-        # the admin who created it.
-        raise Forbidden(_("This integration token may only call the endpoints of its scopes."))
-    api_token.last_used_at = clock.now()
-    return user
+def personal_tokens(session: Session, user_id: int) -> list[ApiToken]:
+    """The user's personal API tokens, newest first, for the account page (and the admin's page of the user)."""
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.scopes.is_(None))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(50)
+    ))  # fmt: skip
+
+
+def token_state(token: ApiToken, policy: Policy) -> str:
+    """active | expired | revoked, by the same limits the credential check applies."""
+    if token.revoked_at is not None:
+        return "revoked"
+    now = clock.now()
+    row = {"is_active": True, "revoked_at": None, "expires_at": token.expires_at, "scopes": token.scopes,
+           "role": None, "user_id": token.user_id, "credential_id": token.id, "created_at": token.created_at,
+           "last_used_at": token.last_used_at}  # fmt: skip
+    verdict = credentials.decide(row, bearer=True, now=now, policy=policy)
+    return "active" if isinstance(verdict, credentials.Grant) else "expired"
+
+
+def revoke_personal_token(session: Session, actor: User, token_id: int, address: str | None) -> None:
+    """The owner, or an admin who manages the owner's account, ends one personal token. Audited."""
+    token = session.get(ApiToken, token_id)
+    owner = session.get(User, token.user_id) if token is not None and token.scopes is None else None
+    if token is None or owner is None or (owner.id != actor.id and not may_manage(actor, owner)):
+        raise NotFound(_("This token does not exist."))
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        audit.record(
+            session, "token.revoke", actor_id=actor.id, subject_type="user", subject_id=owner.id,
+            school_id=owner.school_id, after={"token": token.id, "name": token.name}, address=address,
+        )  # fmt: skip
+    session.flush()

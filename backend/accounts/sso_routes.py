@@ -9,12 +9,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backend.accounts import oidc
-from backend.accounts.routes import _log_in, _safe_next
+from backend.accounts.routes import _log_in
 from backend.config import Settings
 from backend.db import SessionDep
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _, translate
-from backend.kit.web import render
+from backend.kit.web import render, same_origin_path
 
 pages = APIRouter(include_in_schema=False)
 
@@ -31,9 +31,9 @@ def _redirect_uri(request: Request, settings: Settings) -> str:
 
 
 def _next_url(raw: str) -> str:
-    """A local path that fits the attempt's column; anything else (too long, control characters) becomes "/"."""
-    url = _safe_next(raw)
-    return url if len(url) <= 500 and not any(ord(c) < 32 for c in url) else "/"
+    """A local path that fits the attempt's column (kit.web.same_origin_path); anything else becomes "/"."""
+    url = same_origin_path(raw)
+    return url if len(url) <= 500 else "/"
 
 
 def _refused(request: Request, exc: oidc.SsoRefused, next_url: str = "/") -> Response:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from backend.accounts import tokens
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import DistrictAdmin
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import translate
 from backend.kit.web import is_htmx, redirect, render
 
 pages = APIRouter(include_in_schema=False)
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 PATH = "/admin/tokens"
 
 

@@ -21,13 +21,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import ApiToken, Role, User
-from backend.accounts.service import digest_token
+from backend.accounts import credentials
+from backend.accounts.credentials import digest_token
+from backend.accounts.models import ApiToken, User
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit import clock
 from backend.kit.errors import AppError, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
+from backend.policies.service import load_policy
 
 # What an integration may be allowed to do; each is read-only.
 SCOPES: dict[str, str] = {
@@ -137,24 +139,21 @@ class Integration:
 
 
 def authorize(session: Session, value: str, scope: str, *, path: str, address: str | None) -> Integration:
-    row = session.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == digest_token(value))
-    ).first()
-    now = clock.now()
-    token, creator = row if row is not None and row[0].scopes is not None else (None, None)
+    """An integration token for `scope`, by the one credential check (backend.accounts.credentials); audited."""
+    digest = digest_token(value)
+    verdict = credentials.verdict_for(session, credentials.Presented(True, digest), load_policy(session))
+    # The token named in the audit event, refused or not (a personal token is not an integration's: unnamed).
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.scopes.is_not(None)))
     refusal: AppError | None = None
-    if token is None or creator is None or token.revoked_at is not None or token.expires_at <= now:
+    if token is None or not isinstance(verdict, credentials.Grant) or verdict.kind != credentials.Kind.integration:
         refusal = NotAuthenticated(_("The API token is invalid, expired or revoked."))
-    elif not creator.is_active or creator.role != Role.district_admin:
-        # A token is only as good as the authority of whoever made it.
-        refusal = NotAuthenticated(_("The API token is invalid, expired or revoked."))
-    elif scope not in (token.scopes or "").split():
+    elif not verdict.may_scope(scope):
         refusal = Forbidden(_("This token does not carry the permission %(scope)s."), scope=scope)
     if token is not None and refusal is None:
-        token.last_used_at = now
+        token.last_used_at = clock.now()
     audit.record(
         session, "token.use" if refusal is None else "token.refused",
-        actor_id=creator.id if creator is not None else None,
+        actor_id=token.user_id if token is not None else None,
         subject_type="api_token", subject_id=token.id if token is not None else None,
         after={"scope": scope, "path": path} | ({"reason": refusal.message} if refusal else {}), address=address,
     )  # fmt: skip
@@ -183,8 +182,8 @@ def require_scope(scope: str) -> Callable[..., Integration]:
                 session, credentials.credentials.strip(), scope, path=request.url.path,
                 address=request.client.host if request.client else None,
             )  # fmt: skip
-        except AppError:
-            session.commit()  # the refusal's audit event stays, though the request fails
+        except AppError as exc:
+            exc.keep = True  # the refusal's audit event stays, though the request fails (the session commits it)
             raise
 
     return check

@@ -9,13 +9,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from backend.accounts.deps import CurrentUser
-from backend.accounts.models import Role, User
 from backend.catalogue import service
 from backend.catalogue.models import Course
 from backend.catalogue.taxonomy import TIER_CODES, TOPIC_CODES
 from backend.db import SessionDep
-from backend.kit.errors import NotFound
-from backend.kit.i18n import _
 from backend.kit.web import render
 from backend.learning import playbacks
 from backend.learning import service as learning
@@ -29,17 +26,6 @@ api = APIRouter(tags=["catalogue"])
 
 def _clean_filters(tier: str | None, topic: str | None) -> tuple[str | None, str | None]:
     return (tier if tier in TIER_CODES else None, topic if topic in TOPIC_CODES else None)
-
-
-def visible_course(session: SessionDep, user: User, course_id: int) -> Course:
-    """Published courses are open to everyone; an archived one only to teachers enrolled in it (they keep access);
-    drafts and courses under review only to trainers and district admins. Teachers never see those."""
-    course = service.get_course(session, course_id)
-    if course.status == "published" or user.role in (Role.trainer, Role.district_admin):
-        return course
-    if course.status == "archived" and learning.enrollment_for(session, user.id, course.id) is not None:
-        return course
-    raise NotFound(_("This course does not exist."))
 
 
 @pages.get("/courses")
@@ -64,7 +50,7 @@ def catalogue_page(
 
 @pages.get("/courses/{course_id}")
 def course_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     playbacks.close_stale_playbacks(session, user.id, load_policy(session))
     state = learning.course_progress(session, user.id, course)
     quiz = quizzes.quiz_for_course(session, course.id)
@@ -131,7 +117,7 @@ def list_courses(
 
 @api.get("/courses/{course_id}", response_model=CourseDetailOut)
 def get_course(course_id: int, session: SessionDep, user: CurrentUser) -> CourseDetailOut:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     return CourseDetailOut(
         **course_out(course).model_dump(),
         description_md=course.description_md,

@@ -10,27 +10,28 @@ import tempfile
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.accounts.models import Role, User
 from backend.catalogue import authoring, export
 from backend.catalogue.models import Course, Lesson
-from backend.catalogue.routes import visible_course
 from backend.db import SessionDep
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.numbers import Bool
 from backend.kit.web import is_htmx, redirect, render, request_locale
+from backend.learning import service as learning
 from backend.media import uploads
-from backend.media.routes import serve_object
+from backend.media.serving import serve_object
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -38,7 +39,6 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/studio", tags=["studio"])
 
 # Teachers and school admins are refused at the door (403); owners and reviewers are checked by the service.
-AuthorUser = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
 
 
 def _form_fields(form: Any) -> dict[str, Any]:
@@ -410,7 +410,7 @@ def lesson_media_file(request: Request, lesson_id: int, session: SessionDep, use
 @pages.get("/courses/{course_id}/cover")
 def cover_file(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """A course's cover image, for whoever may see the course."""
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     if not course.cover_key:
         raise NotFound(_("This course has no cover image."))
     return _serve(request, course.cover_key, None, f"cover{Path(course.cover_key).suffix}")
@@ -469,7 +469,7 @@ class UploadIn(BaseModel):
 
 
 class PublishIn(BaseModel):
-    migrate: bool = False
+    migrate: Bool = False
     comment: str = ""
 
 

@@ -33,6 +33,9 @@ TOPICS: tuple[Label, ...] = (
     Label("policy_law", _("Education policy and law")),
 )
 
+# DOMAIN.md, Shanghai credits: the four credit categories and the four study levels (四级联动研修). Defined here
+# once, below every package that names them (courses carry a category; the ledger both); `backend.credits.hours`
+# sums by them.
 CREDIT_CATEGORIES: tuple[Label, ...] = (
     Label("ethics", _("Ethics")),
     Label("knowledge_skills", _("Knowledge and skills")),
@@ -40,8 +43,18 @@ CREDIT_CATEGORIES: tuple[Label, ...] = (
     Label("self_study", _("Self-study")),
 )
 
+CREDIT_LEVELS: tuple[Label, ...] = (
+    Label("city", _("City level")),
+    Label("district", _("District level")),
+    Label("school", _("School-based")),
+    Label("workshop", _("Workshop")),
+)
+
 TIER_CODES = frozenset(t.code for t in TIERS)
 TOPIC_CODES = frozenset(t.code for t in TOPICS)
 TIER_BY_CODE = {t.code: t for t in TIERS}
 TOPIC_BY_CODE = {t.code: t for t in TOPICS}
 CATEGORY_CODES = frozenset(c.code for c in CREDIT_CATEGORIES)
+LEVEL_CODES = frozenset(level.code for level in CREDIT_LEVELS)
+CATEGORY_BY_CODE = {c.code: c for c in CREDIT_CATEGORIES}
+LEVEL_BY_CODE = {level.code: level for level in CREDIT_LEVELS}

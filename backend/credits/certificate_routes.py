@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
-from backend.accounts.deps import CurrentUser, require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AdminUser, CurrentUser
+from backend.accounts.models import User
 from backend.credits import certificates
 from backend.credits.certificate_models import Certificate
 from backend.db import SessionDep
@@ -21,7 +21,6 @@ from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
 
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 VERIFY_BUCKET = "verify"
 RATE_LIMITED = _("Too many certificate checks from your network.")
 

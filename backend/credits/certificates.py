@@ -30,12 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.accounts.scope import in_school_scope
 from backend.audit import service as audit
 from backend.catalogue import service as catalogue
-from backend.credits import programs
-from backend.credits import service as credits
+from backend.credits import hours, programs
 from backend.credits.certificate_models import Certificate
-from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
@@ -96,7 +95,7 @@ def mask_name(name: str) -> str:
 def _may_see(actor: User, holder: User) -> bool:
     if actor.id == holder.id or actor.role == Role.district_admin:
         return True
-    return actor.role == Role.school_admin and actor.school_id is not None and actor.school_id == holder.school_id
+    return in_school_scope(actor, holder)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -171,8 +170,12 @@ class Claimable:
 
 
 def _completed_courses(session: Session, user_id: int) -> list[tuple[int, Decimal]]:
-    """Courses the teacher completed whose hours count in the ledger, with the hours (net of reversals)."""
-    credited = credits.credited_course_ids(session, user_id)
+    """Courses the teacher completed whose hours the district has certified, with those hours (net of corrections).
+
+    A course certificate waits for certification rather than printing "待认定": a certificate is a document that
+    leaves the portal, and the hours it states must be hours that count (issue 13). Until then the teacher's pages
+    show the course's hours as awaiting certification."""
+    credited = hours.certified_courses(session, user_id)
     return [
         (e.course_id, credited[e.course_id])
         for e in learning.my_enrollments(session, user_id)
@@ -187,10 +190,10 @@ def claimable(session: Session, user: User, policy: Policy) -> list[Claimable]:
         )
     )
     result = []
-    for course_id, hours in _completed_courses(session, user.id):
+    for course_id, counted in _completed_courses(session, user.id):
         if f"course:{course_id}:user:{user.id}" not in taken:
             course = catalogue.get_course(session, course_id, with_lessons=False)
-            result.append(Claimable("course", course.title, hours, course_id))
+            result.append(Claimable("course", course.title, counted, course_id))
     if f"induction:user:{user.id}" not in taken:
         progress = programs.induction_progress(session, user.id, policy)
         if progress.complete:
@@ -202,7 +205,7 @@ def issue_course_certificate(session: Session, user: User, course_id: int) -> Ce
     """A teacher takes the certificate of a course they completed (and whose hours count)."""
     hours = dict(_completed_courses(session, user.id)).get(course_id)
     if hours is None:
-        raise Conflict(_("A certificate is issued once the course is completed and its hours are credited."))
+        raise Conflict(_("A certificate is issued once the course is completed and its hours are certified."))
     course = catalogue.get_course(session, course_id, with_lessons=False)
     return _issue(
         session,
@@ -219,7 +222,12 @@ def issue_course_certificate(session: Session, user: User, course_id: int) -> Ce
 def issue_induction_certificate(session: Session, user: User, policy: Policy) -> Certificate:
     progress = programs.induction_progress(session, user.id, policy)
     if not progress.complete:
-        raise Conflict(_("The induction certificate is issued once its hours and all eight topics are complete."))
+        raise Conflict(
+            _(
+                "The induction certificate is issued once every condition is met: certified hours, all eight topics, "
+                "the assessment and the trainee year."
+            )
+        )
     return _issue(
         session,
         actor=user,
@@ -232,14 +240,8 @@ def issue_induction_certificate(session: Session, user: User, policy: Policy) ->
 
 
 def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
-    """Hours the district certified for the year, net of corrections: a correction of a certified entry is itself
-    certified, with the negated hours (backend.credits.workflow.reverse), so the plain sum is the net."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.hours), 0)).where(
-            LedgerEntry.user_id == user_id, LedgerEntry.year == year, LedgerEntry.status == "certified"
-        )
-    )
-    return Decimal(str(total or 0))
+    """Hours the district certified for the year, net of corrections (`backend.credits.hours`)."""
+    return hours.teacher_total(session, user_id, year=year).certified
 
 
 def issue_year_certificate(session: Session, actor: User, username: str, year_text: str) -> Certificate:
@@ -249,6 +251,9 @@ def issue_year_certificate(session: Session, actor: User, username: str, year_te
     holder = session.scalar(select(User).where(User.username == username.strip())) if username.strip() else None
     if holder is None or not _may_see(actor, holder):
         errors["username"] = _("No teacher with this username in your scope.")
+    elif holder.id == actor.id:
+        # Separation of duties (issue 13): an administrator's own certificate is issued by another administrator.
+        errors["username"] = _("You cannot issue a certificate to yourself; another administrator does.")
     year = int(year_text) if year_text.strip().isdigit() else None
     if year is None or not 2000 <= year <= clock.local_year(clock.now()):
         errors["year"] = _("Enter a year between 2000 and this year.")
@@ -319,7 +324,7 @@ def current_hours(session: Session, certificate: Certificate, policy: Policy) ->
     if certificate.kind == "year_hours" and certificate.year is not None:
         return certified_hours(session, certificate.user_id, certificate.year)
     if certificate.kind == "course" and certificate.course_id is not None:
-        return credits.credited_course_ids(session, certificate.user_id).get(certificate.course_id, Decimal("0"))
+        return hours.certified_courses(session, certificate.user_id).get(certificate.course_id, Decimal("0"))
     return programs.induction_progress(session, certificate.user_id, policy).hours
 
 

@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
+from backend.catalogue.taxonomy import TOPIC_CODES
+from backend.credits import service as credits
 from backend.credits import workflow
+from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import ExternalRecord, LedgerEntry
-from backend.credits.service import CATEGORIES, LEVELS
 from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
@@ -46,6 +48,7 @@ class RecordIn:
     category: str = ""
     level: str = ""
     earned_on: str = ""
+    topic: str = ""  # an induction topic the training covered; empty: none
 
 
 def _sniff(stream: BinaryIO) -> tuple[str, str] | None:
@@ -77,6 +80,7 @@ class _Checked:
     earned_on: date
     kind: tuple[str, str]
     size: int
+    topic: str | None = None
 
 
 def _check(data: RecordIn, upload: Upload | None) -> _Checked:
@@ -97,6 +101,9 @@ def _check(data: RecordIn, upload: Upload | None) -> _Checked:
         errors["category"] = _("Choose a category.")
     if data.level not in LEVELS:
         errors["level"] = _("Choose a level.")
+    topic = data.topic.strip() or None
+    if topic is not None and topic not in TOPIC_CODES:
+        errors["topic"] = _("Choose one of the eight induction topics, or none.")
     earned = None
     try:
         earned = date.fromisoformat(data.earned_on.strip())
@@ -119,7 +126,7 @@ def _check(data: RecordIn, upload: Upload | None) -> _Checked:
     if errors:
         raise InvalidInput(_("Please correct the marked fields."), fields=errors)
     assert earned is not None and kind is not None
-    return _Checked(title, hours, data.category, data.level, earned, kind, size)
+    return _Checked(title, hours, data.category, data.level, earned, kind, size, topic)
 
 
 def _delete_on_rollback(session: Session, storage: Storage, key: str) -> None:
@@ -150,6 +157,7 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
         category=checked.category,
         level=checked.level,
         earned_on=checked.earned_on,
+        topic=checked.topic,
         evidence_key=key,
         evidence_name=name[-200:],
         evidence_type=content_type,
@@ -169,11 +177,13 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
             source_ref=f"{workflow.EXTERNAL_PREFIX}{record.id}",
             course_id=None,
             year=checked.earned_on.year,
+            trained_on=checked.earned_on,
             status="pending",
             created_at=now,
         )
         session.add(entry)
         session.flush()
+        credits.tag(session, entry, [checked.topic] if checked.topic else [])
         audit.record(
             session,
             "ledger.submit_external",

@@ -1,5 +1,6 @@
 """Certified credit hours for integrations (district HR systems, title review), read-only, behind the
-`credits:export` token scope. Only certified ledger entries count: hours a district admin has signed off."""
+`credits:export` token scope. Only certified hours count (`backend.credits.hours.COUNTED`): hours a district admin
+has signed off; the sums are `backend.credits.hours.totals`, as on every page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.accounts.tokens import CreditsExporter
+from backend.credits import hours
 from backend.credits.models import LedgerEntry
 from backend.db import SessionDep
 from backend.kit.api_pages import ApiPage, PageNumber, PageSize, SchoolCode
@@ -20,7 +22,6 @@ from backend.people.integration import school_id_for
 from backend.people.models import School, TeacherProfile
 
 api = APIRouter(tags=["integrations"])
-COUNTED_STATUS = "certified"
 
 
 class CertifiedHoursOut(BaseModel):
@@ -36,7 +37,7 @@ class CertifiedHoursOut(BaseModel):
 def certified_hours(
     session: Session, *, year: int, school_code: str | None, page: int, size: int
 ) -> ApiPage[CertifiedHoursOut]:
-    conditions = [LedgerEntry.year == year, LedgerEntry.status == COUNTED_STATUS]
+    conditions = [LedgerEntry.year == year, LedgerEntry.status.in_(sorted(hours.COUNTED))]
     school_id = school_id_for(session, school_code)
     if school_id is not None:
         conditions.append(User.school_id == school_id)
@@ -44,12 +45,10 @@ def certified_hours(
     total = session.scalar(select(func.count()).select_from(teachers.subquery())) or 0
     user_ids = list(session.scalars(teachers.order_by(LedgerEntry.user_id).limit(size).offset((page - 1) * size)))
     sums: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for user_id, category, hours in session.execute(
-        select(LedgerEntry.user_id, LedgerEntry.category, func.sum(LedgerEntry.hours))
-        .where(LedgerEntry.user_id.in_(user_ids), *conditions[:2])
-        .group_by(LedgerEntry.user_id, LedgerEntry.category)
-    ):
-        sums[user_id][category] = Decimal(str(hours)).quantize(Decimal("0.1"))
+    found = hours.totals(session, by=("user", "category"), user=user_ids, year=year) if user_ids else {}
+    for (user_id, category), counted in found.items():
+        if counted.certified:
+            sums[user_id][category] = counted.certified.quantize(Decimal("0.1"))
     people = session.execute(
         select(User, TeacherProfile.staff_no, School.code)
         .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)

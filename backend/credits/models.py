@@ -1,12 +1,20 @@
 """The append-only ledger of credit hours. Every total in the portal is a sum over these rows.
 
-What an entry says (teacher, hours, category, level, source, year) never changes after it is written: the ORM
-refuses such updates (`_refuse_rewrites`) and so do database triggers (migration 5b_ledger), and entries are never
-deleted. A correction is a new entry with negative hours that `reverses_id` the one it corrects.
+What an entry says (teacher, hours, category, level, source, year, training date) never changes after it is
+written: the ORM refuses such updates (`_refuse_rewrites`) and so do database triggers (migrations 5b_ledger and
+13_hours), and entries are never deleted. A correction is a new entry with negative hours that `reverses_id` the one
+it corrects; its status is the status of what it corrects and never moves.
+
+Two dates: `trained_on` is the day of the training (the session's day, the course's completion day, the external
+record's date) and decides the year the hours count for (`year` is its year); `created_at` is when the entry was
+written. Lists and annual totals use the training date.
 
 The entry's `status` is the one thing that moves (pending → verified → certified, or → rejected). The column holds
 the current status, for indexed queues; every move is also a row in `ledger_entry_events` (who, when, from, to,
 why) and an audit event, so the history is never lost by the update.
+
+`ledger_entry_topics` tags an entry with the induction topics it covers (DOMAIN.md, Induction): a Horizon course's
+topics, an offline session's or an external record's topic. Tagged entries count toward the induction.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ IMMUTABLE_COLUMNS = (
     "year",
     "reverses_id",
     "created_at",
+    "trained_on",
 )
 
 
@@ -59,11 +68,24 @@ class LedgerEntry(Base):
     source_ref: Mapped[str] = mapped_column(String(64))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))
     year: Mapped[int] = mapped_column(Integer, index=True)
+    trained_on: Mapped[date] = mapped_column(Date)  # the day of the training; `year` is its year
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|verified|certified|rejected
     reason: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entries.id"))
     created_at: Mapped[datetime]
+    # The hash chain (backend/credits/chain.py): the previous entry's hash, and this one's, computed on write.
+    chain_prev: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class LedgerEntryTopic(Base):
+    """An induction topic an entry covers (backend.catalogue.taxonomy.TOPICS). Written with the entry, never changed."""
+
+    __tablename__ = "ledger_entry_topics"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entries.id"), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class LedgerEntryEvent(Base):
@@ -78,6 +100,8 @@ class LedgerEntryEvent(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime]
+    chain_prev: Mapped[str | None] = mapped_column(String(64))
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ExternalRecord(Base):
@@ -94,6 +118,7 @@ class ExternalRecord(Base):
     category: Mapped[str] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(16))
     earned_on: Mapped[date] = mapped_column(Date)
+    topic: Mapped[str | None] = mapped_column(String(32))  # the induction topic it covers, if any
     evidence_key: Mapped[str] = mapped_column(String(300))
     evidence_name: Mapped[str] = mapped_column(String(200))
     evidence_type: Mapped[str] = mapped_column(String(64))
@@ -109,10 +134,30 @@ class LedgerRewriteRefused(Exception):
 def _refuse_rewrites(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
     state = inspect(target)
     changed = [name for name in IMMUTABLE_COLUMNS if state.attrs[name].history.has_changes()]
+    if target.reverses_id is not None and state.attrs["status"].history.has_changes():
+        changed.append("status (of a correction)")
     if changed:
         raise LedgerRewriteRefused(f"ledger entry {target.id}: {', '.join(changed)} cannot change")
+
+
+@event.listens_for(LedgerEntry, "before_insert")
+def _training_date(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
+    default_training_date(target)
+
+
+def default_training_date(target: LedgerEntry) -> None:
+    """An entry written without a training date (an adjustment, an old caller) was trained the day it was written.
+    (Also applied by the hash chain before it hashes the entry: backend/credits/chain.py.)"""
+    if target.trained_on is None and target.created_at is not None:
+        from backend.kit.clock import SHANGHAI
+
+        target.trained_on = target.created_at.astimezone(SHANGHAI).date()
 
 
 @event.listens_for(LedgerEntry, "before_delete")
 def _refuse_deletes(_mapper, _connection, target: LedgerEntry) -> None:  # type: ignore[no-untyped-def]
     raise LedgerRewriteRefused(f"ledger entry {target.id} cannot be deleted")
+
+
+# Every entry and status event the ORM writes is stamped with its place in the hash chain (imported for its hook).
+from backend.credits import chain as _chain  # noqa: E402, F401

@@ -3,72 +3,28 @@ teachers and the Shanghai five-year credit cycle."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from backend.catalogue.models import Course, CourseTopic
+from backend.catalogue.models import Course
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TOPICS
-from backend.credits import service as credits
-from backend.credits.models import LedgerEntry
+from backend.credits import hours
+from backend.kit import clock
 from backend.kit.i18n import _
+from backend.people import rules
 from backend.people.models import ServicePeriod
 from backend.policies.service import Policy
 from backend.quizzes import service as quizzes
 
 
-@dataclass(frozen=True)
-class InductionProgress:
-    hours: Decimal
-    required: Decimal
-    covered_topics: list[str]
-    missing_topics: list[str]
-
-    @property
-    def hours_met(self) -> bool:
-        return self.hours >= self.required
-
-    @property
-    def percent(self) -> int:
-        return min(100, int(100 * self.hours / self.required)) if self.required else 100
-
-    @property
-    def complete(self) -> bool:
-        return self.hours_met and not self.missing_topics
-
-
-def induction_progress(session: Session, user_id: int, policy: Policy) -> InductionProgress:
-    """Hours from completed Horizon-tier courses, and which of the eight topics they covered."""
-    credited = credits.credited_course_ids(session, user_id)
-    courses = (
-        session.scalars(
-            select(Course).where(Course.id.in_(credited), Course.tier == "horizon").options(selectinload(Course.topics))
-        ).all()
-        if credited
-        else []
-    )
-    hours = sum((credited[c.id] for c in courses), Decimal("0"))
-    covered = {code for c in courses for code in c.topic_codes}
-    return InductionProgress(
-        hours=hours,
-        required=policy.induction_hours,
-        covered_topics=[t.code for t in TOPICS if t.code in covered],
-        missing_topics=[t.code for t in TOPICS if t.code not in covered],
-    )
-
-
-def hours_by_tier(session: Session, user_id: int, year: int) -> dict[str, Decimal]:
-    entries = [e for e in credits.entries_for(session, user_id, year) if e.status in credits.COUNTING_STATUSES]
-    course_ids = {e.course_id for e in entries if e.course_id is not None}
-    tiers = dict(session.execute(select(Course.id, Course.tier).where(Course.id.in_(course_ids))).tuples().all())
-    result: dict[str, Decimal] = {}
-    for e in entries:
-        tier = tiers.get(e.course_id, "other") if e.course_id is not None else "other"
-        result[tier] = result.get(tier, Decimal("0")) + e.hours
-    return result
+def hours_by_tier(session: Session, user_id: int, year: int) -> dict[str, hours.Hours]:
+    """The teacher's hours of a year by course tier ("other" for entries without a course)."""
+    return {key[0] or "other": h for key, h in hours.totals(session, by=("tier",), user=user_id, year=year).items()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,8 +34,9 @@ def hours_by_tier(session: Session, user_id: int, year: int) -> dict[str, Decima
 # hours still pending or verified are shown beside them as "awaiting certification".
 # Dates: a service period runs from its start to its end inclusive (open end: still serving); on the day D of the
 # check, the days served are those before D. Trainee days are the union of the trainee periods, so overlapping
-# records count once and gaps count nothing. With the default 365 days, a trainee period from 2025-09-01 completes
-# its year on 2026-09-01 (a year holding 29 February completes a day before its anniversary).
+# records count once and gaps count nothing. A trainee year is complete when they reach the days from the first
+# trainee day to its anniversary (`backend.people.rules`, the one definition of a year): a period from 2025-09-01
+# completes on 2026-09-01, one from 2024-02-29 on 2025-03-01.
 
 
 @dataclass(frozen=True)
@@ -92,6 +49,8 @@ class Check:
     missing: tuple[str, ...] = ()  # what is still missing, as gettext msgids (e.g. topic names)
     awaiting: Decimal = Decimal("0")  # hours (or credits) not yet certified that would count once certified
     unit: str = ""  # gettext msgid of what have/need count: credit hours, credits, days
+    met_on: date | None = None  # the day it was met (induction), when known
+    who_acts: str = ""  # gettext msgid: who acts next while it is not met
 
     @property
     def short(self) -> str:
@@ -109,6 +68,8 @@ class ProgramResult:
     applies: bool
     checks: tuple[Check, ...]
     period: str = ""  # e.g. "2026" or "2026–2030"
+    completed_on: date | None = None  # the day every check was met (induction)
+    as_of: date | None = None  # the day the answer is about
 
     @property
     def met(self) -> bool:
@@ -120,35 +81,12 @@ def _one(value: Decimal) -> str:
     return str(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_DOWN))
 
 
-def _hours_by(session: Session, user_id: int, years: tuple[int, int], *columns):  # type: ignore[no-untyped-def]
-    """Net hours per (status group, *columns) for the teacher's entries in the year range; rejected never count."""
-    rows = session.execute(
-        select(LedgerEntry.status, *columns, func.sum(LedgerEntry.hours))
-        .where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.year.between(*years),
-            LedgerEntry.status.in_(credits.COUNTING_STATUSES),
-        )
-        .group_by(LedgerEntry.status, *columns)
-    ).all()
-    certified: dict[tuple, Decimal] = {}
-    awaiting: dict[tuple, Decimal] = {}
-    for status, *keys, hours in rows:
-        target = certified if status == "certified" else awaiting
-        target[tuple(keys)] = target.get(tuple(keys), Decimal("0")) + Decimal(hours or 0)
+def _hours_by(session: Session, user_id: int, years: tuple[int, int], *dims: str):  # type: ignore[no-untyped-def]
+    """Certified and awaiting hours per key of `dims` for the teacher's entries in the year range."""
+    found = hours.totals(session, by=dims, user=user_id, years=years)
+    certified = {key: h.certified for key, h in found.items()}
+    awaiting = {key: h.awaiting for key, h in found.items()}
     return certified, awaiting
-
-
-def served_days(periods: list[tuple[date, date | None]], as_of: date) -> int:
-    """Days before `as_of` covered by at least one of the (start, end inclusive) periods."""
-    total, reach = 0, date.min
-    for start, end in sorted(periods):
-        stop = min(end + timedelta(days=1), as_of) if end else as_of
-        start = max(start, reach)
-        if stop > start:
-            total += (stop - start).days
-            reach = stop
-    return total
 
 
 def _periods(session: Session, user_id: int, kinds: frozenset[str]) -> list[tuple[date, date | None]]:
@@ -162,55 +100,176 @@ def _periods(session: Session, user_id: int, kinds: frozenset[str]) -> list[tupl
     ]
 
 
-def _assessment_passed(session: Session, user_id: int, policy: Policy) -> bool:
-    """The quiz of the assessment course (any version of its code), passed as the quiz counts its attempts."""
+def trainee_days(session: Session, user_id: int, policy: Policy, as_of: date) -> tuple[int, int]:
+    """Days served as trainee homeroom teacher before `as_of` (the union of the trainee periods), and the days the
+    policy's years hold from the first trainee day: one definition of a year for every rule
+    (`backend.people.rules.days_for_years`, the anniversary; 29 February rolls to 1 March)."""
+    periods = [
+        rules.Period(n, "trainee", None, start, end)
+        for n, (start, end) in enumerate(_periods(session, user_id, frozenset({"trainee"})))
+    ]
+    first = rules.first_day(periods)
+    return rules.covered_days(periods, as_of), rules.days_for_years(policy.induction_trainee_years, first)
+
+
+def assessment_problem(session: Session, policy: Policy) -> str | None:
+    """Why nobody can pass the induction assessment, for the district admin to fix (None: it is set up)."""
     if not policy.induction_assessment_course:
-        return False
-    course_ids = session.scalars(select(Course.id).where(Course.code == policy.induction_assessment_course))
-    for course_id in course_ids:
+        return _("The induction assessment is not set up, so no teacher can complete the induction: name the "
+                 "assessment course in the policy settings.")
+    ids = list(session.scalars(select(Course.id).where(Course.code == policy.induction_assessment_course)))
+    if not any(quizzes.quiz_for_course(session, cid) is not None for cid in ids):
+        return _("The induction assessment names a course without a quiz, so no teacher can complete the "
+                 "induction: check the assessment course in the policy settings.")
+    return None
+
+
+def trainee_year_on(session: Session, user_id: int, policy: Policy) -> date | None:
+    """The day the trainee years were complete (None: not yet): the first day D whose days served before it reach
+    the days needed. Open periods run on, so the day may lie ahead."""
+    spans = sorted(_periods(session, user_id, frozenset({"trainee"})))
+    if not spans:
+        return None
+    needed = rules.days_for_years(policy.induction_trainee_years, spans[0][0])
+    served, reach = 0, date.min
+    for start, end in spans:
+        start = max(start, reach)
+        stop = end + timedelta(days=1) if end else date.max
+        if stop <= start:
+            continue
+        if end is None or served + (stop - start).days >= needed:
+            return start + timedelta(days=needed - served)
+        served += (stop - start).days
+        reach = stop
+    return None
+
+
+def assessment_passed_on(session: Session, user_id: int, policy: Policy, as_of: date) -> date | None:
+    """The day the induction assessment was passed, as its quiz counts attempts, from the attempts submitted by the
+    end of `as_of` (None: not passed by then, or no assessment set up)."""
+    if not policy.induction_assessment_course:
+        return None
+    end = hours.end_of(as_of)
+    passed: list[datetime] = []
+    for course_id in session.scalars(select(Course.id).where(Course.code == policy.induction_assessment_course)):
         quiz = quizzes.quiz_for_course(session, course_id)
-        if quiz is not None and quizzes.has_passed(session, quiz.id, user_id):
-            return True
-    return False
+        if quiz is None:
+            continue
+        submitted = [(a.submitted_at, a) for a in quizzes.attempts_of(session, quiz.id, user_id)
+                     if a.submitted_at is not None and a.submitted_at < end]
+        attempts = [a for _, a in sorted(submitted, key=lambda pair: pair[0])]
+        since = None
+        for n, attempt in enumerate(attempts, 1):
+            counted = quizzes.counted_attempt(attempts[:n], quiz.counting)
+            since = (since or attempt.submitted_at) if counted is not None and counted.passed else None
+        if since is not None:
+            passed.append(since)
+    return min(passed).astimezone(clock.SHANGHAI).date() if passed else None
+
+
+Rule = Callable[[Decimal, dict[str, Decimal]], bool]
+
+
+def _met_on(certifications: list[hours.Certification], met: Rule) -> date | None:
+    """The day since which `met(hours, hours by topic)` has held, walking the certifications in order."""
+    total, by_topic, since = Decimal("0"), dict[str, Decimal](), None
+    for c in certifications:
+        total += c.hours
+        for topic in c.topics:
+            by_topic[topic] = by_topic.get(topic, Decimal("0")) + c.hours
+        holds = met(total, by_topic)
+        since = (since or c.at) if holds else None
+    return since.astimezone(clock.SHANGHAI).date() if since else None
+
+
+@dataclass(frozen=True)
+class InductionDates:
+    """The day each induction condition was met (None: not met as of the day asked) and the completion day."""
+
+    hours: date | None
+    topics: date | None
+    assessment: date | None
+    trainee: date | None
+
+    @property
+    def completed(self) -> date | None:
+        days = (self.hours, self.topics, self.assessment, self.trainee)
+        return max(days) if all(days) else None  # type: ignore[type-var]
+
+
+def induction_dates(session: Session, user_id: int, policy: Policy, as_of: date) -> InductionDates:
+    """When each condition was met, from the records themselves: the certification moments of the induction
+    entries (their status history), the assessment's attempts, the trainee periods. As of `as_of`: a condition met
+    after it reads as not met."""
+    certifications = hours.induction_certifications(session, user_id)
+    codes = {t.code for t in TOPICS}
+    hours_on = _met_on(certifications, lambda total, _topics: total >= policy.induction_hours)
+    topics_on = _met_on(
+        certifications, lambda _total, by_topic: all(by_topic.get(code, Decimal("0")) > 0 for code in codes)
+    )
+    trainee_on = trainee_year_on(session, user_id, policy)
+
+    def by(day: date | None) -> date | None:
+        return day if day is not None and day <= as_of else None
+
+    assessment_on = assessment_passed_on(session, user_id, policy, as_of)
+    return InductionDates(by(hours_on), by(topics_on), assessment_on, by(trainee_on))
+
+
+@dataclass(frozen=True)
+class InductionProgress:
+    """The induction as pages and certificates read it: certified hours toward the required ones (with the hours
+    awaiting certification beside them), the topics covered by certified hours, and every condition."""
+
+    program: ProgramResult
+    hours: Decimal  # certified
+    awaiting: Decimal  # pending or verified: would count once certified
+    required: Decimal
+    covered_topics: list[str]
+    missing_topics: list[str]
+    dates: InductionDates
+    as_of: date
+    assessment_configured: bool  # False: the district has not named the assessment course yet
+
+    @property
+    def hours_met(self) -> bool:
+        return self.hours >= self.required
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.hours / self.required)) if self.required else 100
+
+    @property
+    def complete(self) -> bool:
+        """Every condition of the induction met: hours, topics, assessment, trainee year."""
+        return self.program.met
 
 
 def induction_program(session: Session, user_id: int, policy: Policy, as_of: date) -> ProgramResult:
-    """DOMAIN.md, Induction: ≥ 32 certified hours of Horizon courses covering all eight topics, the assessment
-    passed and ≥ 1 year as trainee homeroom teacher → eligible for appointment."""
-    rows = session.execute(
-        select(LedgerEntry.course_id, LedgerEntry.status, func.sum(LedgerEntry.hours))
-        .join(Course, Course.id == LedgerEntry.course_id)
-        .where(
-            LedgerEntry.user_id == user_id, Course.tier == "horizon", LedgerEntry.status.in_(credits.COUNTING_STATUSES)
-        )
-        .group_by(LedgerEntry.course_id, LedgerEntry.status)
-    ).all()
-    certified = {cid: Decimal("0") for cid, _s, _h in rows}
-    awaiting = Decimal("0")
-    for cid, status, hours in rows:
-        if status == "certified":
-            certified[cid] += Decimal(hours or 0)
-        else:
-            awaiting += Decimal(hours or 0)
-    counted = [cid for cid, h in certified.items() if h > 0]
-    hours = sum((certified[cid] for cid in counted), Decimal("0"))
-    covered = (
-        {t.topic for t in session.scalars(select(CourseTopic).where(CourseTopic.course_id.in_(counted)))}
-        if counted
-        else set()
-    )
-    missing_topics = tuple(t.name for t in TOPICS if t.code not in covered)
-    days = served_days(_periods(session, user_id, frozenset({"trainee"})), as_of)
-    assessment = _assessment_passed(session, user_id, policy)
+    return induction_progress(session, user_id, policy, as_of).program
+
+
+def induction_progress(session: Session, user_id: int, policy: Policy, as_of: date | None = None) -> InductionProgress:
+    """DOMAIN.md, Induction: ≥ 32 certified hours covering all eight topics, the assessment passed and ≥ 1 year as
+    trainee homeroom teacher → eligible for appointment. `as_of`: as the records stood at the end of that day."""
+    as_of = as_of or hours.today()
+    progress = hours.induction(session, user_id, as_of=as_of)
+    have, awaiting = progress.hours.certified, progress.hours.awaiting
+    missing_topics = tuple(t.name for t in TOPICS if t.code not in progress.covered)
+    days, needed = trainee_days(session, user_id, policy, as_of)
+    dates = induction_dates(session, user_id, policy, as_of)
+    assessment = dates.assessment is not None
     checks = (
         Check(
             "hours",
             _("Certified induction hours"),
-            hours >= policy.induction_hours,
-            _one(hours),
+            have >= policy.induction_hours,
+            _one(have),
             _one(policy.induction_hours),
             awaiting=awaiting,
             unit=HOURS,
+            met_on=dates.hours,
+            who_acts=WHO_CERTIFIES if awaiting > 0 else WHO_STUDIES,
         ),
         Check(
             "topics",
@@ -220,18 +279,48 @@ def induction_program(session: Session, user_id: int, policy: Policy, as_of: dat
             str(len(TOPICS)),
             missing=missing_topics,
             unit=_("topics"),
+            met_on=dates.topics,
+            who_acts=WHO_STUDIES,
         ),
-        Check("assessment", _("Induction assessment passed"), assessment, "1" if assessment else "0", "1"),
+        Check(
+            "assessment",
+            _("Induction assessment passed"),
+            assessment,
+            "1" if assessment else "0",
+            "1",
+            met_on=dates.assessment,
+            who_acts=WHO_TAKES_ASSESSMENT if policy.induction_assessment_course else WHO_SETS_ASSESSMENT,
+        ),
         Check(
             "trainee",
             _("Days as trainee homeroom teacher"),
-            days >= policy.induction_trainee_days,
+            days >= needed,
             str(days),
-            str(policy.induction_trainee_days),
+            str(needed),
             unit=_("days"),
+            met_on=dates.trainee,
+            who_acts=WHO_RECORDS_TRAINEE,
         ),
     )
-    return ProgramResult("induction", _("Induction: eligible for appointment"), True, checks)
+    program = ProgramResult(
+        "induction",
+        _("Induction: eligible for appointment"),
+        True,
+        checks,
+        completed_on=dates.completed if all(c.met for c in checks) else None,
+        as_of=as_of,
+    )
+    return InductionProgress(
+        program,
+        have,
+        awaiting,
+        policy.induction_hours,
+        [t.code for t in TOPICS if t.code in progress.covered],
+        [t.code for t in TOPICS if t.code not in progress.covered],
+        dates,
+        as_of,
+        bool(policy.induction_assessment_course),
+    )
 
 
 def annual_program(session: Session, user_id: int, policy: Policy, year: int) -> ProgramResult:
@@ -241,7 +330,7 @@ def annual_program(session: Session, user_id: int, policy: Policy, year: int) ->
     first, last = date(year, 1, 1), date(year, 12, 31)
     applies = any(start <= last and (end is None or end >= first) for start, end in periods)
     certified, awaiting = _hours_by(session, user_id, (year, year))
-    have, pending = sum(certified.values(), Decimal("0")), sum(awaiting.values(), Decimal("0"))
+    have, pending = certified.get((), Decimal("0")), awaiting.get((), Decimal("0"))
     check = Check(
         "hours",
         _("Certified hours this year"),
@@ -263,7 +352,7 @@ def cycle_years(policy: Policy, year: int) -> tuple[int, int]:
 def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> ProgramResult:
     """The Shanghai five-year cycle: ≥ 36 credits with category and level minimums; hours ÷ hours_per_credit."""
     years = cycle_years(policy, year)
-    certified, awaiting = _hours_by(session, user_id, years, LedgerEntry.category, LedgerEntry.level)
+    certified, awaiting = _hours_by(session, user_id, years, "category", "level")
     per = policy.hours_per_credit
 
     def credits_where(table: dict[tuple, Decimal], index: int, value: str) -> Decimal:
@@ -317,6 +406,12 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
 
 
 HOURS, CREDITS = _("credit hours"), _("credits")
+# Who acts next on an induction condition that is not met (shown to the teacher beside it).
+WHO_CERTIFIES = _("Your school verifies pending hours, then the district certifies them.")
+WHO_STUDIES = _("Complete courses, offline sessions or external training on the missing topics.")
+WHO_TAKES_ASSESSMENT = _("Take the induction assessment once your training is complete.")
+WHO_SETS_ASSESSMENT = _("The district has not set up the induction assessment yet; the district administrator does.")
+WHO_RECORDS_TRAINEE = _("Your school records your trainee period; it completes on its anniversary.")
 LEVEL_LABELS = (("city", _("City level")), ("district", _("District level")), ("school", _("School-based")))
 
 

@@ -6,18 +6,16 @@ Who may act on what is decided in `backend.credits.workflow`; these routes parse
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
-from backend.accounts.deps import CurrentUser, require_role
+from backend.accounts.deps import AdminUser, CurrentUser, DistrictAdmin
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES
-from backend.credits import external, programs, workflow
-from backend.credits import service as credits
+from backend.catalogue.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
+from backend.credits import external, hours, programs, workflow
 from backend.db import SessionDep
 from backend.kit import clock
 from backend.kit.errors import AppError, InvalidInput
@@ -28,23 +26,17 @@ from backend.people import records
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 
 SOURCE_LABELS = {
     "course_completion": _("course_completion"),
     "offline_session": _("offline_session"),
     "external": _("external"),
     "adjustment": _("adjustment"),
+    "mentoring": _("Mentoring"),
 }
 ACTION_LABELS = {"verify": _("Verify selected"), "certify": _("Certify selected"), "reject": _("Send back selected")}
 DONE_LABELS = {"verify": _("verified"), "certify": _("certified"), "reject": _("sent back")}
-LEVEL_LABELS = {
-    "city": _("City level"),
-    "district": _("District level"),
-    "school": _("School-based"),
-    "workshop": _("Workshop"),
-}
+LEVEL_LABELS = {level.code: level.name for level in CREDIT_LEVELS}
 
 
 def _int(value: str | None) -> int | None:
@@ -60,7 +52,7 @@ def _filters(actor: User, params: dict[str, str]) -> workflow.QueueFilters:
         status=status if status in workflow.STATUSES else None,
         school_id=_int(params.get("school")),
         year=_int(params.get("year")),
-        category=category if category in credits.CATEGORIES else None,
+        category=category if category in hours.CATEGORIES else None,
         source=source if source in workflow.SOURCES else None,
         q=(params.get("q") or "").strip()[:64] or None,
     )
@@ -104,6 +96,12 @@ def _queue_page(
             "error": error,
             "field_errors": field_errors or {},
             "reason": reason,
+            # Issue 13: the district admin is told when nobody can complete the induction, and why.
+            "assessment_problem": (
+                programs.assessment_problem(session, load_policy(session))
+                if user.role == Role.district_admin
+                else None
+            ),
         },
         block="results",
         status=status,
@@ -187,13 +185,15 @@ def reverse_entry(request: Request, entry_id: int, form: FormDep, session: Sessi
 def _progress_context(session: SessionDep, teacher_id: int) -> dict[str, object]:
     policy = load_policy(session)
     today = clock.now().astimezone(clock.SHANGHAI).date()
-    entries = credits.entries_for(session, teacher_id)
+    entries = hours.entries(session, teacher_id)
     years = sorted({e.year for e in entries}, reverse=True)
     return {
         "programs": programs.programs_for(session, teacher_id, policy, today),
         "policy": policy,
+        "year": today.year,
         "entries_by_year": [(y, [e for e in entries if e.year == y]) for y in years],
-        "totals": {y: credits.summary(session, teacher_id, y) for y in years},
+        "totals": hours.by_year(session, teacher_id),
+        "status_note": hours.STATUS_NOTE,
         "records": external.records_of(session, teacher_id),
         "course_titles": workflow.course_titles(session, {e.course_id for e in entries if e.course_id}),
         "titles": workflow.source_titles(session, [(e.source, e.source_ref) for e in entries]),
@@ -244,7 +244,7 @@ def _refuse_oversized(request: Request) -> None:
 
 @pages.post("/credits/external", dependencies=[Depends(_refuse_oversized)])
 def external_submit(request: Request, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
-    values = {k: str(form.get(k) or "") for k in ("title", "hours", "category", "level", "earned_on")}
+    values = {k: str(form.get(k) or "") for k in ("title", "hours", "category", "level", "earned_on", "topic")}
     upload = form.get("file")
     received = (
         external.Upload(upload.filename or "", upload.file)

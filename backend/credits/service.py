@@ -1,29 +1,28 @@
-"""Credit hours: writing ledger entries and deriving every total from them.
+"""Credit hours: writing ledger entries. Every total is read through `backend.credits.hours`.
 
 The ledger is append-only; nothing here updates or deletes an entry's hours.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.credits.models import LedgerEntry
+from backend.catalogue.models import Course, CourseTopic
+from backend.catalogue.taxonomy import TOPIC_CODES
+from backend.credits.hours import CATEGORIES, INDUCTION_TIER, LEVELS
+from backend.credits.models import LedgerEntry, LedgerEntryTopic
 from backend.kit import clock
 
-COUNTING_STATUSES = ("pending", "verified", "certified")
 
-
-CATEGORIES = ("ethics", "knowledge_skills", "practice", "self_study")
-LEVELS = ("city", "district", "school", "workshop")
-
-
-def _append_once(session: Session, entry: LedgerEntry) -> LedgerEntry:
-    """Add an entry unless its (source, source_ref) is already in the ledger; return the one that is."""
+def _append_once(session: Session, entry: LedgerEntry, topics: Iterable[str] = ()) -> LedgerEntry:
+    """Add an entry (with its induction topic tags) unless its (source, source_ref) is already in the ledger;
+    return the one that is."""
     lookup = select(LedgerEntry).where(LedgerEntry.source == entry.source, LedgerEntry.source_ref == entry.source_ref)
     existing = session.scalar(lookup)
     if existing is not None:
@@ -31,16 +30,45 @@ def _append_once(session: Session, entry: LedgerEntry) -> LedgerEntry:
     try:
         with session.begin_nested():
             session.add(entry)
+            session.flush()
+            tag(session, entry, topics)
     except IntegrityError:
         # Another request recorded the same event a moment ago.
         return session.scalars(lookup).one()
     return entry
 
 
+def tag(session: Session, entry: LedgerEntry, topics: Iterable[str]) -> None:
+    """Tags a new entry with the induction topics it covers (unknown codes are refused: they would count nowhere)."""
+    codes = sorted(set(topics))
+    unknown = [code for code in codes if code not in TOPIC_CODES]
+    if unknown:
+        raise ValueError(f"unknown topics {unknown}")
+    session.add_all(LedgerEntryTopic(entry_id=entry.id, topic=code) for code in codes)
+    if codes:
+        session.flush()
+
+
+def topics_of(session: Session, entry_id: int) -> list[str]:
+    return list(session.scalars(select(LedgerEntryTopic.topic).where(LedgerEntryTopic.entry_id == entry_id)))
+
+
+def induction_topics_of_course(session: Session, course_id: int) -> list[str]:
+    """The topics a completion of this course covers toward the induction: a Horizon course's topics."""
+    return list(
+        session.scalars(
+            select(CourseTopic.topic)
+            .join(Course, Course.id == CourseTopic.course_id)
+            .where(CourseTopic.course_id == course_id, Course.tier == INDUCTION_TIER)
+        )
+    )
+
+
 def record_course_completion(
     session: Session, *, user_id: int, course_id: int, enrollment_id: int, hours: Decimal, category: str
 ) -> LedgerEntry:
-    """One entry per enrollment, however often completion is evaluated (unique source + source_ref)."""
+    """One entry per enrollment, however often completion is evaluated (unique source + source_ref). Trained on the
+    day of completion; a Horizon course's topics are the entry's induction topics."""
     now = clock.now()
     return _append_once(
         session,
@@ -53,19 +81,59 @@ def record_course_completion(
             source_ref=f"enrollment:{enrollment_id}",
             course_id=course_id,
             year=clock.local_year(now),
+            trained_on=now.astimezone(clock.SHANGHAI).date(),
             status="pending",
             created_at=now,
         ),
+        induction_topics_of_course(session, course_id),
     )
 
 
 def record_offline_attendance(
-    session: Session, *, user_id: int, hours: Decimal, category: str, level: str, session_ref: str, year: int
+    session: Session,
+    *,
+    user_id: int,
+    hours: Decimal,
+    category: str,
+    level: str,
+    session_ref: str,
+    day: date,
+    topic: str | None = None,
 ) -> LedgerEntry:
-    """A pending entry for a teacher's attendance at an offline session (school-based or workshop).
+    """A pending entry for a teacher's attendance at an offline session (school-based or workshop), trained on the
+    session's day and tagged with its induction topic, if it has one.
 
     Idempotent per (session_ref, teacher): a second check-in or hand-marking returns the first entry.
     """
+    return _record_pending(
+        session, user_id=user_id, hours=hours, category=category, level=level, source="offline_session",
+        ref=session_ref, day=day, topics=[topic] if topic else [],
+    )  # fmt: skip
+
+
+def record_mentoring(
+    session: Session, *, user_id: int, hours: Decimal, category: str, level: str, mentoring_ref: str, day: date
+) -> LedgerEntry:
+    """A pending entry for a mentor's or a mentee's part in a signed-off mentoring pair (issue 16: 带教、跟岗), trained
+    on the day of the pair's last meeting. Idempotent per (mentoring_ref, person): a second sign-off changes nothing."""
+    return _record_pending(
+        session, user_id=user_id, hours=hours, category=category, level=level, source="mentoring",
+        ref=mentoring_ref, day=day,
+    )  # fmt: skip
+
+
+def _record_pending(
+    session: Session,
+    *,
+    user_id: int,
+    hours: Decimal,
+    category: str,
+    level: str,
+    source: str,
+    ref: str,
+    day: date,
+    topics: Iterable[str] = (),
+) -> LedgerEntry:
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     if level not in LEVELS:
@@ -80,52 +148,13 @@ def record_offline_attendance(
             hours=hours,
             category=category,
             level=level,
-            source="offline_session",
-            source_ref=f"{session_ref}:user:{user_id}"[:64],
+            source=source,
+            source_ref=f"{ref}:user:{user_id}"[:64],
             course_id=None,
-            year=year,
+            year=day.year,
+            trained_on=day,
             status="pending",
             created_at=clock.now(),
         ),
+        topics,
     )
-
-
-def entries_for(session: Session, user_id: int, year: int | None = None) -> list[LedgerEntry]:
-    stmt = select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.created_at.desc())
-    if year is not None:
-        stmt = stmt.where(LedgerEntry.year == year)
-    return list(session.scalars(stmt))
-
-
-@dataclass
-class HoursSummary:
-    year: int
-    total: Decimal = Decimal("0")
-    by_status: dict[str, Decimal] = field(default_factory=dict)
-    course_ids: set[int] = field(default_factory=set)
-
-
-def summary(session: Session, user_id: int, year: int) -> HoursSummary:
-    result = HoursSummary(year=year)
-    for entry in entries_for(session, user_id, year):
-        result.by_status[entry.status] = result.by_status.get(entry.status, Decimal("0")) + entry.hours
-        if entry.status in COUNTING_STATUSES:
-            result.total += entry.hours
-            if entry.course_id is not None:
-                result.course_ids.add(entry.course_id)
-    return result
-
-
-def credited_course_ids(session: Session, user_id: int) -> dict[int, Decimal]:
-    """Courses whose completion hours count (any year), with the hours, net of reversals."""
-    hours: dict[int, Decimal] = {}
-    for entry in session.scalars(
-        select(LedgerEntry).where(
-            LedgerEntry.user_id == user_id,
-            LedgerEntry.course_id.is_not(None),
-            LedgerEntry.status.in_(COUNTING_STATUSES),
-        )
-    ):
-        assert entry.course_id is not None
-        hours[entry.course_id] = hours.get(entry.course_id, Decimal("0")) + entry.hours
-    return {cid: h for cid, h in hours.items() if h > 0}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, or_, select
@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.catalogue.models import Course
+from backend.credits import service as credits
+from backend.credits.hours import Status
 from backend.credits.models import ExternalRecord, LedgerEntry, LedgerEntryEvent
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -37,17 +39,17 @@ COUNT_CAP = 10_000  # queue pages count and page this far; narrower filters reac
 MAX_BULK = 500
 MAX_REASON = 500
 ACTIONS = ("verify", "certify", "reject")
-STATUSES = ("pending", "verified", "certified", "rejected")
-SOURCES = ("course_completion", "offline_session", "external", "adjustment")
+STATUSES = tuple(str(s) for s in Status)  # backend.credits.hours.Status: the one list of statuses
+SOURCES = ("course_completion", "offline_session", "external", "adjustment", "mentoring")
 EXTERNAL_PREFIX = "external:"
 TRAINING_PREFIX = "training:"  # backend.training.service: one session's attendance entries
 
 # (action, actor role) -> the statuses the entry may be in, and the status it moves to.
 _MOVES: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
-    ("verify", Role.school_admin): (("pending",), "verified"),
-    ("certify", Role.district_admin): (("verified",), "certified"),
-    ("reject", Role.school_admin): (("pending",), "rejected"),
-    ("reject", Role.district_admin): (("pending", "verified"), "rejected"),
+    ("verify", Role.school_admin): ((Status.pending,), Status.verified),
+    ("certify", Role.district_admin): ((Status.verified,), Status.certified),
+    ("reject", Role.school_admin): ((Status.pending,), Status.rejected),
+    ("reject", Role.district_admin): ((Status.pending, Status.verified), Status.rejected),
 }
 
 
@@ -56,6 +58,14 @@ def _allowed(actor: User, action: str) -> tuple[tuple[str, ...], str]:
     if move is None:
         raise Forbidden(_("Your role does not allow this."))
     return move
+
+
+def _refuse_own(actor: User, entries: Iterable[LedgerEntry]) -> None:
+    """Separation of duties (issue 13): nobody verifies, certifies, sends back or corrects their own hours."""
+    if any(entry.user_id == actor.id for entry in entries):
+        raise Forbidden(
+            _("Nobody may verify, certify, send back or correct their own hours; another administrator does.")
+        )
 
 
 def default_status(actor: User) -> str:
@@ -129,6 +139,7 @@ def apply(session: Session, actor: User, entry_ids: Sequence[int], action: str, 
     if len(found) != len(ids):
         # Out of scope reads as not found: a school admin cannot learn that another school's entry exists.
         raise NotFound(_("This credit hour entry does not exist."))
+    _refuse_own(actor, (entry for entry, _school in found))
     wrong = [entry for entry, _school in found if entry.status not in allowed_from or entry.reverses_id is not None]
     if wrong:
         raise Conflict(
@@ -168,6 +179,7 @@ def reverse(session: Session, actor: User, entry_id: int, reason: str | None) ->
     if found is None:
         raise NotFound(_("This credit hour entry does not exist."))
     original, school_id = found
+    _refuse_own(actor, [original])
     if original.reverses_id is not None or original.status not in ("verified", "certified"):
         raise Conflict(_("Only a verified or certified entry can be corrected; reject a pending one instead."))
     if session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == original.id)) is not None:
@@ -181,6 +193,7 @@ def reverse(session: Session, actor: User, entry_id: int, reason: str | None) ->
         source_ref=f"reverses:{original.id}",
         course_id=original.course_id,
         year=original.year,
+        trained_on=original.trained_on,
         status=original.status,
         reason=text,
         actor_id=actor.id,
@@ -189,6 +202,7 @@ def reverse(session: Session, actor: User, entry_id: int, reason: str | None) ->
     )
     session.add(correction)
     session.flush()
+    credits.tag(session, correction, credits.topics_of(session, original.id))  # it un-covers what the original covered
     session.add(_event(correction, actor, None, text))
     _audit(session, correction, actor, "reverse", None, school_id, text)
     session.flush()
@@ -239,6 +253,7 @@ class QueueRow:
     status: str
     reason: str | None
     reverses_id: int | None
+    trained_on: date
 
     @property
     def external_id(self) -> int | None:
@@ -340,6 +355,7 @@ def _row_query():  # type: ignore[no-untyped-def]
             LedgerEntry.status,
             LedgerEntry.reason,
             LedgerEntry.reverses_id,
+            LedgerEntry.trained_on,
         )
         .join(User, User.id == LedgerEntry.user_id)
         .outerjoin(School, School.id == User.school_id)

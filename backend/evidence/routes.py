@@ -5,13 +5,10 @@ Two clicks from any page: the nav item opens the list, a row's link opens the ev
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AdminUser
 from backend.db import SessionDep
 from backend.evidence import service
 from backend.kit.web import render
@@ -20,7 +17,6 @@ from backend.people import records
 pages = APIRouter(include_in_schema=False)
 
 # Teachers and trainers are refused here (403); the school scope itself is applied inside every service query.
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 
 
 @pages.get("/admin/hours")

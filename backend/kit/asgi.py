@@ -10,9 +10,6 @@ from starlette.types import Receive, Send
 
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
-from backend.kit.locale_middleware import BASELINE_HEADERS
-
-_BASELINE = [(k.lower().encode(), v.encode()) for k, v in BASELINE_HEADERS]
 
 
 class TooLarge(AppError):
@@ -39,14 +36,14 @@ async def reply(
     send: Send, status: int, payload: bytes | dict[str, Any], content_type: bytes = b"application/json",
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """A complete response with the portal's baseline headers; a dict payload is sent as JSON."""
+    """A complete response; a dict payload is sent as JSON. `headers` carries the security headers
+    (`app.state.answer_headers`, from kit/security_headers.py) and any others."""
     out = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
     await send({
         "type": "http.response.start",
         "status": status,
         "headers": [
-            (b"content-type", content_type), (b"content-length", str(len(out)).encode()), *_BASELINE,
-            *(headers or []),
+            (b"content-type", content_type), (b"content-length", str(len(out)).encode()), *(headers or []),
         ],
     })
     await send({"type": "http.response.body", "body": out})

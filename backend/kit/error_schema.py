@@ -8,6 +8,7 @@ tests/security/test_fuzz_api.py) read the schema, so it has to say what really c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -34,3 +35,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     429: _error("Too many attempts: wait and try again"),
     503: _error("The database or the media storage is unavailable right now"),
 }
+
+
+def error_body(code: str, detail: str, fields: dict[str, str] | None = None) -> dict[str, object]:
+    """The one JSON error body (ErrorOut), for the app's handler and the plain ASGI handlers in front of it."""
+    body: dict[str, object] = {"error": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def validation_body(errors: Sequence[Any], skip: int = 0) -> dict[str, object]:
+    """The 422 body for pydantic's errors: a message per field (its location, less `skip` leading parts)."""
+    fields = {".".join(str(p) for p in e["loc"][skip:]) or "body": str(e["msg"]) for e in errors}
+    return error_body("invalid_input", "; ".join(f"{k}: {v}" for k, v in fields.items()), fields)

@@ -1,7 +1,8 @@
-"""How busy this process is with heartbeats, for work that should give way to them (password hashing).
+"""How busy this process is: a rate meter, for work that should give way to busier work.
 
-Per process, like the work it measures: each app process serves its own share of the heartbeats, and a process
-with none to serve may use the machine for sign-ins.
+Per process, like the work it measures. The app gives the heartbeat writer (backend/learning/hotpath.py) the
+password-hashing pool's meter (backend/accounts/hashing.py), so sign-ins give way to heartbeats; neither package
+knows the other.
 """
 
 from __future__ import annotations
@@ -39,7 +40,3 @@ class RateMeter:
     def _trim(self, second: int) -> None:
         while self._buckets and self._buckets[0][0] <= second - self.window:
             self._buckets.popleft()
-
-
-# Heartbeats this process has written recently (backend/learning/hotpath.py adds each batch).
-heartbeats = RateMeter()

@@ -1,4 +1,4 @@
-"""Per-request locale, the CSRF cookie and baseline headers, as a plain ASGI middleware.
+"""Per-request locale and the CSRF cookie, as a plain ASGI middleware (security headers: kit/security_headers.py).
 
 Plain ASGI rather than `@app.middleware("http")`: Starlette runs the latter in an anyio task group with a wrapped
 `receive` for every request, which cost the heartbeat hot path more than its own work (issue 3's bench).
@@ -16,12 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.kit.csrf import CSRF_COOKIE
 from backend.kit.i18n import LOCALES
 from backend.kit.web import LOCALE_COOKIE
-
-BASELINE_HEADERS = (
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "same-origin"),
-    ("X-Frame-Options", "DENY"),
-)
 
 
 def csrf_set_cookie(value: str, secure: bool) -> str:
@@ -56,9 +50,6 @@ class LocaleAndCookies:
                 new_csrf = state.get("new_csrf_cookie")
                 if new_csrf and not had_csrf:
                     headers.append("set-cookie", csrf_set_cookie(new_csrf, self.cookie_secure))
-                for key, value in BASELINE_HEADERS:
-                    if key not in headers:
-                        headers[key] = value
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -8,6 +8,14 @@ never run script on the portal's origin; a stored file of a kind that could (any
 is also turned into a download. PDFs are the exception the browser's viewer needs (no sandbox, framed by our
 own pages only). Also: nosniff, a same-origin referrer, no legacy framing, a closed opener, and HSTS once
 cookies are Secure (which means the portal is served over TLS).
+
+Every response that answers a credential (a session cookie or an `Authorization` header) or comes from the API,
+exports included, is `Cache-Control: no-store` unless it says otherwise (static files never are): a shared
+computer's cache or a proxy keeps no one's records.
+
+`create_app` wraps the whole stack in this middleware, the server-error handler included, so a 500 carries the
+headers too; the plain ASGI handlers in front of the framework (the heartbeat lane, the sign-in gate) send
+`fixed_headers(...)` with their answers.
 """
 
 from __future__ import annotations
@@ -48,9 +56,16 @@ FILE_POLICY = "default-src 'none'; frame-ancestors 'self'; sandbox"
 PDF_POLICY = "default-src 'none'; frame-ancestors 'self'"
 
 
+NO_STORE = "no-store"
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, media_origins: tuple[str, ...] = (), hsts: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, media_origins: tuple[str, ...] = (), hsts: bool = False,
+        session_cookie: str = "portal_session",
+    ) -> None:  # fmt: skip
         self.app = app
+        self.session_cookie = session_cookie.encode() + b"="
         self.page_policy = page_policy(media_origins)
         common = [
             ("x-content-type-options", "nosniff"),
@@ -62,16 +77,39 @@ class SecurityHeaders:
             common.append(("strict-transport-security", "max-age=31536000; includeSubDomains"))
         self.common = common
 
+    def fixed_headers(self, content_type: str = "application/json") -> list[tuple[bytes, bytes]]:
+        """The headers of an answer made outside the stack (no stored file, no page): the common ones, the policy
+        for `content_type`, and no-store (such answers are about a credential: a heartbeat, a sign-in)."""
+        kind = content_type.split(";", 1)[0].strip().lower()
+        policy = self.page_policy if kind == "text/html" else FILE_POLICY
+        pairs = [*self.common, ("content-security-policy", policy),
+                 ("x-frame-options", "DENY" if kind == "text/html" else "SAMEORIGIN"), ("cache-control", NO_STORE)]
+        return [(k.encode(), v.encode()) for k, v in pairs]
+
+    def _private(self, scope: Scope) -> bool:
+        path: str = scope.get("path", "")
+        if path.startswith("/static/"):
+            return False
+        if path.startswith("/api/"):
+            return True
+        for key, value in scope.get("headers", ()):
+            if key == b"authorization" or (key == b"cookie" and self.session_cookie in value):
+                return True
+        return False
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        private = self._private(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for key, value in self.common:
                     headers[key] = value
+                if private and "cache-control" not in headers:
+                    headers["cache-control"] = NO_STORE
                 kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
                 if "content-disposition" in headers and kind in ACTIVE_TYPES:
                     # A stored file of a kind a browser would run: only ever a download, never a document.
@@ -112,8 +150,9 @@ def media_origins(settings: object) -> tuple[str, ...]:
     return (origin,) if origin else ()
 
 
-def install(app: object, settings: object) -> None:
-    """The one line in create_app: `security_headers.install(app, settings)`."""
-    app.add_middleware(  # type: ignore[attr-defined]
-        SecurityHeaders, media_origins=media_origins(settings), hsts=bool(getattr(settings, "cookie_secure", False))
-    )
+def for_settings(app: ASGIApp, settings: object) -> SecurityHeaders:
+    """The middleware as the settings configure it, wrapped around `app`."""
+    return SecurityHeaders(
+        app, media_origins=media_origins(settings), hsts=bool(getattr(settings, "cookie_secure", False)),
+        session_cookie=str(getattr(settings, "session_cookie_name", "portal_session")),
+    )  # fmt: skip

@@ -1,11 +1,13 @@
 """Rendering: one URL, two renderings. A normal request gets the full page; an htmx request gets only the block
-that changes. Every template sees the translator, the CSRF token and the formatting helpers."""
+that changes. Every template sees the translator, the CSRF token and the formatting helpers; the app adds the
+domain's globals (the tiers and topics) with `add_template_globals`, so this module names no domain."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,7 +15,6 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT
 from backend.kit.clock import SHANGHAI
 from backend.kit.csrf import CSRF_FIELD, csrf_token
@@ -23,6 +24,11 @@ LOCALE_COOKIE = "portal_lang"
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "web" / "templates"))
 # html=False: course text is Markdown written by trainers; raw HTML in it is shown as text, never run.
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def add_template_globals(**values: Any) -> None:
+    """Names every template sees besides the request's own context (set once, by the app at import)."""
+    templates.env.globals.update(values)
 
 
 def is_htmx(request: Request) -> bool:
@@ -74,11 +80,6 @@ def base_context(request: Request) -> dict[str, Any]:
         "html_lang": "zh-CN" if locale == "zh_CN" else "en",
         "csrf_token": csrf_token(request),
         "csrf_field": CSRF_FIELD,
-        "tiers": TIERS,
-        "topics": TOPICS,
-        "tier_by_code": TIER_BY_CODE,
-        "topic_by_code": TOPIC_BY_CODE,
-        "categories": {c.code: c for c in CREDIT_CATEGORIES},
         "hours": fmt_hours,
         "date": lambda v: fmt_date(v, locale),
         "datetime": lambda v: fmt_datetime(v, locale),
@@ -99,8 +100,30 @@ def render(
     return response  # type: ignore[return-value]
 
 
+# Characters a path and query may keep as they are; anything else (non-ASCII, spaces) is percent-encoded.
+_URL_SAFE = "/?&=%#:@!$'()*+,;~-._"
+MAX_NEXT_LENGTH = 500
+
+
+def same_origin_path(url: str | None, default: str = "/") -> str:
+    """The one check of every `next=` target (sign-in steps, SSO, language switch, redirects): a path on this site,
+    percent-encoded, or `default`. Refused: anything with a scheme or host, `//host`, and `/\\host` (browsers read
+    a backslash as a slash), control characters, and more than MAX_NEXT_LENGTH characters."""
+    if (
+        not url or not url.startswith("/") or url.startswith("//") or "\\" in url or len(url) > MAX_NEXT_LENGTH
+        or any(ord(c) < 32 or ord(c) == 127 for c in url)
+    ):  # fmt: skip
+        return default
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return default
+    return quote(url, safe=_URL_SAFE)
+
+
 def redirect(request: Request, url: str) -> Response:
-    """A redirect that also works for htmx requests (which follow HX-Redirect, not 303)."""
+    """A redirect that also works for htmx requests (which follow HX-Redirect, not 303). Header values are ASCII:
+    the target is percent-encoded (a `next=/中` is a path, not a server error)."""
+    url = quote(url, safe=_URL_SAFE)
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

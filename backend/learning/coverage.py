@@ -33,3 +33,14 @@ def furthest(intervals: list[Interval]) -> int:
 
 def contains(intervals: list[Interval], point: int, slack: int = 0) -> bool:
     return any(lo - slack <= point <= hi + slack for lo, hi in intervals)
+
+
+def clip(intervals: list[Interval], length: int) -> list[Interval]:
+    """The first `length` milliseconds of `intervals` (from the start of the video)."""
+    clipped: list[Interval] = []
+    for lo, hi in sorted(intervals):
+        if length <= 0:
+            break
+        clipped.append([lo, min(hi, lo + length)])
+        length -= hi - lo
+    return clipped

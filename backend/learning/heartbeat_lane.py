@@ -1,11 +1,14 @@
-"""The heartbeat fast lane: `POST /api/v1/playbacks/{id}/heartbeats` answered by a plain ASGI handler in front of
-the FastAPI stack.
+"""The heartbeat fast lane: `POST /api/v1/playbacks/{id}/heartbeats`, answered by a plain ASGI handler in front of
+the FastAPI stack. This is the one implementation of the busiest request.
 
 Heartbeats are the busiest request (issue 3: 2,000/s on one 2-core machine). Measured with `make bench`, FastAPI's
 routing, dependency resolution and response machinery took most of the CPU of a heartbeat, more than the
-validation, the database and the judge together. This lane performs the same steps as the documented route
-(backend/learning/routes.py `heartbeat`): the same credential and CSRF checks, the same `HeartbeatIn` validation,
-`heartbeats.accept`, the same `HeartbeatOut` body and the same JSON errors. Every other request passes through.
+validation, the database and the judge together. So the lane does the request's work itself: the CSRF check (for a
+cookie), `HeartbeatIn` validation, and `heartbeats.accept` (the writer checks the credential with the accounts
+package's one credential check, in the beat's batch). Its answers carry the app's security headers
+(`app.state.answer_headers`) and its errors the app's one error body (backend/kit/error_schema.py, `fields`
+included). The route in backend/learning/routes.py is declared from `ROUTE` and `DOC` below, for /openapi.json
+only: its body is never reached (issue 14: before, a second copy of the checks lived there and drifted).
 """
 
 from __future__ import annotations
@@ -20,14 +23,29 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.kit.asgi import read_body, reply
 from backend.kit.csrf import CSRF_COOKIE, check_token
+from backend.kit.error_schema import error_body, validation_body
 from backend.kit.errors import AppError
 from backend.kit.i18n import LOCALES, translate
 from backend.kit.web import LOCALE_COOKIE
 from backend.learning import heartbeats
 
 log = logging.getLogger("portal.heartbeats")
-HEARTBEAT_PATH = re.compile(r"^/api/v1/playbacks/([^/]+)/heartbeats$")
+# The declaration the documented route is made from (backend/learning/routes.py), and the lane's own match of it.
+ROUTE = "/playbacks/{playback_id}/heartbeats"
+PREFIX = "/api/v1"
+HEARTBEAT_PATH = re.compile("^" + re.escape(PREFIX + ROUTE).replace(re.escape("{playback_id}"), "([^/]+)") + "$")
+DOC: dict[str, Any] = {
+    "response_model": heartbeats.HeartbeatOut,
+    "responses": {409: {"description": "old heartbeat or ended playback"}, 422: {"description": "impossible beat"}},
+    "description": "Acknowledged only after it is stored. Answered by the heartbeat lane in front of the framework "
+    "(backend/learning/heartbeat_lane.py); a session cookie needs the X-CSRF-Token header, a personal API token "
+    "none.",
+}
 MAX_BODY = 4096  # a heartbeat is about 100 bytes
+
+
+class NotServedHere(RuntimeError):
+    """The documented route's body: the lane answers every request to it before the framework sees it."""
 
 
 class HeartbeatLane:
@@ -49,6 +67,7 @@ class HeartbeatLane:
         # The FastAPI application: given when the lane stands in front of it, else set by Starlette in the scope.
         app = self.fastapi_app or scope["app"]
         settings = app.state.settings
+        headers_out: list[tuple[bytes, bytes]] = app.state.answer_headers
         connection = HTTPConnection(scope)
         cookies, headers = connection.cookies, connection.headers
         locale = cookies.get(LOCALE_COOKIE)
@@ -56,27 +75,27 @@ class HeartbeatLane:
         try:
             body = await read_body(receive, MAX_BODY)
             authorization = headers.get("authorization", "")
-            if not authorization.lower().startswith("bearer "):
-                # Cookie-authenticated: the app-wide signed double-submit CSRF check (backend.kit.csrf).
+            if authorization[:7].lower() != "bearer ":
+                # Cookie-authenticated: the app-wide signed double-submit CSRF check (backend.kit.csrf). With a
+                # bearer token the cookie is never used, and an invalid token is refused by the writer (401).
                 check_token(settings.secret_key, cookies.get(CSRF_COOKIE), headers.get("x-csrf-token"))
             try:
                 data = heartbeats.HeartbeatIn.model_validate_json(body)
             except ValidationError as exc:
-                fields = {".".join(str(p) for p in e["loc"]) or "body": e["msg"] for e in exc.errors()}
-                detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
-                await reply(send, 422, {"error": "invalid_input", "detail": detail, "fields": fields})
+                await reply(send, 422, validation_body(exc.errors()), headers=headers_out)
                 return
-            token_hash = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
-            out = await heartbeats.accept(app, playback_id, token_hash, data)
+            credential = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
+            out = await heartbeats.accept(app, playback_id, credential, data)
         except AppError as exc:
+            fields = {k: translate(locale, v, **exc.params) for k, v in exc.fields.items()}
             message = translate(locale, exc.message, **exc.params)
-            await reply(send, exc.status_code, {"error": exc.code, "detail": message})
+            await reply(send, exc.status_code, error_body(exc.code, message, fields), headers=headers_out)
             return
         except Exception:
             # The batch holding this beat was not committed (database down, connection lost): nothing was
             # acknowledged, and the player keeps the beat queued and sends it again.
             log.exception("heartbeat for playback %s not stored", playback_id)
             message = translate(locale, "The database is busy. Please try again.")
-            await reply(send, 503, {"error": "database_unavailable", "detail": message})
+            await reply(send, 503, error_body("database_unavailable", message), headers=headers_out)
             return
-        await reply(send, 200, out.model_dump_json().encode())
+        await reply(send, 200, out.model_dump_json().encode(), headers=headers_out)

@@ -5,28 +5,30 @@ OpenAPI) and the ASGI fast lane that serves the same URL without the framework's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from backend.accounts.service import digest_token
-from backend.db import begin_for_write
+from backend.accounts.credentials import Presented
 from backend.kit.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
+from backend.kit.numbers import BigInt, Bool, Int
 from backend.learning import coverage, playbacks
 from backend.learning.judge import Beat
 from backend.learning.models import LessonProgress, PlaybackSession
-from backend.policies.service import load_policy
+from backend.policies.service import Policy
 
 
 class HeartbeatIn(BaseModel):
-    seq: int = Field(ge=1, le=10_000_000)
-    position_ms: int = Field(ge=0, le=100 * 3600 * 1000)
-    playing: bool
-    visible: bool
-    ended: bool = False
-    client_ms: int | None = Field(None, ge=0)
+    """Strict (backend/kit/numbers.py): a string, a boolean or a fraction where a number belongs is refused."""
+
+    seq: Annotated[Int, Field(ge=1, le=10_000_000)]
+    position_ms: Annotated[Int, Field(ge=0, le=100 * 3600 * 1000)]
+    playing: Bool
+    visible: Bool
+    ended: Bool = False
+    client_ms: Annotated[BigInt, Field(ge=0)] | None = None
 
 
 class PromptOut(BaseModel):
@@ -49,13 +51,12 @@ class HeartbeatOut(BaseModel):
     prompt: PromptOut | None
 
 
-def credential(authorization: str, session_cookie: str | None) -> str:
-    """The hashed bearer token or session cookie the writer authenticates (in the same transaction as the beat)."""
-    token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
-    token = token or session_cookie
-    if not token:
+def credential(authorization: str, session_cookie: str | None) -> Presented:
+    """The bearer token or session cookie the writer checks (backend.accounts.credentials, in the beat's batch)."""
+    presented = Presented.of(authorization, session_cookie)
+    if presented is None or not presented.digest:
         raise NotAuthenticated(_("Please log in first."))
-    return digest_token(token)
+    return presented
 
 
 _BEAT_ERRORS = {
@@ -72,50 +73,47 @@ class FollowUp:
     counting: bool | None
 
 
-def _follow_up(app: Any, playback_id: str, close: bool, lease: bool) -> FollowUp:
-    """The slow path after a committed beat: close the playback (confirming its credit) or take over the lease."""
-    with app.state.sessionmaker() as session:
-        begin_for_write(session)  # SQLite: it reads, then writes rows the heartbeat writer also writes
-        policy = load_policy(session)
-        completed, counting = False, None
-        playback = session.get(PlaybackSession, playback_id)
-        assert playback is not None
-        if close:
-            playback, completed = playbacks.close_by_id(session, playback.user_id, playback_id, policy)
-        elif lease:
-            counting = playbacks.take_over_lease(session, playback_id, policy)
-        progress = session.get(LessonProgress, playback.progress_id)
-        covered = progress is not None and progress.covered_at is not None
-        session.commit()
-        return FollowUp(covered, completed, counting)
+def follow_up(session: Session, playback_id: str, close: bool, lease: bool, policy: Policy) -> FollowUp:
+    """The rare work after a beat is judged: close the playback (confirming its credit) or take over the lease.
+    Run by the heartbeat writer inside its own batch transaction (`session` joins it), so the beat, the close and
+    the lease commit together, before the beat is acknowledged."""
+    completed, counting = False, None
+    playback = session.get(PlaybackSession, playback_id)
+    assert playback is not None
+    if close:
+        playback, completed = playbacks.close_by_id(session, playback.user_id, playback_id, policy)
+    elif lease:
+        counting = playbacks.take_over_lease(session, playback_id, policy)
+    progress = session.get(LessonProgress, playback.progress_id)
+    covered = progress is not None and progress.covered_at is not None
+    session.flush()
+    return FollowUp(covered, completed, counting)
 
 
-async def accept(app: Any, playback_id: str, token_hash: str, body: HeartbeatIn) -> HeartbeatOut:
-    """Acknowledged only after it is stored: returns after the batch holding the beat has committed."""
+async def accept(app: Any, playback_id: str, credential: Presented, body: HeartbeatIn) -> HeartbeatOut:
+    """Acknowledged only after it is stored: returns after the batch holding the beat (and its follow-up, closing
+    the playback or taking the lease) has committed."""
     beat = Beat(
         seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended,
         client_ms=body.client_ms,
     )
-    outcome = await app.state.heartbeats.submit(playback_id, token_hash, beat)
+    outcome = await app.state.heartbeats.submit(playback_id, credential, beat)
     if outcome.status in _BEAT_ERRORS:
         raise _BEAT_ERRORS[outcome.status]()
     if outcome.status == 422:
         raise InvalidInput(_("This heartbeat is impossible and was refused (%(reason)s)."), reason=outcome.error)
-    follow = FollowUp(False, False, None)
-    if outcome.wants_close or outcome.wants_lease:
-        follow = await run_in_threadpool(_follow_up, app, playback_id, outcome.wants_close, outcome.wants_lease)
     return HeartbeatOut(
         seq=outcome.seq,
         credited_ms=outcome.credited_ms,
         note=outcome.note,
         duplicate=outcome.duplicate,
-        counting=outcome.counting if follow.counting is None else follow.counting,
+        counting=outcome.counting,
         session_credited_ms=outcome.session_credited_ms,
         covered_ms=coverage.total(outcome.coverage),
         duration_ms=outcome.duration_ms,
         coverage=outcome.coverage,
-        lesson_covered=follow.lesson_covered,
-        course_completed=follow.course_completed,
+        lesson_covered=outcome.lesson_covered,
+        course_completed=outcome.course_completed,
         prompt=PromptOut(id=outcome.prompt_id, seconds_left=outcome.prompt_seconds_left or 0)
         if outcome.prompt_id else None,
     )

@@ -7,7 +7,10 @@ one array statement each (PostgreSQL) or one `executemany` each (SQLite). Every 
 its batch has committed, so an acknowledged heartbeat is durable; a crash before the commit loses only
 unacknowledged beats, which the player resends.
 
-Rare follow-ups (closing a playback, taking over the lease) go through the slow path after the commit.
+Rare follow-ups (closing a playback, taking over the lease) run in the same transaction, after the batch's rows are
+written (`heartbeats.follow_up`, through an ORM session on the writer's own connection): the beat and its
+follow-up commit together, before the beat is acknowledged (issue 14: before, a closing beat opened a second
+transaction on a second engine in a thread).
 """
 
 from __future__ import annotations
@@ -16,28 +19,30 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter as Tally
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, event, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.orm import Session
 
-from backend.accounts.models import ApiToken, AuthSession
-from backend.kit import clock, load
+from backend.accounts import credentials
+from backend.accounts.credentials import Presented, Purpose
+from backend.db import configure_sqlite, watch_pool, where_key_in
+from backend.kit import clock, load, metrics
+from backend.learning import heartbeats
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
-from backend.policies.models import PolicySetting
-from backend.policies.service import Policy, policy_from_rows
+from backend.policies.service import Policy, load_policy_async
 
 log = logging.getLogger("portal.hotpath")
 P = PlaybackSession.__table__
 H = Heartbeat.__table__
 MAX_BATCH = 512
 WRITERS = 2
-_POLICY_SECONDS = 10.0
 
 
 def async_url(url: str) -> str:
@@ -52,7 +57,7 @@ def async_url(url: str) -> str:
 @dataclass
 class BeatRequest:
     playback_id: str
-    token_hash: str
+    credential: Presented
     beat: Beat
     future: asyncio.Future[BeatOutcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -74,14 +79,8 @@ class BeatOutcome:
     prompt_seconds_left: int | None = None
     wants_close: bool = False
     wants_lease: bool = False
-
-
-def _pad(items: list[str]) -> list[str]:
-    """Pads an IN-list to a power of two, so the database sees a handful of statement shapes, not hundreds."""
-    size = 1
-    while size < len(items):
-        size *= 2
-    return items + [items[-1]] * (size - len(items))
+    lesson_covered: bool = False
+    course_completed: bool = False
 
 
 _holder = P.alias("holder")
@@ -94,14 +93,6 @@ _LOAD = select(
         _holder, _holder.c.id == _learner.c.active_playback_id
     )
 )
-# Only signed-in sessions ("active", not half-way through a second factor) within both timeouts (issue 6).
-_AUTH_SESSION = select(
-    AuthSession.token_hash, AuthSession.user_id, AuthSession.expires_at, AuthSession.last_seen_at,
-    AuthSession.created_at,
-).where(AuthSession.stage == "active")
-# A viewer's beats keep the session alive; last-seen is written at most once a minute (service.TOUCH_SECONDS).
-_TOUCH_SECONDS = 60
-_AUTH_TOKEN = select(ApiToken.token_hash, ApiToken.user_id, ApiToken.expires_at, ApiToken.revoked_at)
 
 # PostgreSQL batch writes (HeartbeatWriter._store). Column lists name the keys of _row_values and _record.
 _UPDATE_COLUMNS = (
@@ -134,13 +125,17 @@ SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::bo
 
 
 class HeartbeatWriter:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, meter: load.RateMeter | None = None) -> None:
+        # Counts the heartbeats written, for work that gives way to them (the app passes the hashing pool's meter).
+        self.meter = meter or load.RateMeter()
         url = async_url(database_url)
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"pool_size": 4, "max_overflow": 4} if not self.is_sqlite else {}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            _sqlite_immediate(self.engine)
+            # SQLite: the write lock at BEGIN, so a batch's reads cannot go stale before its writes.
+            configure_sqlite(self.engine.sync_engine, always_immediate=True)
+        watch_pool(self.engine.sync_engine, "heartbeats")
         self.queue: asyncio.Queue[BeatRequest] = asyncio.Queue()
         # PostgreSQL: WRITERS batches in flight at once, each on its own connection, so the next batch is judged
         # while the last one waits for its commit (a batch's time is mostly round trips, not CPU). Row locks
@@ -149,8 +144,6 @@ class HeartbeatWriter:
         self.writers = 1 if self.is_sqlite else WRITERS
         self.tasks: list[asyncio.Task[None]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.policy: Policy | None = None
-        self.policy_at = 0.0
 
     async def start(self) -> None:
         if not self.tasks:
@@ -170,15 +163,15 @@ class HeartbeatWriter:
         self.tasks = []
         await self.engine.dispose()
 
-    async def submit(self, playback_id: str, token_hash: str, beat: Beat) -> BeatOutcome:
+    async def submit(self, playback_id: str, credential: Presented, beat: Beat) -> BeatOutcome:
         if asyncio.get_running_loop() is not self.loop:
             # Called from another event loop (a second test client): hand over to the writer's loop.
-            handed = asyncio.run_coroutine_threadsafe(self._submit_here(playback_id, token_hash, beat), self.loop)
+            handed = asyncio.run_coroutine_threadsafe(self._submit_here(playback_id, credential, beat), self.loop)
             return await asyncio.wrap_future(handed)
-        return await self._submit_here(playback_id, token_hash, beat)
+        return await self._submit_here(playback_id, credential, beat)
 
-    async def _submit_here(self, playback_id: str, token_hash: str, beat: Beat) -> BeatOutcome:
-        request = BeatRequest(playback_id, token_hash, beat)
+    async def _submit_here(self, playback_id: str, credential: Presented, beat: Beat) -> BeatOutcome:
+        request = BeatRequest(playback_id, credential, beat)
         await self.queue.put(request)
         return await request.future
 
@@ -188,36 +181,51 @@ class HeartbeatWriter:
             batch = [first]
             while len(batch) < MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
-            try:
-                outcomes = await self._write(batch)
-            except Exception as exc:  # the whole batch failed: nobody is acknowledged, clients resend
+            metrics.QUEUE_LENGTH.labels("heartbeats").set(self.queue.qsize())
+            await self._write_isolated(batch)
+            self.meter.add(len(batch))
+
+    async def _write_isolated(self, batch: list[BeatRequest]) -> None:
+        """Writes a batch and answers its beats. When the database refuses the batch for the sake of one beat's
+        values, the batch is split by playback and its halves written apart, until the bad beat fails alone and every
+        other teacher's beat is stored (issue 12). When the database itself failed (connection lost, locked), the
+        whole batch fails: nobody is acknowledged, clients resend."""
+        started = time.perf_counter()
+        try:
+            outcomes = await self._write(batch)
+        except Exception as exc:
+            groups = list(_by_playback(batch).values())
+            if len(groups) < 2 or _database_failed(exc):
+                metrics.WRITER_FAILURES.inc()
                 log.exception("heartbeat batch of %d failed", len(batch))
                 for request in batch:
                     if not request.future.done():
                         request.future.set_exception(exc)
-                continue
-            for request, outcome in zip(batch, outcomes, strict=True):
-                if not request.future.done():
-                    request.future.set_result(outcome)
-            load.heartbeats.add(len(batch))
-
-    async def _current_policy(self, conn: AsyncConnection) -> Policy:
-        if self.policy is None or time.monotonic() - self.policy_at > _POLICY_SECONDS:
-            rows = (await conn.execute(select(PolicySetting.key, PolicySetting.value))).all()
-            self.policy, self.policy_at = policy_from_rows((k, v) for k, v in rows), time.monotonic()
-        return self.policy
+                return
+            log.warning("heartbeat batch of %d refused (%s): written in parts", len(batch), type(exc).__name__)
+            half = len(groups) // 2
+            await self._write_isolated([r for group in groups[:half] for r in group])
+            await self._write_isolated([r for group in groups[half:] for r in group])
+            return
+        for request, outcome in zip(batch, outcomes, strict=True):
+            if not request.future.done():
+                request.future.set_result(outcome)
+        metrics.count_heartbeats(Tally(map(_outcome_label, outcomes)), len(batch), time.perf_counter() - started)
 
     async def _write(self, batch: list[BeatRequest]) -> list[BeatOutcome]:
         async with self.engine.begin() as conn:
-            policy = await self._current_policy(conn)
+            policy = await load_policy_async(conn)  # the process's one policy cache
             now = clock.now()
-            users = await self._authenticate(conn, {r.token_hash for r in batch}, now, policy)
+            # The one credential check (backend.accounts.credentials), for the whole batch in this transaction.
+            users = await credentials.check_batch(
+                conn, {r.credential for r in batch}, Purpose.heartbeat, policy, sqlite=self.is_sqlite
+            )
             rows = await self._load(conn, sorted({r.playback_id for r in batch}))
             outcomes: list[BeatOutcome | None] = [None] * len(batch)
             by_playback: dict[str, list[int]] = defaultdict(list)
             for index, request in enumerate(batch):
                 row = rows.get(request.playback_id)
-                user = users.get(request.token_hash)
+                user = users.get(request.credential)
                 if user is None:
                     outcomes[index] = BeatOutcome(401, "not_authenticated")
                 elif row is None or row["user_id"] != user:
@@ -266,36 +274,37 @@ class HeartbeatWriter:
                     .values(outcome="missed", dropped_ms=bindparam("dropped_ms")),
                     prompts_missed,
                 )
+            # Last, once the batch's rows and prompts are written: closing and lease takeovers read them.
+            await self._follow_ups(conn, batch, outcomes, policy)
         return [o if o is not None else BeatOutcome(500, "internal") for o in outcomes]
 
-    async def _authenticate(self, conn: AsyncConnection, hashes: set[str], now: Any, policy: Policy) -> dict[str, int]:
-        found: dict[str, int] = {}
-        idle_since = now - timedelta(minutes=policy.session_idle_minutes)
-        touch_before = now - timedelta(seconds=_TOUCH_SECONDS)
-        stale: set[str] = set()
-        rows = (await conn.execute(*self._by_keys(_AUTH_SESSION, hashes))).all()
-        for token_hash, user_id, expires_at, last_seen_at, created_at in rows:
-            seen = last_seen_at or created_at
-            if expires_at > now and seen > idle_since:
-                found[token_hash] = user_id
-                if seen <= touch_before:
-                    stale.add(token_hash)
-        if stale:
-            touch = update(AuthSession).values(last_seen_at=now)
-            key = AuthSession.token_hash
-            if self.is_sqlite:
-                await conn.execute(touch.where(key.in_(_pad(sorted(stale)))))
-            else:
-                await conn.execute(touch.where(key == any_(bindparam("keys", type_=ARRAY(String)))),
-                                   {"keys": list(stale)})  # fmt: skip
-        missing = {h for h in hashes if h not in found}
-        if missing:
-            for token_hash, user_id, expires_at, revoked_at in (
-                await conn.execute(*self._by_keys(_AUTH_TOKEN, missing))
-            ).all():
-                if expires_at > now and revoked_at is None:
-                    found[token_hash] = user_id
-        return found
+    async def _follow_ups(
+        self, conn: AsyncConnection, batch: list[BeatRequest], outcomes: list[BeatOutcome | None], policy: Policy
+    ) -> None:
+        """Closing playbacks and lease takeovers of the batch, in its transaction (an ORM session joined to it)."""
+        wanted = [
+            i for i, o in enumerate(outcomes) if o is not None and o.status == 200 and (o.wants_close or o.wants_lease)
+        ]
+        if not wanted:
+            return
+
+        def run(sync_conn: Connection) -> dict[int, heartbeats.FollowUp]:
+            done: dict[int, heartbeats.FollowUp] = {}
+            with Session(bind=sync_conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+                for i in wanted:
+                    o = outcomes[i]
+                    assert o is not None
+                    done[i] = heartbeats.follow_up(s, batch[i].playback_id, o.wants_close, o.wants_lease, policy)
+                s.commit()  # releases the savepoint: the changes are the batch transaction's, committed with it
+            return done
+
+        for i, follow in (await conn.run_sync(run)).items():
+            o = outcomes[i]
+            assert o is not None
+            outcomes[i] = replace(
+                o, lesson_covered=follow.lesson_covered, course_completed=follow.course_completed,
+                counting=o.counting if follow.counting is None else follow.counting,
+            )  # fmt: skip
 
     async def _load(self, conn: AsyncConnection, ids: list[str]) -> dict[str, dict[str, Any]]:
         stmt, params = self._by_keys(
@@ -304,13 +313,8 @@ class HeartbeatWriter:
         return {row["id"]: dict(row) for row in (await conn.execute(stmt, params)).mappings()}
 
     def _by_keys(self, query: Select[Any], keys: set[str]) -> tuple[Select[Any], dict[str, Any]]:
-        """`query` restricted to rows whose key (its first column) is one of `keys`. PostgreSQL: one array
-        parameter, so every batch is the same prepared statement. SQLite: an IN list padded to a power of two,
-        so it sees a handful of statement shapes, not hundreds."""
-        key = query.selected_columns[0]
-        if self.is_sqlite:
-            return query.where(key.in_(_pad(sorted(keys)))), {}
-        return query.where(key == any_(bindparam("keys", type_=ARRAY(String)))), {"keys": list(keys)}
+        """`query` restricted to rows whose key (its first column) is one of `keys` (backend.db.where_key_in)."""
+        return where_key_in(query, query.selected_columns[0], keys, self.is_sqlite)  # type: ignore[no-any-return]
 
     async def _store(self, conn: AsyncConnection, updates: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
         """The batch's playback rows and heartbeat records: on PostgreSQL one `UPDATE … FROM unnest(…)` and one
@@ -351,6 +355,27 @@ class HeartbeatWriter:
             session_credited_ms=state.credited_ms + state.pending_ms, coverage=state.seen_coverage,
             duration_ms=state.duration_ms, counting=state.holds_lease and state.prompt_state != "missed",
         )
+
+
+def _outcome_label(outcome: BeatOutcome) -> str:
+    """accepted, duplicate (a resend), or why it was refused (not_found, old_heartbeat, time_travel, …)."""
+    if outcome.status == 200:
+        return "duplicate" if outcome.duplicate else "accepted"
+    return outcome.error or str(outcome.status)
+
+
+def _by_playback(batch: list[BeatRequest]) -> dict[str, list[BeatRequest]]:
+    groups: dict[str, list[BeatRequest]] = defaultdict(list)
+    for request in batch:
+        groups[request.playback_id].append(request)
+    return groups
+
+
+def _database_failed(exc: BaseException) -> bool:
+    """The database (or the way to it) failed, as opposed to refusing one beat's values."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
 def _state(row: dict[str, Any]) -> State:
@@ -441,24 +466,7 @@ def _outcome(row: dict[str, Any], s: State, beat: Beat, v: Verdict, now: Any, po
         counting=s.holds_lease and s.prompt_state != "missed",
         prompt_id=s.prompt_id if s.prompt_state == "open" else None,
         prompt_seconds_left=seconds_left,
-        wants_close=beat.ended,
+        # A check open at the end keeps the playback open until it is answered (a close would drop the credit).
+        wants_close=beat.ended and s.prompt_state != "open",
         wants_lease=(not s.holds_lease and not holder_live) or new_day,
     )
-
-
-def _sqlite_immediate(engine: AsyncEngine) -> None:
-    """SQLite: take the write lock at BEGIN, so a batch's reads cannot go stale before its writes."""
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

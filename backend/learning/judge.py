@@ -6,11 +6,15 @@ Rules (issue 3; DOMAIN.md "What a credit hour must mean"), each bounded by the s
 1. Credit never exceeds server time that passed while playing (carried forward at most `late_beat_window_seconds`
    for beats that were queued while offline), nor the playhead's advance at the allowed playback rate.
 2. Coverage is the set of unique milliseconds played; a jump ahead, and (unless seeking ahead is allowed) playing
-   beyond the furthest point reached, add none.
+   beyond the furthest point reached, add none. A beat covers no more than it credited at the allowed rate (issue
+   12): the position slack lets a playhead run a little ahead of the clock (network jitter) without being called a
+   jump, but a beat's lead over the clock is left uncovered until a later beat's time pays for it (`_unpaid_lead`),
+   so jitter costs an honest viewer nothing and a playhead that outruns the clock covers only the clock's worth.
 3. Paused, hidden, rewound, other-playback and prompt-missed intervals earn nothing.
 4. Attention prompts: due at a random moment, answered within `prompt_answer_seconds`; a missed one drops all
    pending credit since the last confirmation and stops credit until answered.
-5. Daily cap and once-a-day per lesson: budgets fixed when the playback took the lease.
+5. Daily cap and once-a-day per lesson: budgets fixed when the playback took the lease (and checked again when
+   pending credit is confirmed, `backend.learning.playbacks.confirm`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ NOTES = (
     "daily_cap", "lesson_done_today", "late", "ended",
 )
 IMPOSSIBLE = ("position_out_of_range", "time_travel")
+# Server time since the previous beat counts at most a day: what a record (INTEGER milliseconds) can hold however
+# long a playback was left open, and more than any rule needs (the late-beat window is minutes).
+MAX_ELAPSED_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,7 @@ def next_prompt_due(now: datetime, policy: Policy) -> datetime:
 
 def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     """Judges one beat with `beat.seq > state.last_seq` (the caller answers retries and refuses old ones)."""
-    elapsed = max(0, int((now - state.last_beat_at).total_seconds() * 1000))
+    elapsed = min(MAX_ELAPSED_MS, max(0, int((now - state.last_beat_at).total_seconds() * 1000)))
     if beat.position_ms < 0 or beat.position_ms > state.duration_ms + policy.position_slack_ms:
         return _refuse(state, beat, now, elapsed, "position_out_of_range")
     if beat.client_ms is not None and state.last_client_ms is not None and beat.client_ms < state.last_client_ms:
@@ -127,13 +134,15 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     elif not policy.allow_seek_ahead and not _continues_coverage(state, start, policy):
         note = "beyond_furthest"
     else:
-        full = min(int(advance / policy.max_playback_rate), window)
+        # What this beat may pay for: its advance, and the lead an earlier beat took over the clock (left uncovered).
+        pay_from = start - _unpaid_lead(state.seen_coverage, start, policy.position_slack_ms)
+        full = min(int((end - pay_from) / policy.max_playback_rate), window)
         credit = max(0, min(full, state.lesson_budget_ms, state.day_budget_ms))
         if credit < full:
             note = "daily_cap" if state.day_budget_ms <= state.lesson_budget_ms else "lesson_done_today"
         if credit > 0:
-            # Coverage only for the part that earned credit: a capped beat covers no more than it credited.
-            covered = (start, end if credit == full else start + int(credit * policy.max_playback_rate))
+            # Coverage only for the part that was paid for with credit at the allowed rate, never more.
+            covered = (pay_from, pay_from + min(end - pay_from, int(credit * policy.max_playback_rate)))
             pending_cov = coverage.add_interval(pending_cov, *covered)
             bank = window - credit
         note = note or ("late" if late else None)
@@ -178,6 +187,15 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
 def _continues_coverage(state: State, start: int, policy: Policy) -> bool:
     """Playing may only extend what was reached: from inside the covered part, or from the very start."""
     return start <= policy.position_slack_ms or coverage.contains(state.seen_coverage, start, policy.position_slack_ms)
+
+
+def _unpaid_lead(seen: list[list[int]], start: int, slack: int) -> int:
+    """How far `start` lies beyond the end of the covered part, when no further than the slack: the lead a playhead
+    took over the clock (network jitter), uncovered until a beat's time pays for it."""
+    if coverage.contains(seen, start):
+        return 0
+    reached = max((hi for _, hi in seen if hi < start), default=None)
+    return start - reached if reached is not None and start - reached <= slack else 0
 
 
 def _refuse(state: State, beat: Beat, now: datetime, elapsed: int, reason: str) -> Verdict:

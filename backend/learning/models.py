@@ -91,6 +91,10 @@ class LearnerState(Base):
     active_playback_id: Mapped[str | None] = mapped_column(String(36))
     day: Mapped[int] = mapped_column(Integer, default=0)
     day_credited_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # The attention-check schedule is the teacher's, not one playback's (issue 12): when the lease holder lets go,
+    # the viewing time left until its next check is kept here and the next holder goes on from it (0: a check is
+    # owed, shown at the next holder's first playing beat). None: no viewing yet, a fresh schedule is drawn.
+    prompt_due_in_ms: Mapped[int | None] = mapped_column(Integer)
 
 
 class AttentionPrompt(Base):

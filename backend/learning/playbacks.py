@@ -2,6 +2,14 @@
 confirming pending credit into lesson progress, attention-prompt answers and closing playbacks.
 
 Heartbeats themselves go through `backend.learning.hotpath`; everything here happens a few times per playback.
+
+Settling pending credit (issue 12): a playback's pending credit is confirmed by an attention check answered in time
+or by a clean close, and dropped by a missed check or by a close while a check is open or missed; a close settles
+it at once, so nothing of a closed playback is ever confirmed later. (The beat that ends a video does not close a
+playback with a check open: the player closes it after the answer.) Every confirmation checks the day's and the
+lesson's budgets at that moment (`_budgets`), whatever was budgeted when the lease was taken. The check schedule is
+the teacher's: only the lease holder has one, and it goes on from holder to holder (`LearnerState.prompt_due_in_ms`),
+so closing and reopening never restarts it.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, NotFound
 from backend.kit.i18n import _
+from backend.kit.numbers import INT_MAX
 from backend.learning import coverage
 from backend.learning import service as learning
 from backend.learning.judge import next_prompt_due
@@ -84,7 +93,7 @@ def start_playback(session: Session, user_id: int, lesson_id: int, policy: Polic
         rejected_ms=0,
         confirmed_at=now,
         prompt_state="none",
-        prompt_due_at=next_prompt_due(now, policy),
+        prompt_due_at=None,  # checks are for the lease holder, on the teacher's schedule (_grant_lease)
         holds_lease=False,
         budget_day=0,
         day_budget_ms=0,
@@ -117,14 +126,27 @@ def _grant_lease(
         if old is not None and old.ended_at is None:
             close_playback(session, old, policy, now)
     today = day_of(now)
-    if learner.day != today:
-        learner.day, learner.day_credited_ms = today, 0
-    lesson_today = progress.day_credited_ms if progress.day == today else 0
+    if not playback.holds_lease:
+        # The teacher's check schedule goes on here from where the last holder left it.
+        left = learner.prompt_due_in_ms
+        playback.prompt_due_at = next_prompt_due(now, policy) if left is None else now + timedelta(milliseconds=left)
     learner.active_playback_id = playback.id
     playback.holds_lease = True
     playback.budget_day = today
-    playback.day_budget_ms = max(0, int(policy.daily_cap_hours * 3_600_000) - learner.day_credited_ms)
-    playback.lesson_budget_ms = max(0, playback.duration_ms - lesson_today)
+    playback.day_budget_ms, playback.lesson_budget_ms = _budgets(learner, progress, playback, policy, today)
+
+
+def _budgets(
+    learner: LearnerState, progress: LessonProgress, playback: PlaybackSession, policy: Policy, today: int
+) -> tuple[int, int]:
+    """Credit still allowed today: by the daily cap, and for this lesson (once a day). The one home of both rules,
+    used when a lease is granted and again at every confirmation."""
+    day_credited = learner.day_credited_ms if learner.day == today else 0
+    lesson_credited = progress.day_credited_ms if progress.day == today else 0
+    return (
+        max(0, int(policy.daily_cap_hours * 3_600_000) - day_credited),
+        max(0, playback.duration_ms - lesson_credited),
+    )
 
 
 def take_over_lease(session: Session, playback_id: str, policy: Policy) -> bool:
@@ -139,7 +161,7 @@ def take_over_lease(session: Session, playback_id: str, policy: Policy) -> bool:
         return False
     if holder is not None and holder.id == playback.id and playback.budget_day == day_of(now):
         return True
-    if holder is not None and holder.id == playback.id:
+    if holder is not None and holder.id == playback.id and playback.prompt_state == "none":
         confirm(session, playback, policy, now)  # a new day: today's budgets start from what is confirmed
     progress = session.get(LessonProgress, playback.progress_id, with_for_update=True)
     assert progress is not None
@@ -150,20 +172,27 @@ def take_over_lease(session: Session, playback_id: str, policy: Policy) -> bool:
 
 
 def confirm(session: Session, playback: PlaybackSession, policy: Policy, now: datetime) -> bool:
-    """Moves pending credit and coverage into the lesson's progress. True if the course got completed by it."""
+    """Moves pending credit and coverage into the lesson's progress, within today's budgets as they stand now (what
+    exceeds them is rejected, and coverage is cut to what the confirmed credit paid for). True if the course got
+    completed by it."""
     progress = session.get(LessonProgress, playback.progress_id, with_for_update=True)
     assert progress is not None
-    pending = playback.pending_ms
-    if pending or playback.pending_coverage:
-        for lo, hi in playback.pending_coverage:
+    pending, pending_coverage = playback.pending_ms, playback.pending_coverage
+    if pending or pending_coverage:
+        today = day_of(now)
+        learner = _learner(session, playback.user_id)
+        day_left, lesson_left = _budgets(learner, progress, playback, policy, today)
+        if pending > min(day_left, lesson_left):
+            playback.rejected_ms += pending - min(day_left, lesson_left)
+            pending = min(day_left, lesson_left)
+            pending_coverage = coverage.clip(pending_coverage, int(pending * policy.max_playback_rate))
+        for lo, hi in pending_coverage:
             progress.coverage = coverage.add_interval(progress.coverage, lo, hi)
         progress.covered_ms = coverage.total(progress.coverage)
         progress.credited_ms += pending
-        today = day_of(now)
         if progress.day != today:
             progress.day, progress.day_credited_ms = today, 0
         progress.day_credited_ms += pending
-        learner = _learner(session, playback.user_id)
         if learner.day != today:
             learner.day, learner.day_credited_ms = today, 0
         learner.day_credited_ms += pending
@@ -183,24 +212,36 @@ def confirm(session: Session, playback: PlaybackSession, policy: Policy, now: da
 
 
 def close_playback(session: Session, playback: PlaybackSession, policy: Policy, now: datetime) -> bool:
-    """Ends a playback: pending credit is confirmed unless an attention prompt went unanswered."""
+    """Ends a playback and settles its pending credit at once: confirmed if no attention check is open, dropped if
+    one is open (answered it was not, and an answer after the close confirms nothing) or was missed."""
     if playback.ended_at is not None:
         return False
     completed = False
-    if playback.prompt_state == "open" and playback.prompt_deadline and now > playback.prompt_deadline:
-        _drop_for_missed_prompt(session, playback)
-    elif playback.prompt_state == "none":
+    if playback.prompt_state == "none":
         completed = confirm(session, playback, policy, now)
+    else:
+        _drop_for_missed_prompt(session, playback)
     playback.ended_at = now
     if playback.holds_lease:
         playback.holds_lease = False
         session.execute(
             update(LearnerState)
             .where(LearnerState.user_id == playback.user_id, LearnerState.active_playback_id == playback.id)
-            .values(active_playback_id=None)
+            .values(active_playback_id=None, prompt_due_in_ms=_schedule_left(playback))
         )
     session.flush()
     return completed
+
+
+def _schedule_left(playback: PlaybackSession) -> int | None:
+    """Viewing time left until the holder's next check, counted to its last beat (the time it stopped playing); 0
+    while a check is open or missed, so the next holder shows one at once."""
+    if playback.prompt_state != "none":
+        return 0
+    if playback.prompt_due_at is None:
+        return None
+    left = (playback.prompt_due_at - playback.last_beat_at).total_seconds() * 1000
+    return max(0, min(int(left), INT_MAX))
 
 
 def close_by_id(session: Session, user_id: int, playback_id: str, policy: Policy) -> tuple[PlaybackSession, bool]:
@@ -250,7 +291,8 @@ def answer_prompt(
     playback = session.get(PlaybackSession, playback_id, with_for_update=True)
     if playback is None or playback.user_id != user_id:
         raise NotFound(_("This playback session does not exist."))
-    if playback.prompt_id != prompt_id or playback.prompt_state == "none":
+    if playback.prompt_id != prompt_id or playback.prompt_state == "none" or playback.ended_at is not None:
+        # A closed playback's check was settled by the close: answering it now confirms nothing.
         raise Conflict(_("This attention check is no longer open."))
     now = clock.now()
     prompt = session.get(AttentionPrompt, prompt_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -10,15 +11,14 @@ from pydantic import BaseModel, Field
 
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
-from backend.catalogue.routes import visible_course
-from backend.credits import programs
-from backend.credits import service as credits
+from backend.credits import hours, programs
 from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
+from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
-from backend.learning import heartbeats, playbacks, service
+from backend.learning import heartbeat_lane, playbacks, service
 from backend.learning.heartbeats import HeartbeatIn, HeartbeatOut
-from backend.media.routes import lesson_document_url, lesson_video_url
+from backend.learning.lesson_files import lesson_document_url, lesson_video_url
 from backend.policies.service import load_policy
 from backend.quizzes import service as quizzes
 
@@ -33,7 +33,7 @@ def home(request: Request, user: OptionalUser) -> Response:
 
 @pages.post("/courses/{course_id}/enroll")
 def enroll_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = service.visible_course(session, user, course_id)
     service.enroll(session, user.id, course)
     first = next((lesson for lesson in course.lessons), None)
     return redirect(request, f"/lessons/{first.id}" if first else f"/courses/{course.id}")
@@ -42,7 +42,7 @@ def enroll_page(request: Request, course_id: int, session: SessionDep, user: Cur
 @pages.get("/lessons/{lesson_id}")
 def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: CurrentUser) -> Response:
     lesson = catalogue.get_lesson(session, lesson_id)
-    course = visible_course(session, user, lesson.course_id)
+    course = service.visible_course(session, user, lesson.course_id)
     enrollment = service.enrollment_for(session, user.id, course.id)
     if enrollment is None:
         return redirect(request, f"/courses/{course.id}")
@@ -81,14 +81,15 @@ def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -
         "learning/home.html",
         {
             "year": year,
-            "summary": credits.summary(session, user.id, year),
+            "summary": hours.teacher_total(session, user.id, year=year),
             "by_tier": programs.hours_by_tier(session, user.id, year),
             "induction": programs.induction_progress(session, user.id, policy),
+            "status_note": hours.STATUS_NOTE,
             "policy": policy,
             "enrollments": enrollments,
             "courses": courses,
             "progress": progress,
-            "entries": credits.entries_for(session, user.id),
+            "entries": hours.entries(session, user.id),
         },
     )
 
@@ -101,13 +102,13 @@ class EnrollmentOut(BaseModel):
 
 @api.post("/courses/{course_id}/enrollment", response_model=EnrollmentOut, status_code=201)
 def enroll_api(course_id: int, session: SessionDep, user: CurrentUser) -> EnrollmentOut:
-    course = visible_course(session, user, course_id)
+    course = service.visible_course(session, user, course_id)
     enrollment = service.enroll(session, user.id, course)
     return EnrollmentOut(id=enrollment.id, course_id=course.id, completed=enrollment.completed_at is not None)
 
 
 class PlaybackIn(BaseModel):
-    start_ms: int = Field(0, ge=0)
+    start_ms: Annotated[Int, Field(ge=0)] = 0
 
 
 class PlaybackOut(BaseModel):
@@ -145,19 +146,11 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: WriteSessionDep, u
     )
 
 
-@api.post(
-    "/playbacks/{playback_id}/heartbeats",
-    response_model=HeartbeatOut,
-    responses={409: {"description": "old heartbeat or ended playback"}, 422: {"description": "impossible beat"}},
-)
-async def heartbeat(playback_id: str, body: HeartbeatIn, request: Request) -> HeartbeatOut:
-    """Acknowledged only after it is stored. In a running server this URL is answered by the fast lane in front of
-    the framework (backend/learning/heartbeat_lane.py) with the same checks and the same body; this route
-    documents it and serves it where the lane is not installed."""
-    token_hash = heartbeats.credential(
-        request.headers.get("authorization", ""), request.cookies.get(request.app.state.settings.session_cookie_name)
-    )
-    return await heartbeats.accept(request.app, playback_id, token_hash, body)
+@api.post(heartbeat_lane.ROUTE, **heartbeat_lane.DOC)
+async def heartbeat(playback_id: str, body: HeartbeatIn) -> HeartbeatOut:
+    """Acknowledged only after it is stored. Documentation only: the heartbeat lane in front of the framework
+    (backend/learning/heartbeat_lane.py) is the one implementation and answers every request to this URL."""
+    raise heartbeat_lane.NotServedHere(playback_id)
 
 
 class PromptAnswerOut(BaseModel):
@@ -188,10 +181,13 @@ def close_playback(playback_id: str, session: WriteSessionDep, user: CurrentUser
 
 class LearningOut(BaseModel):
     year: int
-    hours_this_year: Decimal
-    induction_hours: Decimal
+    hours_this_year: Decimal = Field(description="Certified hours of this year: the hours that count")
+    hours_this_year_awaiting: Decimal = Field(description="Hours of this year pending or verified, not yet certified")
+    induction_hours: Decimal = Field(description="Certified hours toward the induction")
+    induction_hours_awaiting: Decimal
     induction_required: Decimal
     induction_missing_topics: list[str]
+    induction_complete: bool
     enrolled_course_ids: list[int]
     completed_course_ids: list[int]
 
@@ -202,12 +198,16 @@ def my_learning_api(session: SessionDep, user: CurrentUser) -> LearningOut:
     year = clock.local_year(clock.now())
     induction = programs.induction_progress(session, user.id, policy)
     enrollments = service.my_enrollments(session, user.id)
+    this_year = hours.teacher_total(session, user.id, year=year)
     return LearningOut(
         year=year,
-        hours_this_year=credits.summary(session, user.id, year).total,
+        hours_this_year=this_year.certified,
+        hours_this_year_awaiting=this_year.awaiting,
         induction_hours=induction.hours,
+        induction_hours_awaiting=induction.awaiting,
         induction_required=induction.required,
         induction_missing_topics=induction.missing_topics,
+        induction_complete=induction.complete,
         enrolled_course_ids=[e.course_id for e in enrollments],
         completed_course_ids=[e.course_id for e in enrollments if e.completed_at is not None],
     )

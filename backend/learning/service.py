@@ -12,19 +12,33 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.accounts.models import Role, User
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, Lesson
 from backend.credits import service as credits
 from backend.kit import clock
-from backend.kit.errors import Conflict, Forbidden
+from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.kit.i18n import _
 from backend.learning.models import Enrollment, LessonProgress
-from backend.policies.service import Policy
+from backend.policies.service import Policy, load_policy
+from backend.quizzes import events as quiz_events
 from backend.quizzes import service as quizzes
 
 
 def course_has_learners(session: Session, course_id: int) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.course_id == course_id)))
+
+
+def visible_course(session: Session, user: User, course_id: int) -> Course:
+    """Who may see a course (every page and API of a course asks this). Published courses are open to everyone; an
+    archived one only to teachers enrolled in it (they keep access); drafts and courses under review only to
+    trainers and district admins. Teachers never see those."""
+    course = catalogue.get_course(session, course_id)
+    if course.status == "published" or user.role in (Role.trainer, Role.district_admin):
+        return course
+    if course.status == "archived" and enrollment_for(session, user.id, course.id) is not None:
+        return course
+    raise NotFound(_("This course does not exist."))
 
 
 def enrollment_for(session: Session, user_id: int, course_id: int) -> Enrollment | None:
@@ -148,6 +162,18 @@ def evaluate_completion(session: Session, enrollment: Enrollment, policy: Policy
     )
     session.flush()
     return True
+
+
+def follow_completion(session: Session, course_id: int, user_id: int) -> bool:
+    """The one entry point for "a learner's result changed: is the course complete now?" (quizzes announce it on
+    quizzes.events.result_changed). Nothing happens for a learner not enrolled."""
+    enrollment = enrollment_for(session, user_id, course_id)
+    if enrollment is None:
+        return False
+    return evaluate_completion(session, enrollment, load_policy(session))
+
+
+quiz_events.result_changed.listen(follow_completion)
 
 
 # --- a new version of a course ------------------------------------------------------------------------------------

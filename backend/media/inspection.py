@@ -20,12 +20,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import av
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pypdf import PdfReader
 
+from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
 from backend.media.probe import InvalidMedia, MediaInfo, probe_stream
 from backend.media.storage import Storage, StorageError
@@ -59,13 +60,8 @@ NOT_AN_IMAGE = _("This file is not a JPEG, PNG or WebP image. Please choose a pi
 WRONG_TYPE = {"video": NOT_A_VIDEO, "document": NOT_A_PDF, "image": NOT_AN_IMAGE}
 
 
-class MediaRejected(Exception):
+class MediaRejected(InvalidInput):
     """The content is not acceptable for its kind. `message` is an English msgid with %(name)s `params`."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message % params if params else message)
-        self.message = message
-        self.params: dict[str, Any] = params
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,16 @@ class LocalStorage:
         """The file's path; it may not exist (check `exists`/`stat` first)."""
         return self._path(key)
 
+    def list_keys(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return iter(())
+        keys = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]  # bookkeeping: content types, uploads
+            base = Path(folder).relative_to(self.root)
+            keys += [(base / name).as_posix() for name in files if not name.startswith(".")]
+        return iter(sorted(keys))
+
     def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)

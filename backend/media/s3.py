@@ -60,8 +60,6 @@ READ_TIMEOUT_SECONDS = 60.0
 HTTP_RETRIES = 3
 
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
-# S3 refuses parts under 5 MiB, except the last part of an upload.
-MIN_PART_BYTES = 5 * _MIB
 _PART_READ_BYTES = 1024 * 1024
 
 
@@ -180,6 +178,12 @@ class S3Storage:
     def local_path(self, key: str) -> Path | None:
         validate_key(key)
         return None
+
+    def list_keys(self) -> Iterator[str]:
+        self._ensure_bucket()
+        with self._translate_errors("list", "(bucket)"):
+            keys = [item.object_name for item in self.client.list_objects(self.bucket, recursive=True)]
+        return iter(sorted(k for k in keys if k))
 
     def check(self) -> None:
         """Reach the endpoint and make sure the bucket exists (creating it if needed)."""

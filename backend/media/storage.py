@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from backend.kit.errors import AppError
+from backend.kit.i18n import _
+
 if TYPE_CHECKING:
     from backend.config import Settings
 
@@ -49,8 +52,19 @@ class UploadedPart:
     size: int
 
 
-class StorageError(Exception):
-    """The backend failed (unreachable, refused, disk error); the original exception is the `__cause__`."""
+class StorageError(AppError):
+    """The backend failed (unreachable, refused, disk error); the original exception is the `__cause__`. People
+    read that storage is unavailable (503); `detail`, in English, is for the log (it is also `str(error)`)."""
+
+    status_code = 503
+    code = "storage_unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(_("Media storage is unavailable right now."))
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class ObjectMissing(StorageError):
@@ -95,6 +109,10 @@ class Storage(Protocol):
 
     def check(self) -> None:
         """Readiness probe: raise `StorageError` unless the backend is reachable and writable."""
+        ...
+
+    def list_keys(self) -> Iterator[str]:
+        """Every stored object's key, in key order (backups); unfinished multipart uploads are not objects."""
         ...
 
     # Multipart uploads: an object assembled from parts that arrive over many requests (resumable browser

@@ -12,38 +12,35 @@ page. The rules live in `backend.media.uploads`; this module turns a request bod
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio.from_thread
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect
 
-from backend.accounts.deps import CurrentUser, require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AuthorUser, CurrentUser
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
+from backend.kit.numbers import BigInt
 from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
-from backend.media.routes import serve_object
+from backend.media.serving import serve_object
 from backend.policies.service import load_policy
 
 router = APIRouter()
 # The body is pulled from the server in pieces of about this size (bounded memory: one pull per request).
 PULL_BYTES = 1024 * 1024
-Uploader = Annotated[User, Depends(require_role(Role.trainer, Role.district_admin))]
 
 
 class UploadStart(BaseModel):
     filename: str = Field(min_length=1, max_length=1000)
-    size: int = Field(ge=0)
+    size: Annotated[BigInt, Field(ge=0)]
     kind: Literal["video", "document", "image"]
 
 
@@ -83,7 +80,7 @@ class UploadOut(BaseModel):
 
 
 @router.post("/api/v1/uploads", status_code=201, tags=["uploads"])
-def start_upload(request: Request, body: UploadStart, session: SessionDep, user: Uploader) -> UploadOut:
+def start_upload(request: Request, body: UploadStart, session: SessionDep, user: AuthorUser) -> UploadOut:
     upload = uploads.start_upload(
         session, request.app.state.storage, user, filename=body.filename, size=body.size, kind=body.kind
     )
@@ -91,12 +88,12 @@ def start_upload(request: Request, body: UploadStart, session: SessionDep, user:
 
 
 @router.get("/api/v1/uploads/{upload_id}", tags=["uploads"])
-def upload_status(upload_id: str, session: SessionDep, user: Uploader) -> UploadOut:
+def upload_status(upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
     return UploadOut.of(uploads.get_upload(session, user, upload_id))
 
 
 @router.put("/api/v1/uploads/{upload_id}/chunks/{index}", tags=["uploads"])
-def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: Uploader) -> UploadOut:
+def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: AuthorUser) -> UploadOut:
     length = _content_length(request)
     plan = uploads.prepare_chunk(session, user, upload_id, index, length, request.headers.get("content-range"))
     if plan.already_stored:
@@ -105,22 +102,21 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
     # PostgreSQL would keep a connection idle in transaction, and SQLite (WAL) refuses to turn a read snapshot
     # that other writers have since overtaken into a write ("database is locked"), so the final update would fail.
     session.commit()
-    with _keeping_rejections(session):
-        upload = uploads.store_chunk(session, request.app.state.storage, plan, RequestBody(request, length))
+    # A rejected upload is gone for good: UploadRejected keeps the deletion of its row (the session commits it).
+    upload = uploads.store_chunk(session, request.app.state.storage, plan, RequestBody(request, length))
     return UploadOut.of(upload)
 
 
 @router.post("/api/v1/uploads/{upload_id}/complete", tags=["uploads"])
-def complete_upload(request: Request, upload_id: str, session: SessionDep, user: Uploader) -> UploadOut:
+def complete_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
     plan = uploads.prepare_completion(session, user, upload_id)
     session.commit()  # as for chunks: no transaction stays open while the file is assembled and probed
-    with _keeping_rejections(session):
-        upload = uploads.complete_upload(session, request.app.state.storage, plan)
+    upload = uploads.complete_upload(session, request.app.state.storage, plan)  # UploadRejected keeps its deletion
     return UploadOut.of(upload)
 
 
 @router.delete("/api/v1/uploads/{upload_id}", status_code=204, tags=["uploads"])
-def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: Uploader) -> Response:
+def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> Response:
     uploads.cancel_upload(session, request.app.state.storage, user, upload_id)
     return Response(status_code=204)
 
@@ -134,7 +130,7 @@ def poster(request: Request, upload_id: str, session: SessionDep, user: CurrentU
 
 
 @router.get("/studio/uploads/new", include_in_schema=False)
-def upload_page(request: Request, session: SessionDep, user: Uploader) -> Response:
+def upload_page(request: Request, session: SessionDep, user: AuthorUser) -> Response:
     policy = load_policy(session)
     return render(
         request,
@@ -215,11 +211,3 @@ def _content_length(request: Request) -> int:
         raise InvalidInput(_("Each chunk must be sent with its Content-Length.")) from exc
 
 
-@contextmanager
-def _keeping_rejections(session: Session) -> Iterator[None]:
-    try:
-        yield
-    except uploads.UploadRejected:
-        # A rejected upload is gone for good: keep the deletion of its row, then let the error answer.
-        session.commit()
-        raise

@@ -36,7 +36,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.kit import clock
+from backend.kit import clock, metrics
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.media.inspection import SNIFF_BYTES, WRONG_TYPE, MediaRejected, inspect_object, sniff
@@ -81,9 +81,10 @@ class StoredMedia:
 
 class UploadRejected(InvalidInput):
     """The file's content is not acceptable (wrong type, damaged, too long). The upload's row and stored objects
-    are already deleted in the session: the route commits before letting the error answer the request."""
+    are already deleted in the session, and that is kept (`keep`): the request's session commits it."""
 
     code = "upload_rejected"
+    keep = True
 
 
 class UploadTooLarge(InvalidInput):
@@ -260,6 +261,7 @@ def store_chunk(session: Session, storage: Storage, plan: ChunkPlan, body: Chunk
         if began:
             _abort_quietly(storage, key, began)
         raise Conflict(_("This upload changed at the same moment in another request. Check its status and go on."))
+    metrics.UPLOAD_BYTES.inc(plan.length)
     return _reload(session, upload.id)
 
 

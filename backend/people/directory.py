@@ -24,3 +24,17 @@ def start_record(session: Session, user: User, staff_no: str | None) -> TeacherP
     session.add(profile)
     session.flush()
     return profile
+
+
+def teachers_with_staff_nos(session: Session, school_id: int, staff_nos: list[str]) -> dict[str, User]:
+    """The school's teachers among these staff numbers, by staff number (for imports that name teachers by 工号)."""
+    found: dict[str, User] = {}
+    for i in range(0, len(staff_nos), 900):
+        for staff_no, user in session.execute(
+            select(TeacherProfile.staff_no, User)
+            .join(User, User.id == TeacherProfile.user_id)
+            .where(TeacherProfile.staff_no.in_(staff_nos[i : i + 900]), User.school_id == school_id)
+        ):
+            if staff_no:
+                found[staff_no] = user
+    return found

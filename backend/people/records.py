@@ -10,18 +10,20 @@ Every change is recorded in the audit log with the values before and after.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.accounts.scope import school_scope as scope  # the one school scope (callers import it from here too)
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
-from backend.kit.errors import Forbidden, InvalidInput, NotFound
+from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
@@ -45,16 +47,6 @@ RESULT_LABELS = {
     "basic": _("Basically qualified"),
     "unqualified": _("Unqualified"),
 }
-
-
-def scope(actor: User) -> ColumnElement[bool]:
-    """The teachers an administrator may look at, as a condition on `User`."""
-    if actor.role == Role.district_admin:
-        return true()
-    if actor.role == Role.school_admin:
-        # A school admin without a school sees nobody rather than everybody.
-        return User.school_id == actor.school_id if actor.school_id is not None else false()
-    raise Forbidden(_("Your role does not allow this."))
 
 
 def teacher_filter(actor: User, *, query: str | None = None, school_id: int | None = None) -> list[ColumnElement[bool]]:
@@ -82,6 +74,16 @@ def schools_to_filter(session: Session, actor: User) -> list[School]:
 def all_schools(session: Session) -> list[School]:
     """Schools a service period may be recorded at (a teacher may have served at any school of the district)."""
     return list(session.scalars(select(School).order_by(School.code)))
+
+
+# Sections other packages add to the teacher record page (the organisation's tier history, …): people sits below
+# them, so it does not import them; each registers a function (session, actor, teacher id) → (template, context).
+RecordSection = Callable[[Session, User, int], tuple[str, dict[str, Any]]]
+record_sections: list[RecordSection] = []
+
+
+def extra_sections(session: Session, actor: User, user_id: int) -> list[tuple[str, dict[str, Any]]]:
+    return [section(session, actor, user_id) for section in record_sections]
 
 
 @dataclass(frozen=True)

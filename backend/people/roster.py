@@ -20,17 +20,14 @@ which is what Chinese Excel's "CSV" saves.
 
 from __future__ import annotations
 
-import csv
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
-from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -39,7 +36,8 @@ from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
-from backend.people.models import School, TeacherProfile
+from backend.kit.xlsx import cell_text, sheet_rows
+from backend.people.models import School, ServicePeriod, TeacherProfile
 from backend.people.records import parse_date
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -124,59 +122,17 @@ class _Row:
 # Reading the file
 
 
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():  # a staff number Excel stored as a number
-        value = int(value)
-    return str(value).strip()
-
-
-def _decode_csv(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(_("The CSV file is neither UTF-8 nor GB18030 text. Save it from Excel as CSV and try again."))
-
-
-def _rows_of(content: bytes, filename: str) -> Iterator[tuple[int, list[object]]]:
-    name = filename.lower()
-    if name.endswith(".csv"):
-        text = _decode_csv(content)
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-        try:
-            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
-        except csv.Error:
-            pass
-        for number, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-            yield number, list(row)
-        return
-    if name.endswith(".xlsx"):
-        try:
-            book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise InvalidInput(_("This is not a readable Excel (.xlsx) file.")) from exc
-        sheet = book.worksheets[0]
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-        book.close()
-        return
-    raise InvalidInput(_("Upload the roster as an Excel (.xlsx) or CSV file."))
-
-
 def read_rows(content: bytes, filename: str, report: ImportReport) -> list[_Row]:
     """The file's data rows, each cell parsed; problems go to the report."""
     if not content:
         raise InvalidInput(_("The file is empty."))
     if len(content) > MAX_IMPORT_BYTES:
         raise InvalidInput(_("The file is larger than 10 MB. Split the roster into several files."))
-    rows = _rows_of(content, filename)
+    rows = sheet_rows(content, filename, unsupported=_("Upload the roster as an Excel (.xlsx) or CSV file."))
     header: dict[str, int] | None = None
     parsed: list[_Row] = []
     for number, cells in rows:
-        values = [_text(c) for c in cells]
+        values = [cell_text(c) for c in cells]
         if not any(values):
             continue
         if header is None:
@@ -411,6 +367,62 @@ def _write(session: Session, report: ImportReport, plan: list[tuple[_Row, int | 
         )  # fmt: skip
     report.created = len(created)
     session.flush()
+    staff = [row.staff_no for row, _uid, _school in plan if row.status is not None]
+    by_staff = {
+        staff_no: user_id
+        for chunk in _chunks(staff)
+        for staff_no, user_id in session.execute(
+            select(TeacherProfile.staff_no, TeacherProfile.user_id).where(TeacherProfile.staff_no.in_(chunk))
+        )
+    }
+    today = clock.now().astimezone(clock.SHANGHAI).date()
+    sync_status_periods(
+        session,
+        [(by_staff[row.staff_no], row.status, school_id) for row, _uid, school_id in plan if row.status is not None],
+        today,
+    )
+
+
+# What a status (任职状态) means for the service periods: the kind of period it holds open (DOMAIN.md, People:
+# reserve pool → trainee → appointed; leaving the role ends a service period).
+STATUS_PERIOD_KINDS = {"reserve": None, "trainee": "trainee", "appointed": "homeroom"}
+ROLE_KINDS = ("trainee", "homeroom", "rotating", "deputy")
+
+
+def sync_status_periods(session: Session, changes: list[tuple[int, str, int | None]], on: date) -> int:
+    """Opens or closes service periods so they say what the imported 任职状态 says, from `on` (issue 13): 班主任
+    opens a homeroom period at the teacher's school (closing an open trainee period the day before); 见习班主任 opens
+    a trainee period; 储备池 closes the open ones. A status the open periods already say changes nothing, so a
+    re-import writes nothing. Returns how many periods were opened or closed. Reads the open periods in chunks."""
+    user_ids = [user_id for user_id, _status, _school in changes]
+    open_periods: dict[int, list[ServicePeriod]] = {}
+    for chunk in _chunks([str(u) for u in user_ids]):
+        for period in session.scalars(
+            select(ServicePeriod).where(
+                ServicePeriod.user_id.in_([int(u) for u in chunk]),
+                ServicePeriod.end.is_(None),
+                ServicePeriod.kind.in_(ROLE_KINDS),
+            )
+        ):
+            open_periods.setdefault(period.user_id, []).append(period)
+    moved = 0
+    for user_id, status, school_id in changes:
+        wanted = STATUS_PERIOD_KINDS.get(status)
+        current = open_periods.get(user_id, [])
+        if wanted == "homeroom" and any(p.kind in ("homeroom", "rotating") for p in current):
+            continue
+        if wanted is not None and wanted != "homeroom" and any(p.kind == wanted for p in current):
+            continue
+        for period in current:
+            if wanted == "homeroom" and period.kind == "deputy":
+                continue  # an appointed homeroom teacher may still be deputy elsewhere: not the import's business
+            period.end = max(period.start, on - timedelta(days=1))
+            moved += 1
+        if wanted is not None:
+            session.add(ServicePeriod(user_id=user_id, kind=wanted, school_id=school_id, start=on))
+            moved += 1
+    session.flush()
+    return moved
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,16 +8,16 @@ redirects back, so the pages work without JavaScript; htmx requests of the lists
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
+from backend.accounts.deps import AdminUser
+from backend.accounts.models import User
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
@@ -29,7 +29,6 @@ from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
 
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 LABELS = {
     "status_labels": records.STATUS_LABELS,
     "kind_labels": records.KIND_LABELS,
@@ -116,6 +115,7 @@ def _record_page(
 ) -> Response:
     context: dict[str, Any] = LABELS | {
         "record": records.record_of(session, user, teacher_id),
+        "sections": records.extra_sections(session, user, teacher_id),
         "schools": records.all_schools(session),
         "statuses": records.STATUSES,
         "kinds": records.PERIOD_KINDS,

@@ -14,9 +14,12 @@ How the dates are read (each one pinned by a test a day either side):
   date D, the days served are those before D (D itself is not yet a completed day), the same reading as the
   anniversary rule: a single period from 2006-09-01 completes 20 years on 2026-09-01.
 - Years of homeroom service are the days covered by the UNION of the counting periods, so a gap counts nothing and an
-  overlap (two schools at once after a move, a duplicated record) counts once. N years are complete when the days
-  reach ceil(N × 365.25): exactly the length of any N consecutive years when N is a multiple of 4 (20 years always
-  hold five 29 Februarys, 7,305 days), at most a day off otherwise.
+  overlap (two schools at once after a move, a duplicated record) counts once. ONE definition of a year for every
+  rule (issue 13; the induction's trainee year too): N years of service are complete when the days served reach the
+  days from the first day of service to its N-th anniversary (`days_for_years`), so one unbroken period completes
+  on its anniversary exactly, 29 February included (it rolls to 1 March in a common year), and a gap moves the day
+  on by its length. Years are never rounded: 19 years 364 days are 19 completed years and 364 days
+  (`years_and_days`), never "20.0".
 - Which kinds count as homeroom service (`Policy.homeroom_service_kinds`, default "homeroom,rotating"): DOMAIN.md
   names the appointed homeroom teacher 班主任 and, beside it, the deputy 副班主任 and the rotating homeroom teacher
   轮值班主任; the trainee 见习班主任 comes before appointment (reserve pool → trainee → appointed). The plan's
@@ -77,7 +80,9 @@ class Review:
     teaching_start: date | None
     teaching_years: int  # completed years of teaching
     homeroom_days: int
-    homeroom_years: float  # homeroom_days / 365.25, for display (one decimal)
+    homeroom_years: int  # completed years of homeroom service (floored, never rounded up)
+    homeroom_extra_days: int  # days served beyond them: "19 年 364 天"
+    days_before_teaching: int  # counting-period days recorded before the teaching start: not counted, flagged
     counted_periods: tuple[Period, ...]  # the periods behind the homeroom figure
     ignored_periods: tuple[Period, ...]  # kinds that do not count, or starting after the review date
     current_period: Period | None
@@ -117,8 +122,37 @@ def completed_years(start: date | None, as_of: date) -> int:
     return years if anniversary(start, years) <= as_of else years - 1
 
 
-def days_for_years(years: int) -> int:
-    return math.ceil(years * DAYS_PER_YEAR)
+def days_for_years(years: int, since: date | None = None) -> int:
+    """The days `years` years of service hold, counted from `since`, the first day of service: up to its `years`-th
+    anniversary. Without a first day (nothing served yet), the average length, ceil(years × 365.25)."""
+    if since is None:
+        return math.ceil(years * DAYS_PER_YEAR)
+    return (anniversary(since, years) - since).days
+
+
+def years_and_days(days: int, since: date | None) -> tuple[int, int]:
+    """`days` of service from `since` as (completed years, days beyond them); never rounded up."""
+    years = max(0, int(days / DAYS_PER_YEAR) - 1)
+    while days_for_years(years + 1, since) <= days:
+        years += 1
+    return years, days - days_for_years(years, since)
+
+
+def first_day(periods: Iterable[Period], since: date | None = None) -> date | None:
+    """The first day of service the periods count (not before `since`, e.g. the teaching start)."""
+    starts = [
+        max(p.start, since) if since else p.start
+        for p in periods
+        if since is None or p.end is None or p.end >= since
+    ]
+    return min(starts) if starts else None
+
+
+def service_complete(periods: Iterable[Period], years: int, as_of: date, since: date | None = None) -> bool:
+    """Whether `years` years of service (the union of `periods`, from `since`) are complete on `as_of`."""
+    spans = list(periods)
+    start = first_day(spans, since)
+    return start is not None and covered_days(spans, as_of, since) >= days_for_years(years, start)
 
 
 def covered_days(periods: Iterable[Period], as_of: date, since: date | None = None) -> int:
@@ -162,6 +196,7 @@ def review(
     # "Of them" (DOMAIN.md): homeroom years are years of teaching, so service recorded before the teaching start
     # date (a typing slip, usually) does not count.
     days = covered_days(counted, as_of, since=teaching_start)
+    before_teaching = covered_days(counted, min(as_of, teaching_start)) if teaching_start else 0
     current = next(
         (p for p in sorted(periods, key=lambda p: p.start, reverse=True) if p.kind in kinds and is_current(p, as_of)),
         None,
@@ -169,10 +204,11 @@ def review(
     first, last = evaluation_window(as_of, policy)
     excellent = tuple(sorted(e.year for e in evaluations if e.result == "excellent" and first <= e.year <= last))
     teaching = completed_years(teaching_start, as_of)
-    homeroom_needed = days_for_years(policy.title_homeroom_years)
+    since = first_day(counted, teaching_start)
+    years, extra = years_and_days(days, since)
     conditions = (
         Condition("teaching", teaching >= policy.title_teaching_years, str(teaching), str(policy.title_teaching_years)),
-        Condition("homeroom", days >= homeroom_needed, f"{days / DAYS_PER_YEAR:.1f}", str(policy.title_homeroom_years)),
+        Condition("homeroom", years >= policy.title_homeroom_years, str(years), str(policy.title_homeroom_years)),
         Condition("current", current is not None, "1" if current else "0", "1"),
         Condition("excellent", len(excellent) >= 1, str(len(excellent)), "1"),
     )
@@ -181,7 +217,9 @@ def review(
         teaching_start=teaching_start,
         teaching_years=teaching,
         homeroom_days=days,
-        homeroom_years=days / DAYS_PER_YEAR,
+        homeroom_years=years,
+        homeroom_extra_days=extra,
+        days_before_teaching=before_teaching,
         counted_periods=counted,
         ignored_periods=ignored,
         current_period=current,
@@ -193,4 +231,4 @@ def review(
 
 def honoured(result: Review, policy: Policy) -> bool:
     """DOMAIN.md, honours: in post (a counting period covers the date) with ≥ `honour_homeroom_years` of service."""
-    return result.current_period is not None and result.homeroom_days >= days_for_years(policy.honour_homeroom_years)
+    return result.current_period is not None and result.homeroom_years >= policy.honour_homeroom_years

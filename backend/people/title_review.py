@@ -3,9 +3,9 @@
 The rules themselves are in `backend.people.rules`; this module reads the records behind them and the certified
 ledger. Every figure is traceable: the report names the periods, evaluations and ledger entries it counted.
 
-Hours come from the ledger (`backend.credits`), summed by year and category, counting entries with status
-`certified` only (已认定: certified by the district, the only hours title review may rely on). A correction is a
-reversing entry with negative hours, certified like any other, so the sums already net it out.
+Hours come from the ledger through `backend.credits.hours` (the one reading of it), summed by year and category,
+counting certified hours only (已认定: certified by the district, the only hours title review may rely on). A
+correction is a reversing entry with negative hours, certified like any other, so the sums already net it out.
 
 The export streams: teachers, periods, evaluations and the hours pivot are read with server-side cursors ordered by
 teacher, merged as they arrive and written row by row into the workbook on disk (`backend.kit.xlsx`), so memory
@@ -22,14 +22,15 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES
-from backend.credits.models import LedgerEntry
+from backend.credits import hours
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
+from backend.kit.i18n import translate
 from backend.kit.pagination import Page, clamp_page
 from backend.kit.xlsx import Sheet, temporary_workbook
 from backend.people import records, rules
@@ -39,13 +40,6 @@ from backend.policies.service import Policy, load_policy
 PAGE_SIZE = 50
 STREAM_BATCH = 2000
 HOURS_YEARS = 5  # years of hours in the export: the review year and the four before it
-COUNTED_STATUSES = ("certified",)
-CATEGORY_NAMES = {
-    "ethics": "师德素养",
-    "knowledge_skills": "知识技能",
-    "practice": "实践体验",
-    "self_study": "自主研修",
-}
 KIND_NAMES = {"homeroom": "班主任", "deputy": "副班主任", "trainee": "见习班主任", "rotating": "轮值班主任"}
 RESULT_NAMES = {"excellent": "优秀", "qualified": "合格", "basic": "基本合格", "unqualified": "不合格"}
 CONDITIONS = ("teaching", "homeroom", "current", "excellent")
@@ -236,6 +230,7 @@ class HoursLine:
     status: str
     created_at: datetime
     reverses_id: int | None
+    trained_on: date
 
 
 @dataclass(frozen=True)
@@ -261,40 +256,22 @@ def teacher_review(session: Session, actor: User, user_id: int, as_of: date) -> 
     evaluations = [rules.Evaluation(e.year, e.result) for e in record.evaluations]
     review = rules.review(record.profile.teaching_start, periods, evaluations, as_of, policy)
     years = hours_years(as_of)
+    listed = hours.entries(session, user_id, years=years)
     entries = [
-        HoursLine(*row)
-        for row in session.execute(
-            select(
-                LedgerEntry.id,
-                LedgerEntry.year,
-                LedgerEntry.category,
-                LedgerEntry.level,
-                LedgerEntry.source,
-                LedgerEntry.hours,
-                LedgerEntry.status,
-                LedgerEntry.created_at,
-                LedgerEntry.reverses_id,
-            )
-            .where(
-                LedgerEntry.user_id == user_id, LedgerEntry.year.in_(years), LedgerEntry.status.in_(COUNTED_STATUSES)
-            )
-            .order_by(LedgerEntry.year, LedgerEntry.created_at, LedgerEntry.id)
+        HoursLine(
+            e.id, e.year, e.category, e.level, e.source, e.hours, e.status, e.created_at, e.reverses_id, e.trained_on
         )
+        for e in sorted(listed, key=lambda e: (e.trained_on, e.created_at, e.id))
+        if e.status in hours.COUNTED
     ]
-    other = (
-        session.scalar(
-            select(func.count()).where(
-                LedgerEntry.user_id == user_id, LedgerEntry.year.in_(years), LedgerEntry.status.not_in(COUNTED_STATUSES)
-            )
-        )
-        or 0
-    )
-    totals: dict[int, dict[str, Decimal]] = {y: {c.code: Decimal("0") for c in CREDIT_CATEGORIES} for y in years}
+    other = len(listed) - len(entries)
+    totals: dict[int, dict[str, Decimal]] = {y: {c: Decimal("0") for c in hours.CATEGORIES} for y in years}
     for year in years:
         totals[year]["total"] = Decimal("0")
-    for line in entries:
-        totals[line.year][line.category] = totals[line.year].get(line.category, Decimal("0")) + line.hours
-        totals[line.year]["total"] += line.hours
+    found = hours.totals(session, by=("year", "category"), user=user_id, years=(years[0], years[-1]))
+    for (year, category), counted in found.items():
+        totals[year][category] = totals[year].get(category, Decimal("0")) + counted.certified
+        totals[year]["total"] += counted.certified
     return TeacherReview(record, review, rules.honoured(review, policy), policy, years, totals, entries, other)
 
 
@@ -346,7 +323,7 @@ def export_header(years: list[int]) -> list[str]:
         "从教日期",
         "从教年限（年）",
         "条件1 从教≥30年",
-        "班主任年限（年）",
+        "班主任年限（整年，不进位）",
         "班主任天数",
         "计入的任职记录",
         "条件2 班主任≥20年",
@@ -357,6 +334,7 @@ def export_header(years: list[int]) -> list[str]:
         "条件4 近5年≥1次优秀",
         "免论文",
         "荣誉证书（在岗≥20年）",
+        "早于从教日期未计入的班主任天数",
     ]
     return header + sums_header(years)
 
@@ -365,7 +343,7 @@ def sums_header(years: list[int]) -> list[str]:
     """The hours columns: per year the four categories and the year's total, then the five years' total."""
     header = []
     for year in years:
-        header += [f"{year} {CATEGORY_NAMES[c.code]}" for c in CREDIT_CATEGORIES] + [f"{year} 合计"]
+        header += [f"{year} {translate('zh_CN', c.name)}" for c in CREDIT_CATEGORIES] + [f"{year} 合计"]
     return header + ["五年合计（已认定）"]
 
 
@@ -410,32 +388,10 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
             )
         )
 
-        # The hours pivot is summed in SQL and read as text ("12.5"): 390,000 Decimals fewer to parse at district
-        # size, written as numeric cells all the same. Per year: the four categories, then the year's total; last,
-        # the five years' total.
-        def hours_sum(*conditions: ColumnElement[bool]) -> Any:
-            picked = case((and_(*conditions), LedgerEntry.hours)) if conditions else LedgerEntry.hours
-            return cast(func.coalesce(func.sum(picked), 0), String)
-
-        sums = [
-            hours_sum(LedgerEntry.year == y, LedgerEntry.category == c.code) if c else hours_sum(LedgerEntry.year == y)
-            for y in years
-            for c in (*CREDIT_CATEGORIES, None)
-        ]
-        sums.append(hours_sum())
-        hours = _Follower(
-            stream(
-                select(LedgerEntry.user_id, *sums)
-                .where(
-                    LedgerEntry.user_id.in_(scoped),
-                    LedgerEntry.year.in_(years),
-                    LedgerEntry.status.in_(COUNTED_STATUSES),
-                )
-                .group_by(LedgerEntry.user_id)
-                .order_by(LedgerEntry.user_id)
-            )
-        )
-        no_hours = ["0"] * len(sums)
+        # The hours pivot (`backend.credits.hours.certified_pivot`) is summed in SQL and read as text ("12.5"):
+        # 390,000 Decimals fewer to parse at district size, written as numeric cells all the same.
+        hours_rows = _Follower(stream(hours.certified_pivot(scoped, years)))
+        no_hours = ["0"] * hours.pivot_width(years)
         for user_id, name, staff_no, school_name, start in teachers:
             teacher_periods = [
                 rules.Period(pid, kind, sid, start, end, names.get(sid or 0))
@@ -453,7 +409,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 _fmt(start),
                 review.teaching_years,
                 _yes(met["teaching"]),
-                round(review.homeroom_years, 1),
+                review.homeroom_years,
                 review.homeroom_days,
                 "；".join(_period_text(p) for p in review.counted_periods),
                 _yes(met["homeroom"]),
@@ -464,8 +420,9 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 _yes(met["excellent"]),
                 _yes(review.waiver),
                 _yes(honoured),
+                review.days_before_teaching,
             ]
-            found = hours.take(user_id)
+            found = hours_rows.take(user_id)
             line += found[0][1:] if found else no_hours
             if honoured:
                 honours.append(
@@ -473,7 +430,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                         staff_no or "",
                         name,
                         school_name or "",
-                        round(review.homeroom_years, 1),
+                        review.homeroom_years,
                         review.homeroom_days,
                         _period_text(current) if current else "",
                     ]
@@ -490,7 +447,13 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         [
             "条件2",
             f"担任班主任满 {policy.title_homeroom_years} 年：按任职记录的日期并集计天数，间断期不计、"
-            f"重叠期（如调动时两校交叉）只计一次；满 N 年 = 天数 ≥ N×365.25（向上取整）",
+            f"重叠期（如调动时两校交叉）只计一次；满 N 年 = 天数达到自首个任职日起至其第 N 个周年日的天数"
+            f"（2月29日起算的，平年按3月1日）；年限只取整年、不进位（19年364天记为19年）",
+        ],
+        [
+            "早于从教日期",
+            "班主任年限只计从教日期之后的任职天数；任职记录早于从教日期的天数不计入，"
+            "并列于“早于从教日期未计入的班主任天数”列（通常是录入错误，请核对任职记录或从教日期）",
         ],
         ["计入的任职类型", "、".join(KIND_NAMES.get(k, k) for k in sorted(rules.counting_kinds(policy)))],
         ["条件3", "基准日当天有一条计入类型的任职记录在任"],
@@ -505,12 +468,12 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
             "职称评审",
             header,
             rows(),
-            widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10],
+            widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10, 10],
             numbers_from=len(header) - len(sums_header(years)),
         ),
         Sheet(
             "荣誉名单",
-            ["工号", "姓名", "学校", "班主任年限（年）", "班主任天数", "当前任职"],
+            ["工号", "姓名", "学校", "班主任年限（整年，不进位）", "班主任天数", "当前任职"],
             honour_rows(),
             widths=[10, 10, 18, 10, 10, 40],
         ),

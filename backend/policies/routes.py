@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from backend.accounts.deps import require_role
-from backend.accounts.models import Role, User
-from backend.audit import service as audit
+from backend.accounts.deps import DistrictAdmin
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
@@ -25,13 +22,12 @@ from backend.policies import service
 from backend.policies.service import DEFAULT_POLICY, Policy
 
 pages = APIRouter(include_in_schema=False)
-DistrictAdmin = Annotated[User, Depends(require_role(Role.district_admin))]
 
 INVALID = _("Not a valid value.")
 # The settings of the credit rules (issue 5), labelled for administrators; every other setting is listed by its key.
 LABELS = {
     "induction_hours": _("Induction: credit hours required"),
-    "induction_trainee_days": _("Induction: days as trainee homeroom teacher"),
+    "induction_trainee_years": _("Induction: years as trainee homeroom teacher"),
     "induction_assessment_course": _("Induction: code of the assessment course"),
     "annual_hours_target": _("Annual hours of a homeroom teacher"),
     "homeroom_service_kinds": _("Service kinds that count as homeroom teacher"),
@@ -48,13 +44,14 @@ LABELS = {
     "cycle_min_school": _("Credit cycle: minimum credits, school-based"),
     "workshop_counts_as_level": _("Credit cycle: level that workshop hours count toward"),
     "hours_per_credit": _("Hours per credit"),
+    "school_year_start_month": _("School year: month it starts in"),
+    "workshop_min_classes": _("Workshop rule: classes from which a school workshop is required"),
+    "workshop_min_members": _("Workshop rule: minimum members of the workshop"),
+    "tier_suggested_for_trainees": _("Tier suggested for trainee homeroom teachers"),
+    "mentoring_max_hours": _("Mentoring: hours credited at most per pair"),
+    "mentoring_category": _("Mentoring: credit category"),
+    "mentoring_level": _("Mentoring: credit level"),
 }
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _page(request: Request, policy: Policy, status: int = 200, **extra: object) -> Response:
@@ -62,8 +59,8 @@ def _page(request: Request, policy: Policy, status: int = 200, **extra: object) 
         (
             f.name,
             LABELS.get(f.name),
-            _as_text(getattr(policy, f.name)),
-            _as_text(getattr(DEFAULT_POLICY, f.name)),
+            service.as_text(getattr(policy, f.name)),
+            service.as_text(getattr(DEFAULT_POLICY, f.name)),
             isinstance(getattr(DEFAULT_POLICY, f.name), bool),
         )
         for f in fields(Policy)
@@ -97,6 +94,8 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
             continue
         if isinstance(value, Decimal | int | float) and not isinstance(value, bool) and value < 0:
             errors[name] = translate(request.state.locale, INVALID)
+        elif (problem := service.out_of_bounds(name, value)) is not None:
+            errors[name] = translate(request.state.locale, problem)
         elif value != getattr(current, name):
             changes[name] = value
     if errors:
@@ -109,15 +108,5 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
             form_error=translate(request.state.locale, _("Please correct the marked fields.")),
         )
     for name, value in changes.items():
-        before = _as_text(getattr(current, name))
-        service.set_policy(session, name, value, user.id)
-        audit.record(
-            session,
-            "policy.set",
-            actor_id=user.id,
-            subject_type="policy",
-            subject_id=name,
-            before={name: before},
-            after={name: _as_text(value)},
-        )
+        service.set_policy(session, name, value, user.id)  # audited there
     return redirect(request, f"/admin/policy?saved={len(changes)}")

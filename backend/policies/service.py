@@ -9,12 +9,16 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session
 
+from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
+from backend.kit.i18n import _
 from backend.policies.models import PolicySetting
 
 
@@ -44,8 +48,9 @@ class Policy:
     position_slack_ms: int = 1500
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
     annual_hours_target: Decimal = Decimal("72")
-    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher, as days served in trainee periods (their union).
-    induction_trainee_days: int = 365
+    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher: the days served in trainee periods (their union)
+    # reach the days from the first trainee day to its anniversary (backend/people/rules.py, one definition of a year).
+    induction_trainee_years: int = 1
     # DOMAIN.md, Induction: the assessment after training; the code of the course whose quiz is that assessment
     # (empty: not set up yet, so nobody is shown as eligible for appointment).
     induction_assessment_course: str = ""
@@ -81,12 +86,16 @@ class Policy:
     # Issue 6, sessions (OWASP ASVS 3.3.2): idle and absolute session timeouts.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
-    # Issue 6, login throttling (ASVS 2.2.1): failures per account name and per client address within the window
-    # lock that name or address for lockout_minutes.
+    # Issue 6 and 14, login throttling (ASVS 2.2.1, backend/accounts/throttle.py): failures of a name from one
+    # address, and of one address, within the window lock that name there, or that address, for lockout_minutes;
+    # failures of a name from every address lock it everywhere, but only for account_lockout_minutes (the owner
+    # is never locked out for long).
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
+    login_max_failures_per_account_any_address: int = 30
     login_window_minutes: int = 15
     login_lockout_minutes: int = 15
+    login_account_lockout_minutes: int = 1
     # Issue 6, password policy (ASVS 2.1.1: at least 12 characters).
     password_min_length: int = 12
     # Issue 6: school and district admins must sign in with a second factor (TOTP) unless through SSO.
@@ -96,7 +105,7 @@ class Policy:
     offline_half_day_hours: Decimal = Decimal("3")
     # Issue 5, offline study: the check-in QR code shown at a session rotates this often (seconds)...
     checkin_code_seconds: int = 30
-    # ...and is accepted from this long before the session starts until this long after it ends (minutes).
+    # ...and is accepted from the session's start (issue 13: no attendance before it) until this long after its end.
     checkin_grace_minutes: int = 30
     # A teacher who scanned a valid code has this long to log in and confirm the check-in (minutes).
     checkin_confirm_minutes: int = 10
@@ -112,9 +121,70 @@ class Policy:
     # Which service-period kinds count as years "as homeroom teacher" (comma-separated; backend/people/rules.py
     # explains the default: the class's own homeroom teacher, appointed or on rotation; not deputy, not trainee).
     homeroom_service_kinds: str = "homeroom,rotating"
+    # Issue 16, the homeroom organisation. A school year (学年) starts on the 1st of this month (9: September).
+    school_year_start_month: int = 9
+    # The plan, 二(二)2: a school with ≥ 15 classes must have a school workshop (校级工作室) of ≥ 8 members; a school
+    # with fewer classes may meet it through a joint workshop (联合工作室) with neighbouring schools.
+    workshop_min_classes: int = 15
+    workshop_min_members: int = 8
+    # The plan, 二(二)1: 地平线 is for new and qualifying-stage homeroom teachers; the tier suggested for trainees.
+    tier_suggested_for_trainees: str = "horizon"
+    # The plan, 二(一)2 and 二(三)1 (在岗跟岗指导、带教): a signed-off mentoring pair credits both people with the
+    # hours of its meeting log, at most this many, in this credit category and level.
+    mentoring_max_hours: Decimal = Decimal("12")
+    mentoring_category: str = "practice"
+    mentoring_level: str = "school"
 
 
 DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True)
+class Bound:
+    low: object
+    high: object
+    reason: str  # a message id: why the number may not leave these bounds
+
+
+# The security numbers may be tightened, never turned off (issue 14): set_policy and the policy page refuse a value
+# outside these bounds, with the reason.
+SECURITY_BOUNDS: dict[str, Bound] = {
+    "admin_totp_required": Bound(True, True, _("Administrators must sign in with a second factor (ASVS 4.3.1).")),
+    "password_min_length": Bound(
+        12, 64,
+        _("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."),
+    ),
+    "session_idle_minutes": Bound(1, 30, _("A session ends after at most 30 minutes idle (ASVS 3.3.2).")),
+    "session_absolute_hours": Bound(1, 12, _("A session ends at most 12 hours after sign-in (ASVS 3.3.2).")),
+    "login_max_failures_per_account": Bound(
+        3, 10,
+        _("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_address": Bound(
+        5, 100,
+        _("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."),
+    ),
+    "login_max_failures_per_account_any_address": Bound(
+        10, 100,
+        _("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."),
+    ),
+    "login_window_minutes": Bound(5, 60, _("Failures are counted over 5 to 60 minutes (ASVS 2.2.1).")),
+    "login_lockout_minutes": Bound(1, 60, _("A lockout lasts 1 to 60 minutes (ASVS 2.2.1).")),
+    "login_account_lockout_minutes": Bound(
+        1, 5,
+        _("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),
+    ),
+}  # fmt: skip
+
+
+def out_of_bounds(name: str, value: object) -> str | None:
+    """Why `value` may not be set for the security number `name` (a message id), or None."""
+    bound = SECURITY_BOUNDS.get(name)
+    if bound is None:
+        return None
+    if not (bound.low <= value <= bound.high):  # type: ignore[operator]
+        return bound.reason
+    return None
 _CACHE_SECONDS = 10.0
 _cache: tuple[float, Policy] | None = None
 
@@ -131,30 +201,52 @@ def _coerce(name: str, raw: object) -> object:
         raise InvalidInput("Invalid value for policy %(name)s", name=name) from exc
 
 
-def load_policy(session: Session) -> Policy:
-    """The merged policy. Cached for a few seconds per process: it changes rarely and is read on every heartbeat."""
+_ROWS = select(PolicySetting.key, PolicySetting.value)
+
+
+def _fresh() -> Policy | None:
+    return _cache[1] if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS else None
+
+
+def _remember(policy: Policy) -> Policy:
     global _cache
-    if _cache and time.monotonic() - _cache[0] < _CACHE_SECONDS:
-        return _cache[1]
-    policy = policy_from_rows((row.key, row.value) for row in session.scalars(select(PolicySetting)))
     _cache = (time.monotonic(), policy)
     return policy
 
 
-def load_cached_policy() -> Policy:
-    """The last policy read by this process (defaults before the first read): for paths without a session."""
-    return _cache[1] if _cache else DEFAULT_POLICY
+def load_policy(session: Session) -> Policy:
+    """The merged policy. Cached for a few seconds per process (one cache, shared with `load_policy_async`): it
+    changes rarely and is read on every heartbeat."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in session.execute(_ROWS)))
+
+
+async def load_policy_async(conn: AsyncConnection) -> Policy:
+    """`load_policy` on an async connection (the heartbeat writer's), through the same cache."""
+    cached = _fresh()
+    if cached is not None:
+        return cached
+    return _remember(policy_from_rows((key, value) for key, value in await conn.execute(_ROWS)))
 
 
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
     known = {f.name for f in fields(Policy)}
-    return replace(DEFAULT_POLICY, **{k: _coerce(k, v) for k, v in rows if k in known})
+    # Any: each value was coerced to its field's own type by _coerce.
+    changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in known}
+    return replace(DEFAULT_POLICY, **changes)
 
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
+    """Changes one policy value, audited ("policy.set", with the value before and after), whoever calls it."""
     if key not in {f.name for f in fields(Policy)}:
         raise InvalidInput("Unknown policy %(name)s", name=key)
     coerced = _coerce(key, value)
+    before = getattr(load_policy(session), key)
+    problem = out_of_bounds(key, coerced)
+    if problem:
+        raise InvalidInput(_("Please correct the marked fields."), fields={key: problem})
     row = session.get(PolicySetting, key)
     stored = str(coerced) if isinstance(coerced, Decimal) else coerced
     if row is None:
@@ -162,8 +254,19 @@ def set_policy(session: Session, key: str, value: object, actor_id: int | None) 
     else:
         row.value, row.updated_at, row.updated_by = stored, clock.now(), actor_id
     session.flush()
+    audit.record(
+        session, "policy.set", actor_id=actor_id, subject_type="policy", subject_id=key,
+        before={key: as_text(before)}, after={key: as_text(coerced)},
+    )
     forget_cached_policy()
     return load_policy(session)
+
+
+def as_text(value: object) -> str:
+    """A policy value as the policy page shows it and the audit log records it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def forget_cached_policy() -> None:

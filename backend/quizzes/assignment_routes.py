@@ -11,7 +11,6 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from backend.accounts.deps import CurrentUser
-from backend.catalogue.routes import visible_course
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.forms import FormDep
@@ -39,7 +38,7 @@ SizeChecked = Annotated[None, Depends(_refuse_oversized)]
 
 @pages.get("/courses/{course_id}/assignments")
 def course_assignments(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     items = rules.states_for(session, course.id, user.id)
     return render(request, "quizzes/assignments.html", {"course": course, "items": items})
 
@@ -61,7 +60,7 @@ def _page(request: Request, session: SessionDep, user_id: int, assignment: rules
 @pages.get("/assignments/{assignment_id}")
 def assignment_page(request: Request, assignment_id: int, session: SessionDep, user: CurrentUser) -> Response:
     assignment = rules.get_assignment(session, assignment_id)
-    course = visible_course(session, user, assignment.course_id)
+    course = learning.visible_course(session, user, assignment.course_id)
     return _page(request, session, user.id, assignment, course)
 
 
@@ -70,7 +69,7 @@ def assignment_submit(
     request: Request, assignment_id: int, _size: SizeChecked, form: FormDep, session: SessionDep, user: CurrentUser
 ) -> Response:
     assignment = rules.get_assignment(session, assignment_id)
-    course = visible_course(session, user, assignment.course_id)
+    course = learning.visible_course(session, user, assignment.course_id)
     learning.require_enrollment(session, user.id, course.id)
     upload = form.get("file")
     received = (

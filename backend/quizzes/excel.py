@@ -29,6 +29,7 @@ from openpyxl.styles import Font, PatternFill  # type: ignore[import-untyped]
 from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
+from backend.kit import xlsx
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
 from backend.quizzes import banks, service
@@ -179,7 +180,13 @@ def parse_questions(stream: BinaryIO) -> list[QuestionInput]:
     if size > MAX_IMPORT_BYTES:
         raise InvalidInput(_("The sheet is larger than 5 MB."), fields={"file": _("At most 5 MB.")})
     try:
+        xlsx.check_expansion(stream)  # before parsing: a decompression bomb is refused in constant memory
         workbook = load_workbook(stream, read_only=True, data_only=True)
+    except xlsx.WorkbookTooLarge as exc:
+        raise InvalidInput(
+            _("This workbook expands to more than the portal reads. Split it or save it again."),
+            fields={"file": _("The sheet is too large once unpacked.")},
+        ) from exc
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InvalidInput(
             _("This is not an Excel workbook (.xlsx). Start from the template."),
@@ -236,6 +243,7 @@ def _header(sheet: Any, names: list[str]) -> None:
 
 
 def _save(workbook: Workbook) -> bytes:
+    xlsx.text_not_formulas(workbook)  # titles and questions are written as text, never as formulas
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -1,8 +1,8 @@
 """Grading by a person: essays in quiz attempts and assignment submissions, the queue of what waits, and the grade
 history (append-only: every grade given or changed, with who, when, the old and the new value).
 
-After a grade, course completion is evaluated again (learning.service.evaluate_completion), so a teacher whose
-last step was a graded essay or assignment completes the course at that moment.
+After a grade, the quizzes announce it (quizzes.events.result_changed) and learning evaluates course completion
+again, so a teacher whose last step was a graded essay or assignment completes the course at that moment.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, InvalidInput
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
-from backend.learning import service as learning
-from backend.policies.service import load_policy
-from backend.quizzes import service
+from backend.quizzes import events, service
 from backend.quizzes.models import Assignment, Attempt, GradeChange, Question, Quiz, Submission
 
 RESUBMIT = "resubmit"
@@ -39,12 +37,6 @@ def _record(
             comment=comment,
         )
     )
-
-
-def _follow_completion(session: Session, course_id: int, user_id: int) -> None:
-    enrollment = learning.enrollment_for(session, user_id, course_id)
-    if enrollment is not None:
-        learning.evaluate_completion(session, enrollment, load_policy(session))
 
 
 def essay_questions(session: Session, attempt: Attempt, quiz: Quiz) -> list[Question]:
@@ -87,7 +79,7 @@ def grade_essays(
     service.recompute(quiz, attempt)
     session.flush()
     if attempt.passed:
-        _follow_completion(session, quiz.course_id, attempt.user_id)
+        events.result_changed.announce(session, quiz.course_id, attempt.user_id)
     return attempt
 
 
@@ -149,7 +141,7 @@ def grade_submission(
     )
     session.flush()
     if not resubmit:
-        _follow_completion(session, assignment.course_id, submission.user_id)
+        events.result_changed.announce(session, assignment.course_id, submission.user_id)
     return submission
 
 

@@ -8,25 +8,25 @@ quizzes show a start page there, and the running attempt lives at `/quiz/attempt
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import FormData
 
 from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.catalogue.models import Course
-from backend.catalogue.routes import visible_course
 from backend.db import SessionDep
 from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.numbers import Int, QueryInt
 from backend.kit.web import is_htmx, redirect, render
 from backend.learning import service as learning
-from backend.policies.service import load_policy
-from backend.quizzes import access, service
+from backend.quizzes import access, events, service
 from backend.quizzes.models import CHOICE_KINDS, Attempt, Question, Quiz
 
 pages = APIRouter(include_in_schema=False)
@@ -42,8 +42,7 @@ def _quiz_of(session: SessionDep, course_id: int) -> Quiz:
 
 def _after_submit(session: SessionDep, attempt: Attempt, course_id: int, user_id: int) -> None:
     if attempt.passed:
-        enrollment = learning.require_enrollment(session, user_id, course_id)
-        learning.evaluate_completion(session, enrollment, load_policy(session))
+        events.result_changed.announce(session, course_id, user_id)
 
 
 def _submit(session: SessionDep, user_id: int, course_id: int, answers: dict[int, service.Answer]) -> Attempt:
@@ -75,7 +74,7 @@ def _own_attempt(
     """The teacher's own attempt (404 for anyone else's); when reading, closed first if its time ran out."""
     attempt = service.get_attempt(session, attempt_id, user.id)
     quiz = service.get_quiz(session, attempt.quiz_id)
-    course = visible_course(session, user, quiz.course_id)
+    course = learning.visible_course(session, user, quiz.course_id)
     if close:
         service.close_expired(session, quiz, user.id)
     return attempt, quiz, course
@@ -106,7 +105,7 @@ def _take_context(session: SessionDep, quiz: Quiz, attempt: Attempt, course: Cou
 
 @pages.get("/courses/{course_id}/quiz")
 def quiz_page(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     if learning.enrollment_for(session, user.id, course.id) is None:
         return redirect(request, f"/courses/{course.id}")
     quiz = _quiz_of(session, course.id)
@@ -129,7 +128,7 @@ def quiz_page(request: Request, course_id: int, session: SessionDep, user: Curre
 
 @pages.post("/courses/{course_id}/quiz")
 def quiz_submit(request: Request, course_id: int, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     quiz = _quiz_of(session, course.id)
     answers = answers_from_form(form, list(quiz.questions))
     try:
@@ -155,7 +154,7 @@ def quiz_submit(request: Request, course_id: int, form: FormDep, session: Sessio
 
 @pages.post("/courses/{course_id}/quiz/start")
 def quiz_start(request: Request, course_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     learning.require_enrollment(session, user.id, course.id)
     attempt = service.start_attempt(session, _quiz_of(session, course.id), user.id)
     return redirect(request, f"/quiz/attempts/{attempt.id}")
@@ -230,7 +229,8 @@ class QuizOut(BaseModel):
 
 
 class AttemptIn(BaseModel):
-    answers: dict[int, list[int] | str]
+    # Question id → chosen option positions (or a text answer). Keys are text in JSON: parsed, and bounded.
+    answers: dict[Annotated[QueryInt, Field(ge=1)], list[Annotated[Int, Field(ge=0)]] | str]
 
 
 class QuestionResultOut(BaseModel):
@@ -273,8 +273,8 @@ class RunningAttemptOut(BaseModel):
 
 
 class ExtensionIn(BaseModel):
-    user_id: int
-    minutes: int
+    user_id: Annotated[Int, Field(ge=1)]
+    minutes: Int  # 1 to 1440, checked by the service with its own message
     reason: str = ""
 
 
@@ -287,7 +287,7 @@ class ExtensionOut(BaseModel):
 
 @api.get("/courses/{course_id}/quiz", response_model=QuizOut)
 def get_quiz(course_id: int, session: SessionDep, user: CurrentUser) -> QuizOut:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     learning.require_enrollment(session, user.id, course.id)
     quiz = _quiz_of(session, course.id)
     state = service.state_for(session, quiz, user.id)
@@ -351,14 +351,14 @@ def _running_out(session: SessionDep, quiz: Quiz, attempt: Attempt) -> RunningAt
 
 @api.post("/courses/{course_id}/quiz/attempts", response_model=AttemptOut, status_code=201)
 def submit_quiz(course_id: int, body: AttemptIn, session: SessionDep, user: CurrentUser) -> AttemptOut:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     attempt = _submit(session, user.id, course.id, body.answers)
     return _attempt_out(session, _quiz_of(session, course.id), attempt, user.id, course.id)
 
 
 @api.post("/courses/{course_id}/quiz/start", response_model=RunningAttemptOut, status_code=201)
 def start_quiz(course_id: int, session: SessionDep, user: CurrentUser) -> RunningAttemptOut:
-    course = visible_course(session, user, course_id)
+    course = learning.visible_course(session, user, course_id)
     learning.require_enrollment(session, user.id, course.id)
     quiz = _quiz_of(session, course.id)
     return _running_out(session, quiz, service.start_attempt(session, quiz, user.id))

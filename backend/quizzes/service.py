@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend.kit import clock
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
+from backend.quizzes import events
 from backend.quizzes.assignments import assignment_passed as assignment_passed  # learning's completion hook
 from backend.quizzes.models import (
     CHOICE_KINDS,
@@ -361,18 +362,8 @@ def close_expired(session: Session, quiz: Quiz, user_id: int) -> list[Attempt]:
             _finalize(session, quiz, attempt, questions_of(session, attempt, quiz), dict(attempt.answers), deadline)
             closed.append(attempt)
     if any(a.passed for a in closed):
-        _follow_completion(session, quiz.course_id, user_id)
+        events.result_changed.announce(session, quiz.course_id, user_id)
     return closed
-
-
-def _follow_completion(session: Session, course_id: int, user_id: int) -> None:
-    # Imported here: learning.service imports this module (quiz state is part of course progress).
-    from backend.learning import service as learning
-    from backend.policies.service import load_policy
-
-    enrollment = learning.enrollment_for(session, user_id, course_id)
-    if enrollment is not None:
-        learning.evaluate_completion(session, enrollment, load_policy(session))
 
 
 # --- attempts: writing ------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ class TrainingSession(Base):
     title: Mapped[str] = mapped_column(String(200))
     theme: Mapped[str] = mapped_column(String(200), default="")  # 研修主题; empty: not themed
     tier: Mapped[str | None] = mapped_column(String(16))  # horizon | compass | climber | starry; None: not tiered
+    # The induction topic it covers (DOMAIN.md, Induction; taxonomy.TOPICS): its hours then count toward the induction.
+    topic: Mapped[str | None] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(16))  # school | workshop | district
     category: Mapped[str] = mapped_column(String(32))  # credit category of the hours it gives
     # School-based sessions belong to a school; a workshop session may (a school workshop) or may not.

@@ -6,13 +6,13 @@ the monthly rule in `backend.training.compliance`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
-from backend.accounts.deps import CurrentUser, OptionalUser, require_role
+from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser, RunnerUser
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
 from backend.kit import clock
@@ -28,8 +28,6 @@ from backend.training.models import TrainingSession
 pages = APIRouter(include_in_schema=False)
 
 # Teachers are refused at the door (403); the school scope is applied inside every service call.
-RunnerUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin, Role.trainer))]
-AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 
 NOTICES = {
     "scheduled": _("The session is scheduled. Show its check-in code at the session."),

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,6 @@ from backend.training.models import Attendance, TrainingSession
 
 LEVELS = ("school", "workshop", "district")
 LEVEL_LABELS = {"school": _("School-based"), "workshop": _("Workshop"), "district": _("District")}
-DURATIONS = ("full", "half", "other")
 MAX_HOURS = Decimal("12")
 PAGE_SIZE = 50
 ADMIN_ROLES = (Role.school_admin, Role.district_admin, Role.trainer)
@@ -307,8 +306,10 @@ class Window:
 
 
 def checkin_window(ts: TrainingSession, policy: Policy) -> Window:
+    """Attendance is recorded only once the session has started (issue 13: hours for a session that has not taken
+    place are not hours), and until a grace period after its end."""
     grace = timedelta(minutes=policy.checkin_grace_minutes)
-    return Window(starts_at(ts) - grace, ends_at(ts) + grace)
+    return Window(starts_at(ts), ends_at(ts) + grace)
 
 
 def require_open(ts: TrainingSession, policy: Policy, now: datetime) -> None:
@@ -357,7 +358,8 @@ def _attend(session: Session, ts: TrainingSession, user_id: int, method: str, ma
         category=ts.category,
         level=ts.level,
         session_ref=f"training:{ts.id}",
-        year=ts.day.year,
+        day=ts.day,
+        topic=ts.topic,
     )
     return True
 
@@ -397,6 +399,19 @@ def _parse_usernames(text: str) -> list[str]:
     return [name for name in (part.strip() for part in parts) if name]
 
 
+def markable_condition(actor: User, ts: TrainingSession) -> ColumnElement[bool]:
+    """Whom the actor may mark present at this session (issue 13, separation of duties): teachers only, never the
+    actor; a school admin only the teachers of their own school; a trainer only teachers who could attend the
+    session (the portal has no registration for workshop sessions yet, so: its school's teachers for a school
+    session, any teacher for a workshop); a district admin any teacher who may attend it."""
+    conditions: list[ColumnElement[bool]] = [User.role == Role.teacher, User.id != actor.id]
+    if actor.role == Role.school_admin:
+        conditions.append(User.school_id == actor.school_id if actor.school_id is not None else false())
+    if ts.level == "school":
+        conditions.append(User.school_id == ts.school_id if ts.school_id is not None else false())
+    return and_(*conditions)
+
+
 def mark_attendance(
     session: Session, actor: User, ts: TrainingSession, *, user_ids: list[int], usernames: str = ""
 ) -> int:
@@ -406,12 +421,20 @@ def mark_attendance(
         raise NotFound(_("This session does not exist or belongs to another school."))
     if ts.cancelled_at is not None:
         raise InvalidInput(_("This session was cancelled."))
+    if clock.now() < starts_at(ts):
+        raise Conflict(
+            _("Attendance can be marked once the session has started (%(date)s %(time)s)."),
+            date=ts.day.isoformat(),
+            time=ts.start_time.strftime("%H:%M"),
+        )
     names = _parse_usernames(usernames)
-    teachers = list(session.scalars(select(User).where(User.id.in_(user_ids)))) if user_ids else []
+    markable = markable_condition(actor, ts)
+    teachers = list(session.scalars(select(User).where(User.id.in_(user_ids), markable))) if user_ids else []
     if len(teachers) < len(set(user_ids)):
-        raise InvalidInput(_("Choose teachers from the list."))
+        # Someone outside the actor's scope reads as not on the list: a refusal never names them.
+        raise Forbidden(_("Some of the chosen people cannot be marked by you: choose teachers from the list."))
     if names:
-        found = list(session.scalars(select(User).where(User.username.in_(names))))
+        found = list(session.scalars(select(User).where(User.username.in_(names), markable)))
         missing = sorted(set(names) - {u.username for u in found})
         if missing:
             raise InvalidInput(
@@ -422,12 +445,6 @@ def mark_attendance(
         teachers += found
     if not teachers:
         raise InvalidInput(_("Choose at least one teacher."), fields={"usernames": _("Choose at least one teacher.")})
-    outsiders = [t.display_name for t in teachers if not may_attend(ts, t)]
-    if outsiders:
-        raise Forbidden(
-            _("%(names)s cannot be marked: a school-based session is for its own school's teachers."),
-            names="、".join(outsiders),
-        )
     marked = 0
     for teacher in {t.id: t for t in teachers}.values():
         if _attend(session, ts, teacher.id, "manual", actor.id):

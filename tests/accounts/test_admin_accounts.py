@@ -70,6 +70,17 @@ def test_a_school_admin_cannot_reach_another_schools_teacher_or_a_trainer(client
                        ).status_code == 404  # fmt: skip
 
 
+def test_a_school_admin_without_a_school_sees_and_manages_nobody(client, session) -> None:
+    """The one school scope (backend/accounts/scope.py): no school means nobody, not "everybody without a school"."""
+    admin = make_user(session, Role.school_admin, school_code=None)
+    schoolless = make_user(session, school_code=None)
+    token = login(client, admin.username)
+    listing = client.get("/admin/users")
+    assert listing.status_code == 200 and schoolless.username not in listing.text
+    assert client.get(f"/admin/users/{schoolless.id}").status_code == 404
+    assert client.post(f"/admin/users/{schoolless.id}/password-reset", data={"csrf_token": token}).status_code == 404
+
+
 def test_a_teacher_cannot_open_the_account_pages(client, session) -> None:
     teacher = make_user(session)
     other = make_user(session)

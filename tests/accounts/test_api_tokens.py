@@ -255,3 +255,26 @@ def test_a_credits_token_exports_certified_hours_per_teacher_and_category(client
     ]  # fmt: skip
     assert client.get("/api/v1/credits/export", headers=bearer(value)).status_code == 422  # the year is required
     assert client.get("/api/v1/records/teachers", headers=bearer(value)).status_code == 403
+
+
+# --- personal tokens (issue 14): the session limits ---------------------------------------------------------------
+
+
+def test_a_personal_token_idles_out_and_ends_at_the_session_limit_however_active(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    from tests.factories import PASSWORD, make_user
+
+    teacher = make_user(session)
+    r = client.post("/api/v1/auth/token", json={"username": teacher.username, "password": PASSWORD})
+    value = r.json()["token"]
+    assert r.status_code == 200 and value.startswith("sjp_")
+    for _ in range(23):  # 11.5 hours of use, every half hour less a minute: never idle
+        clock.advance(29 * 60)
+        assert client.get("/api/v1/me", headers=bearer(value)).status_code == 200
+    clock.advance(31 * 60)  # past 12 hours since it was made, however active
+    assert client.get("/api/v1/me", headers=bearer(value)).status_code == 401
+
+    value = client.post("/api/v1/auth/token", json={"username": teacher.username, "password": PASSWORD}).json()["token"]
+    clock.advance(31 * 60)  # idle longer than the policy's 30 minutes
+    assert client.get("/api/v1/me", headers=bearer(value)).status_code == 401

@@ -101,3 +101,25 @@ def test_the_meter_counts_over_its_window_only() -> None:
     assert meter.per_second(now=1004.0) == 100
     assert meter.per_second(now=1005.5) == 80  # the first second has left the window
     assert meter.per_second(now=1009.0) == 0
+
+
+def test_one_client_flooding_sign_ins_spends_only_its_own_share() -> None:
+    """Issue 14: one address sending sign-ins as fast as it can must not crowd out everyone else's."""
+    pool = HashingPool(processes=1, max_waiting=8, per_second=5, quiet_per_second=5)
+    flood_admitted = 0
+    for _ in range(200):  # a burst far beyond the rate, all from one address
+        if pool.has_room("198.51.100.7"):
+            with pool.admit(client="198.51.100.7"):
+                flood_admitted += 1
+    assert flood_admitted <= 2  # its burst, nothing more
+    # Eight people at other addresses, right after: each is admitted (the shared bucket was not spent).
+    admitted = 0
+    for person in range(4):
+        address = f"203.0.113.{person}"
+        assert pool.has_room(address)
+        with pool.admit(client=address):
+            admitted += 1
+    assert admitted == 4
+    with pytest.raises(HashingBusy):  # the flooding address is still over its share
+        with pool.admit(client="198.51.100.7"):
+            pass

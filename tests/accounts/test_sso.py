@@ -33,7 +33,7 @@ from backend.kit.i18n import translate
 from backend.media.local import LocalStorage
 from backend.people.models import TeacherProfile
 from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
-from tests.api.helpers import csrf_from
+from tests.api.helpers import csrf_from, login
 from tests.factories import make_user
 
 SSO_BUTTON = "Sign in with unified identity"
@@ -472,3 +472,40 @@ def test_settings_refuse_sso_without_a_provider_and_a_portal_nobody_can_sign_in_
         Settings(sso_enabled=True, oidc_issuer="", oidc_client_id="")
     with pytest.raises(ValidationError, match="nobody could log in"):
         Settings(sso_enabled=False, local_login_enabled=False)
+
+
+def test_a_first_sso_sign_in_links_no_admin_account_by_staff_number(
+    client: TestClient, session: Session, oidc_provider: Provider
+) -> None:
+    """Issue 14: a staff number is no proof of who holds a district admin's account, and SSO skips the second factor."""
+    admin, sub, _staff_no = teacher_with_staff_no(session, oidc_provider)
+    admin.role = Role.district_admin
+    session.flush()
+    refusal(
+        sign_in(client, oidc_provider, sub),
+        "This account can be linked to your unified identity only by a district administrator. "
+        "Please contact the district.",
+    )
+    assert logged_in_as(client) is None
+    assert session.scalar(select(UserIdentity.id).where(UserIdentity.user_id == admin.id)) is None
+
+
+def test_a_district_admin_links_an_admin_account_and_then_it_signs_in_through_sso(
+    client: TestClient, session: Session, oidc_provider: Provider
+) -> None:
+    admin, sub, _staff_no = teacher_with_staff_no(session, oidc_provider)
+    admin.role = Role.school_admin
+    session.flush()
+    district = make_user(session, Role.district_admin)
+    token = login(client, district.username)
+    page = client.get(f"/admin/users/{admin.id}")
+    assert f'action="/admin/users/{admin.id}/sso-link"' in page.text
+    blank = client.post(f"/admin/users/{admin.id}/sso-link", data={"csrf_token": token, "subject": " "})
+    assert blank.status_code == 422
+    linked = client.post(f"/admin/users/{admin.id}/sso-link", data={"csrf_token": token, "subject": sub},
+                         follow_redirects=False)  # fmt: skip
+    assert linked.status_code == 303
+    assert session.scalar(select(AuditEvent.id).where(AuditEvent.action == "auth.sso_linked_by_admin")) is not None
+    log_out(client)
+    assert sign_in(client, oidc_provider, sub).status_code == 303
+    assert logged_in_as(client) == admin.username

@@ -34,7 +34,8 @@ def _enrol(client, session, admin: User) -> list[str]:  # type: ignore[no-untype
     assert page.status_code == 200 and "<svg" in page.text  # the QR code, inline
     secret = SECRET_RE.search(page.text).group(1).replace(" ", "")
     token = TOKEN_RE.search(page.text).group(1)
-    r = client.post("/account/2fa", data={"csrf_token": token, "code": totp.current_code(secret), "next": "/courses"})
+    r = client.post("/account/2fa", data={"csrf_token": token, "code": totp.current_code(secret), "next": "/courses",
+                                          "password": PASSWORD})  # fmt: skip
     assert r.status_code == 200
     return re.findall(r"<li><code>([a-z0-9-]+)</code></li>", r.text)
 
@@ -105,6 +106,12 @@ def test_a_teacher_may_turn_two_factor_on_and_off_with_the_password(client, sess
     teacher = make_user(session)
     r = _password_step(client, teacher.username)
     assert r.headers["location"] == "/courses"  # not required of teachers
+    # Turning it on needs the password, as turning it off does: a stolen session alone cannot do it.
+    page = client.get("/account/2fa")
+    secret = SECRET_RE.search(page.text).group(1).replace(" ", "")
+    refused = client.post("/account/2fa", data={"csrf_token": TOKEN_RE.search(page.text).group(1),
+                                                "code": totp.current_code(secret), "password": "wrong"})  # fmt: skip
+    assert refused.status_code == 422 and 'id="current-error"' in refused.text
     _enrol(client, session, teacher)
     token = csrf_from(client, "/account")
     assert client.post("/account/2fa/disable", data={"csrf_token": token, "password": "wrong"}).status_code == 422

@@ -11,15 +11,15 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from tests.security.served import stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
@@ -98,7 +98,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) 
 
 
 _SET_POLICY = """
-import backend.kit.all_models  # every table, so the policy row's foreign key to users resolves
+import backend.models_registry  # every table, so the policy row's foreign key to users resolves
 from backend.config import get_settings
 from backend.db import session_factory
 from backend.policies.service import set_policy
@@ -150,26 +150,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"portal serve exited with {server.returncode}:\n{log_path.read_text()}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"portal serve did not answer /healthz in 30 s:\n{log_path.read_text()}")
-                time.sleep(0.2)
+            wait_until_serving(server, url, log_path, 30)
             yield LiveServer(url=url, tmp=tmp, env=env)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server, 10)
 
 
 @pytest.fixture(scope="session")

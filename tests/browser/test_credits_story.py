@@ -44,7 +44,7 @@ SESSION_HOURS = Decimal("3.0")  # policy default for a half day (DOMAIN.md, rela
 
 # The school and the three accounts in one interpreter (each `portal` command costs a start-up).
 _ACCOUNTS = """
-import backend.kit.all_models
+import backend.models_registry
 from backend.accounts import service
 from backend.config import get_settings
 from backend.db import session_factory

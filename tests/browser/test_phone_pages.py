@@ -16,7 +16,7 @@ from backend.demo import DEMO_PASSWORD
 from tests.browser.conftest import PHONE, PYTHON, LiveServer, _run
 
 _DEMO = """
-import backend.kit.all_models
+import backend.models_registry
 from backend import demo
 from backend.config import get_settings
 from backend.db import session_factory

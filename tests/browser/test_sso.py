@@ -27,7 +27,7 @@ SUBJECT = "zhou.laoshi"
 
 # One interpreter for the account and its teacher record (each `portal` command costs a start-up).
 _TEACHER = """
-import backend.kit.all_models
+import backend.models_registry
 from backend.accounts import service
 from backend.config import get_settings
 from backend.db import session_factory

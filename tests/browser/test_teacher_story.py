@@ -217,16 +217,16 @@ def test_teacher_finds_a_horizon_course_watches_it_passes_the_quiz_and_sees_the_
     assert_no_english(page)
     shot(page, screenshots, "07-quiz-result.png")
 
-    # 我的学习: 4.0 of 32 induction hours, the family-education topic ticked, 4.0 hours this year.
+    # 我的学习: the course's 4.0 hours are written and labelled as awaiting certification; they count toward the
+    # induction (and tick the family-education topic) once an administrator certifies them (issue 13).
     page.locator(".mainnav").get_by_role("link", name=zh("My learning")).click()
     expect(page).to_have_url(re.compile(r"/learning$"))
     induction = page.locator("#induction")
-    expect(induction.locator(".bignum")).to_contain_text(re.compile(r"4\.0\s*/\s*32(\.0)?"))
-    family = induction.locator("li").filter(has_text="家庭教育指导")
-    expect(family).to_have_class(re.compile(r"\bdone\b"))
-    expect(family).to_contain_text("✓")
-    expect(induction.locator("li.done")).to_have_count(1)
-    expect(page.locator("#hours-this-year strong")).to_have_text("4.0")
+    expect(induction.locator(".bignum")).to_contain_text(re.compile(r"0\.0\s*/\s*32(\.0)?"))
+    expect(induction.locator("#induction-awaiting")).to_contain_text("4.0")
+    expect(induction.locator("li.done")).to_have_count(0)
+    expect(page.locator("#hours-this-year strong")).to_have_text("0.0")
+    expect(page.locator("#hours-this-year-line")).to_have_attribute("data-awaiting", re.compile(r"^4(\.0+)?$"))
     expect(page.locator(".my-courses li").filter(has_text=COURSE["title"]).locator(".status.done")).to_be_visible()
     expect(page.locator("table.ledger tbody tr").filter(has_text=COURSE["title"])).to_contain_text("4.0")
     assert_no_english(page)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -27,11 +27,15 @@ from backend.audit import service as audit
 from backend.catalogue.models import Course
 from backend.catalogue.taxonomy import TOPICS
 from backend.credits import certificates, workflow
+from backend.credits import service as credits
 from backend.credits.certificate_models import Certificate
 from backend.credits.models import LedgerEntry
 from backend.learning.models import Enrollment
+from backend.people.models import ServicePeriod
+from backend.policies.service import set_policy
+from backend.quizzes import service as quizzes
 from tests.api.helpers import login
-from tests.factories import make_course, make_user
+from tests.factories import correct_answers, make_course, make_user
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "certificates"
 NUMBER = re.compile(r"SJBZR-\d{4}-[0-9A-HJKMNP-TV-Z]{8}")
@@ -44,28 +48,28 @@ class Completed:
     course: Course
 
 
-def _complete(session: Session, teacher: User, course: Course, hours: str, status: str = "pending") -> None:
+def _complete(session: Session, teacher: User, course: Course, hours: str, status: str = "certified") -> None:
     """What the learning service leaves when a course is completed: the enrollment and its ledger entry."""
     enrollment = Enrollment(
         user_id=teacher.id, course_id=course.id, enrolled_at=COMPLETED - timedelta(days=3), completed_at=COMPLETED
     )
     session.add(enrollment)
     session.flush()
-    session.add(
-        LedgerEntry(
-            user_id=teacher.id,
-            hours=Decimal(hours),
-            category="knowledge_skills",
-            level="district",
-            source="course_completion",
-            source_ref=f"enrollment:{enrollment.id}",
-            course_id=course.id,
-            year=2026,
-            status=status,
-            created_at=COMPLETED,
-        )
+    entry = LedgerEntry(
+        user_id=teacher.id,
+        hours=Decimal(hours),
+        category="knowledge_skills",
+        level="district",
+        source="course_completion",
+        source_ref=f"enrollment:{enrollment.id}",
+        course_id=course.id,
+        year=2026,
+        status=status,
+        created_at=COMPLETED,
     )
+    session.add(entry)
     session.flush()
+    credits.tag(session, entry, credits.induction_topics_of_course(session, course.id))  # as the service does
 
 
 def _teacher_with_course(session: Session, name: str = "张晓明", school: str = "S-A") -> Completed:
@@ -199,7 +203,30 @@ def test_no_certificate_for_a_course_not_completed_or_whose_hours_were_rejected(
     assert session.scalar(select(Certificate).where(Certificate.user_id == teacher.id)) is None
 
 
-def test_induction_certificate_once_hours_and_all_eight_topics_are_complete(client, session) -> None:
+def test_a_course_certificate_waits_until_the_courses_hours_are_certified(client, session) -> None:
+    """Issue 13: a certificate states certified hours only, so a course whose hours are still 待核定 or 已核定 has
+    no certificate yet (and the refusal says why)."""
+    teacher = make_user(session, display_name="王芳")
+    course = make_course(session, title="待认定课程", hours="4.0", with_quiz=False)
+    _complete(session, teacher, course, "4.0", status="verified")
+    token = login(client, teacher.username)
+    assert f'action="/certificates/courses/{course.id}"' not in client.get("/certificates").text
+    r = client.post(f"/certificates/courses/{course.id}", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 409 and ("认定" in r.text or "hours are certified" in r.text)
+    assert session.scalar(select(Certificate).where(Certificate.user_id == teacher.id)) is None
+
+
+def _pass_assessment(session: Session, teacher: User) -> None:
+    exam = make_course(session, title="上岗考核", topics=("norms",), hours="0.5")
+    set_policy(session, "induction_assessment_course", exam.code, None)
+    quiz = quizzes.quiz_for_course(session, exam.id)
+    assert quiz is not None
+    quizzes.submit_attempt(session, quiz, teacher.id, correct_answers(quiz))
+
+
+def test_induction_certificate_once_every_condition_is_met(client, session) -> None:
+    """Issue 13: 32 certified hours (31.5 certified and 0.5 pending is not enough), all eight topics, the assessment
+    passed and the trainee year; the certificate states the certified hours."""
     teacher = make_user(session, display_name="李明")
     token = login(client, teacher.username)
     refused = client.post("/certificates/induction", data={"csrf_token": token}, follow_redirects=False)
@@ -209,18 +236,42 @@ def test_induction_certificate_once_hours_and_all_eight_topics_are_complete(clie
         session, title="上岗培训（上）", topics=tuple(t.code for t in TOPICS[:4]), hours="16.0", with_quiz=False
     )
     _complete(session, teacher, half, "16.0")
-    assert 'action="/certificates/induction"' not in client.get("/certificates").text  # 16 of 32 hours, 4 topics
-
     rest = make_course(
-        session, title="上岗培训（下）", topics=tuple(t.code for t in TOPICS[4:]), hours="16.0", with_quiz=False
+        session, title="上岗培训（下）", topics=tuple(t.code for t in TOPICS[4:]), hours="15.5", with_quiz=False
     )
-    _complete(session, teacher, rest, "16.0")
+    _complete(session, teacher, rest, "15.5")
+    extra = make_course(session, title="上岗培训（补）", topics=("norms",), hours="0.5", with_quiz=False)
+    _complete(session, teacher, extra, "0.5", status="pending")
+    session.add(ServicePeriod(user_id=teacher.id, kind="trainee", start=date(2024, 9, 1)))
+    _pass_assessment(session, teacher)
+    session.flush()
+    # 31.5 certified + 0.5 pending: every other condition is met, the hours are not.
+    assert 'action="/certificates/induction"' not in client.get("/certificates").text
+    assert client.post("/certificates/induction", data={"csrf_token": token}, follow_redirects=False).status_code == 409
+
+    entry = session.scalars(select(LedgerEntry).where(LedgerEntry.course_id == extra.id)).one()
+    session.execute(update(LedgerEntry).where(LedgerEntry.id == entry.id).values(status="certified"))
+    session.expire_all()
     assert 'action="/certificates/induction"' in client.get("/certificates").text
     r = client.post("/certificates/induction", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     certificate = session.scalars(select(Certificate).where(Certificate.kind == "induction")).one()
     assert certificate.user_id == teacher.id and certificate.hours == Decimal("32.0")
     assert certificate.title == "初任班主任上岗培训"
+
+
+@pytest.mark.parametrize("missing", ["assessment", "trainee"])
+def test_no_induction_certificate_without_the_assessment_or_the_trainee_year(client, session, missing) -> None:
+    teacher = make_user(session, display_name="周洁")
+    course = make_course(session, title="上岗培训", topics=tuple(t.code for t in TOPICS), hours="32.0", with_quiz=False)
+    _complete(session, teacher, course, "32.0")
+    if missing != "trainee":
+        session.add(ServicePeriod(user_id=teacher.id, kind="trainee", start=date(2024, 9, 1)))
+    if missing != "assessment":
+        _pass_assessment(session, teacher)
+    session.flush()
+    token = login(client, teacher.username)
+    assert client.post("/certificates/induction", data={"csrf_token": token}, follow_redirects=False).status_code == 409
 
 
 def test_admin_issues_a_year_certificate_of_certified_hours_only(client, session) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
 
+from backend.credits import hours
 from backend.credits import service as credits
 from tests.factories import make_user
 
@@ -20,7 +22,7 @@ def test_attendance_enters_the_ledger_once_as_pending(session: Session) -> None:
         category="practice",
         level="school",
         session_ref="offline:7",
-        year=2026,
+        day=date(2026, 11, 2),
     )
     again = credits.record_offline_attendance(
         session,
@@ -29,11 +31,11 @@ def test_attendance_enters_the_ledger_once_as_pending(session: Session) -> None:
         category="practice",
         level="school",
         session_ref="offline:7",
-        year=2026,
+        day=date(2026, 11, 2),
     )
     assert again.id == first.id
     assert (first.status, first.source, first.hours, first.year) == ("pending", "offline_session", Decimal("3.0"), 2026)
-    assert credits.summary(session, teacher.id, 2026).total == Decimal("3.0")
+    assert hours.teacher_total(session, teacher.id, year=2026).recorded == Decimal("3.0")
 
 
 def test_a_second_teacher_at_the_same_session_gets_an_entry_of_her_own(session: Session) -> None:
@@ -46,9 +48,9 @@ def test_a_second_teacher_at_the_same_session_gets_an_entry_of_her_own(session: 
             category="practice",
             level="workshop",
             session_ref="offline:8",
-            year=2026,
+            day=date(2026, 11, 2),
         )
-    assert credits.summary(session, b.id, 2026).total == Decimal("6")
+    assert hours.teacher_total(session, b.id, year=2026).recorded == Decimal("6")
 
 
 @pytest.mark.parametrize(
@@ -64,5 +66,5 @@ def test_nonsense_is_refused(session: Session, category: str, level: str, hours:
             category=category,
             level=level,
             session_ref="offline:9",
-            year=2026,
+            day=date(2026, 11, 2),
         )

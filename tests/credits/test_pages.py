@@ -5,6 +5,7 @@ reads; scope and bad input are refused without writing anything."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
+from backend.credits import hours
 from backend.credits import service as credits
 from backend.credits.models import ExternalRecord, LedgerEntry
 from tests.api.helpers import login
@@ -92,7 +94,7 @@ def test_external_record_goes_from_teacher_through_school_and_district(client, s
     assert client.get(f"/admin/hours/{entry_id}/evidence").status_code == 200  # the hours audit opens it too
     history = client.get(f"/credits/entries/{entry_id}").text
     assert history.count("<li>") >= 3  # recorded, verified, certified
-    assert credits.summary(session, people["teacher"].id, 2026).by_status == {"certified": Decimal("6.0")}
+    assert hours.teacher_total(session, people["teacher"].id, year=2026) == hours.Hours(certified=Decimal("6.0"))
     actions = [e.action for e in audit.events(session, action_prefix="ledger.", subject_id=entry_id)]
     assert actions == ["ledger.certify", "ledger.verify", "ledger.submit_external"]
 
@@ -105,7 +107,7 @@ def test_the_teacher_reads_the_reason_her_hours_were_sent_back(client, session, 
         category="practice",
         level="school",
         session_ref="offline:1",
-        year=2026,
+        day=date(2026, 11, 2),
     )
     token = login(client, people["district"].username)
     no_reason = client.post(
@@ -130,7 +132,7 @@ def test_the_other_schools_admin_can_neither_list_nor_verify_nor_open(client, se
         category="practice",
         level="school",
         session_ref="offline:1",
-        year=2026,
+        day=date(2026, 11, 2),
     )
     token = login(client, people["other_admin"].username)
     assert "王芳" not in client.get("/credits/queue").text
@@ -157,7 +159,7 @@ def test_the_queue_filters_by_year_category_source_and_name(client, session, peo
             category=category,
             level="school",
             session_ref=f"offline:{year}",
-            year=year,
+            day=date(year, 11, 2),
         )
     login(client, people["school_admin"].username)
     page = client.get("/credits/queue", params={"year": "2025"}).text
@@ -217,7 +219,7 @@ def test_a_district_admin_corrects_a_certified_entry_with_a_reversing_entry(clie
         f"/credits/entries/{entry.id}/reverse", data={"csrf_token": token, "reason": "重复录入"}, follow_redirects=False
     )
     assert r.status_code == 303
-    assert credits.summary(session, people["teacher"].id, 2026).total == 0
+    assert hours.teacher_total(session, people["teacher"].id, year=2026).recorded == 0
     assert "重复录入" in client.get(f"/credits/entries/{entry.id}").text
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import TOPICS
-from backend.credits import programs
+from backend.credits import programs, workflow
+from backend.credits import service as credits
 from backend.credits.models import LedgerEntry
-from backend.kit import clock
 from backend.people.models import ServicePeriod
 from backend.policies.service import DEFAULT_POLICY
 from backend.quizzes import service as quizzes
@@ -23,6 +23,7 @@ from tests.factories import correct_answers, make_course, make_user, wrong_answe
 
 ALL_TOPICS = tuple(t.code for t in TOPICS)
 TODAY = date(2026, 11, 29)
+RECORDED = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # before TODAY: programmes answer as of a day
 
 
 def _entry(
@@ -46,10 +47,12 @@ def _entry(
         course_id=course_id,
         year=year,
         status=status,
-        created_at=clock.now(),
+        created_at=RECORDED,
     )
     session.add(entry)
     session.flush()
+    if course_id:
+        credits.tag(session, entry, credits.induction_topics_of_course(session, course_id))  # as the service does
     return entry
 
 
@@ -86,28 +89,18 @@ def test_pending_induction_hours_wait_for_certification_and_other_tiers_do_not_c
     assert _check(result, "topics").met is False
 
 
-def test_a_reversed_course_no_longer_covers_its_topics(session: Session) -> None:
+def test_a_reversed_course_no_longer_covers_its_topics(session: Session, clock) -> None:
     teacher = make_user(session)
+    admin = make_user(session, Role.district_admin, school_code=None)
     course = make_course(session, tier="horizon", topics=("crisis",), hours="4")
     original = _entry(session, teacher, "4", course_id=course.id)
-    session.add(
-        LedgerEntry(
-            user_id=teacher.id,
-            hours=Decimal("-4"),
-            category="practice",
-            level="school",
-            source="adjustment",
-            source_ref=f"reverses:{original.id}",
-            course_id=course.id,
-            year=2026,
-            status="certified",
-            reverses_id=original.id,
-            created_at=clock.now(),
-        )
-    )
-    session.flush()
+    correction = workflow.reverse(session, admin, original.id, "课程学时录入错误")  # on 2 November (the clock)
+    assert credits.topics_of(session, correction.id) == ["crisis"]
     topics = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, TODAY), "topics")
     assert "Class crisis intervention" in topics.missing and topics.have == "0"
+    # As of the day before the correction, the course still covered its topic.
+    before = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, date(2026, 11, 1)), "topics")
+    assert "Class crisis intervention" not in before.missing
 
 
 def test_seven_topics_leave_the_eighth_missing(session: Session) -> None:
@@ -118,7 +111,7 @@ def test_seven_topics_leave_the_eighth_missing(session: Session) -> None:
     assert (topics.met, topics.have, topics.missing) == (False, "7", ("Education policy and law",))
 
 
-def test_the_assessment_counts_once_the_district_names_it_and_the_teacher_passes(session: Session) -> None:
+def test_the_assessment_counts_once_the_district_names_it_and_the_teacher_passes(session: Session, clock) -> None:
     teacher = make_user(session)
     exam = make_course(session, tier="horizon", topics=("norms",), hours="1")
     quiz = quizzes.quiz_for_course(session, exam.id)
@@ -142,6 +135,17 @@ def test_a_year_as_trainee_is_complete_on_its_anniversary_not_a_day_before(
     assert (check.have, check.met) == (str(days), met)
 
 
+@pytest.mark.parametrize(("as_of", "days", "met"), [(date(2025, 3, 1), 366, True), (date(2025, 2, 28), 365, False)])
+def test_a_trainee_year_from_29_february_is_complete_on_1_march(
+    session: Session, as_of: date, days: int, met: bool
+) -> None:
+    """Issue 13, one definition of a year: the anniversary, here of a leap day (366 days to 1 March 2025)."""
+    teacher = make_user(session)
+    _period(session, teacher, "trainee", date(2024, 2, 29))
+    check = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, as_of), "trainee")
+    assert (check.have, check.need, check.met) == (str(days), "366", met)
+
+
 @pytest.mark.parametrize(("end", "met"), [(date(2026, 8, 31), True), (date(2026, 8, 30), False)])
 def test_an_ended_trainee_period_counts_through_its_last_day(session: Session, end: date, met: bool) -> None:
     teacher = make_user(session)
@@ -160,11 +164,11 @@ def test_trainee_periods_add_up_across_a_gap_and_an_overlap_counts_once(session:
     _period(session, teacher, "homeroom", date(2020, 1, 1))
     check = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, TODAY), "trainee")
     assert (check.have, check.met) == ("397", True)
-    short = replace(DEFAULT_POLICY, induction_trainee_days=398)
+    short = replace(DEFAULT_POLICY, induction_trainee_years=2)
     assert _check(programs.induction_program(session, teacher.id, short, TODAY), "trainee").met is False
 
 
-def test_everything_met_makes_the_teacher_eligible_for_appointment(session: Session) -> None:
+def test_everything_met_makes_the_teacher_eligible_for_appointment(session: Session, clock) -> None:
     teacher = make_user(session)
     course = make_course(session, tier="horizon", topics=ALL_TOPICS, hours="32")
     _entry(session, teacher, "32", course_id=course.id)
@@ -286,3 +290,61 @@ def test_the_hour_to_credit_conversion_is_a_setting(session: Session) -> None:
     twelve = replace(DEFAULT_POLICY, hours_per_credit=Decimal("12"))
     result = programs.cycle_program(session, teacher.id, twelve, 2026)
     assert _check(result, "total").have == "30.0" and not result.met
+
+
+# --- issue 13: the induction from every source, with the day each condition was met --------------------------------
+
+
+def test_external_and_offline_hours_tagged_with_a_topic_count_toward_the_induction(session: Session) -> None:
+    teacher = make_user(session)
+    course = make_course(session, tier="horizon", topics=ALL_TOPICS[:6], hours="24")
+    _entry(session, teacher, "24", course_id=course.id)
+    external = _entry(session, teacher, "5")  # an external record on activity design and management
+    credits.tag(session, external, ["activities"])
+    offline = _entry(session, teacher, "3", level="school")  # a school session on education policy and law
+    credits.tag(session, offline, ["policy_law"])
+    _entry(session, teacher, "10")  # untagged: counts for the year, not for the induction
+    progress = programs.induction_progress(session, teacher.id, DEFAULT_POLICY, TODAY)
+    assert (progress.hours, progress.missing_topics) == (Decimal("32"), [])
+    assert _check(progress.program, "hours").met and _check(progress.program, "topics").met
+
+
+def test_the_induction_records_the_day_each_condition_was_met_and_answers_as_of(session: Session, clock) -> None:
+    teacher = make_user(session)
+    school_admin = make_user(session, Role.school_admin, school_code="T-01")
+    district = make_user(session, Role.district_admin, school_code=None)
+    course = make_course(session, tier="horizon", topics=ALL_TOPICS, hours="32")
+    policy = replace(DEFAULT_POLICY, induction_assessment_course=course.code)
+    _period(session, teacher, "trainee", date(2025, 9, 1))  # the year completes on 2026-09-01
+
+    def at(day: str) -> None:
+        clock.current = datetime.fromisoformat(f"{day}T02:00:00+00:00")
+
+    at("2026-10-10")
+    entry = _entry(session, teacher, "32", course_id=course.id, status="pending")
+    at("2026-10-12")
+    workflow.apply(session, school_admin, [entry.id], "verify")
+    quiz = quizzes.quiz_for_course(session, course.id)
+    assert quiz is not None
+    quizzes.submit_attempt(session, quiz, teacher.id, correct_answers(quiz))  # passed on 12 October
+    at("2026-10-20")
+    workflow.apply(session, district, [entry.id], "certify")  # hours and topics count from 20 October
+    at("2026-11-02")
+
+    done = programs.induction_progress(session, teacher.id, policy, date(2026, 11, 1))
+    assert done.complete and done.program.completed_on == date(2026, 10, 20)
+    assert (done.dates.hours, done.dates.topics, done.dates.assessment, done.dates.trainee) == (
+        date(2026, 10, 20), date(2026, 10, 20), date(2026, 10, 12), date(2026, 9, 1),
+    )  # fmt: skip
+    # As of 15 October the hours were verified, not certified: not complete, and the assessment already passed.
+    earlier = programs.induction_progress(session, teacher.id, policy, date(2026, 10, 15))
+    assert not earlier.complete and earlier.program.completed_on is None
+    assert (earlier.hours, earlier.awaiting, earlier.dates.assessment) == (0, Decimal("32"), date(2026, 10, 12))
+    # As of 11 October the assessment had not been taken: attempts made later do not count.
+    assert programs.induction_progress(session, teacher.id, policy, date(2026, 10, 11)).dates.assessment is None
+
+
+def test_without_an_assessment_set_up_the_teacher_is_told_who_acts(session: Session) -> None:
+    teacher = make_user(session)
+    check = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, TODAY), "assessment")
+    assert not check.met and check.who_acts == programs.WHO_SETS_ASSESSMENT

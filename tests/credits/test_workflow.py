@@ -3,6 +3,7 @@ reason the teacher sees; corrections are reversing entries; nothing an entry say
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
+from backend.credits import hours, workflow
 from backend.credits import service as credits
-from backend.credits import workflow
 from backend.credits.models import LedgerEntry, LedgerRewriteRefused
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.factories import make_user
@@ -27,7 +28,7 @@ def _entry(session: Session, teacher: User, hours: str = "3.0", ref: str = "offl
         category="practice",
         level="school",
         session_ref=ref,
-        year=2026,
+        day=date(2026, 11, 2),
     )
 
 
@@ -55,7 +56,7 @@ def test_school_admin_verifies_and_district_certifies_with_history_and_audit(ses
         ("ledger.certify", {"status": "verified"}, "certified"),
     ]
     assert logged[0].actor_id == people["district"].id
-    assert credits.summary(session, people["teacher"].id, 2026).by_status == {"certified": Decimal("3.0")}
+    assert hours.teacher_total(session, people["teacher"].id, year=2026) == hours.Hours(certified=Decimal("3.0"))
 
 
 def test_rejection_needs_a_reason_which_the_teacher_sees_and_the_hours_stop_counting(session, people) -> None:
@@ -64,7 +65,7 @@ def test_rejection_needs_a_reason_which_the_teacher_sees_and_the_hours_stop_coun
         workflow.apply(session, people["district"], [entry.id], "reject", "  ")
     workflow.apply(session, people["district"], [entry.id], "reject", "签到记录与名单不符")
     assert (entry.status, entry.reason) == ("rejected", "签到记录与名单不符")
-    assert credits.summary(session, people["teacher"].id, 2026).total == 0
+    assert hours.teacher_total(session, people["teacher"].id, year=2026).recorded == 0
 
 
 def test_the_other_schools_admin_cannot_see_or_verify_the_entry(session: Session, people) -> None:
@@ -114,7 +115,7 @@ def test_a_correction_is_a_reversing_entry_and_the_original_is_untouched(session
     correction = workflow.reverse(session, people["district"], entry.id, "重复录入")
     assert (correction.hours, correction.status, correction.reverses_id) == (Decimal("-6.0"), "certified", entry.id)
     assert (entry.hours, entry.status) == (Decimal("6.0"), "certified")
-    assert credits.summary(session, people["teacher"].id, 2026).total == 0
+    assert hours.teacher_total(session, people["teacher"].id, year=2026).recorded == 0
     with pytest.raises(Conflict):
         workflow.reverse(session, people["district"], entry.id, "again")
     with pytest.raises(Conflict):  # a reversed entry is settled

@@ -13,7 +13,7 @@ from backend.audit.models import AuditEvent
 from backend.credits.certificate_models import Certificate
 from backend.credits.external import ExternalRecord
 from backend.credits.models import LedgerEntry
-from backend.demo_records import COMING_SESSION, PAST_SESSION, REJECT_REASON
+from backend.demo.records import COMING_SESSION, PAST_SESSION, REJECT_REASON
 from backend.media.local import LocalStorage
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.training.models import Attendance, TrainingSession
@@ -80,3 +80,16 @@ def test_each_demo_role_logs_in_with_the_demo_password_and_finds_the_records(
     assert "王老师" in client.get("/credits/queue").text  # the verified attendance waits for certification
     assert "王老师" in client.get("/admin/certificates").text
     assert COMING_SESSION in client.get("/training").text
+
+
+def test_the_demo_names_an_induction_assessment_so_the_induction_can_be_completed(
+    session: Session, storage: LocalStorage
+) -> None:
+    """Issue 13: with the assessment blank nobody could ever complete the induction in the demo."""
+    from backend.credits import programs
+    from backend.demo.records import DEMO_ASSESSMENT_COURSE
+    from backend.policies.service import DEFAULT_POLICY, load_policy
+
+    assert programs.assessment_problem(session, DEFAULT_POLICY) is not None  # blank: the district admin is told
+    _load(session, storage)
+    assert load_policy(session).induction_assessment_course == DEMO_ASSESSMENT_COURSE == "HZ-08"

@@ -5,12 +5,14 @@ no replica keeps anything about a user in its memory (the roadmap: stateless rep
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +20,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import new_postgresql_database
+from tests.media.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, s3_server  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / ".venv" / "bin" / "portal"
@@ -70,18 +74,25 @@ class Deployment:
     url: str
     database_url: str
     replica_logs: list[Path]
+    replica_ports: list[int]
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+@pytest.fixture(scope="module", params=["local", "s3"])
+def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """The replicas share their media through a folder both can reach, or (as in production) an S3 bucket."""
     folder = tmp_path_factory.mktemp("deploy")
+    if request.param == "s3":
+        media = {"STORAGE_BACKEND": "s3", "S3_ENDPOINT": request.getfixturevalue("s3_server"),
+                 "S3_ACCESS_KEY": S3_ACCESS_KEY, "S3_SECRET_KEY": S3_SECRET_KEY,
+                 "S3_BUCKET": f"replicas-{uuid.uuid4().hex[:12]}"}
+    else:
+        media = {"STORAGE_BACKEND": "local", "MEDIA_ROOT": str(folder / "media")}
     with new_postgresql_database("portal_replicas") as database_url:
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
             "SECRET_KEY": "replicas-share-this-secret-0123456789abcdef",  # every replica signs with the same key
-            "STORAGE_BACKEND": "local",
-            "MEDIA_ROOT": str(folder / "media"),  # shared by both, as a MinIO bucket would be
+            **media,
             "DEMO_MODE": "false",
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
         }
@@ -98,7 +109,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 logs.append(log)
                 processes.append(subprocess.Popen(  # noqa: S603
                     [str(PORTAL), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                    env=env, cwd=folder, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                    env={**env, "METRICS_DIR": str(folder / f"metrics-{n}")}, cwd=folder,
+                    stdout=log.open("wb"), stderr=subprocess.STDOUT,
                 ))
             for port, process, log in zip(ports, processes, logs, strict=True):
                 _wait_for(f"http://127.0.0.1:{port}", process, log)
@@ -111,7 +123,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 stdout=nginx_log.open("wb"), stderr=subprocess.STDOUT,
             ))
             _wait_for(f"http://127.0.0.1:{proxy_port}", processes[-1], nginx_log)
-            yield Deployment(f"http://127.0.0.1:{proxy_port}", database_url, logs)
+            yield Deployment(f"http://127.0.0.1:{proxy_port}", database_url, logs, ports)
         finally:
             for process in processes:
                 process.terminate()
@@ -122,8 +134,19 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     process.kill()
 
 
-def _served(log: Path, fragment: str) -> int:
-    return sum(1 for line in log.read_text(errors="replace").splitlines() if fragment in line)
+def _served(log: Path, method: str, route: str) -> int:
+    """Requests a replica logged (one JSON access line each)."""
+    lines = [json.loads(line) for line in log.read_text(errors="replace").splitlines() if line.startswith("{")]
+    return sum(1 for line in lines if line.get("method") == method and line.get("route") == route)
+
+
+def _heartbeats(port: int) -> float:
+    """Heartbeats a replica wrote, from its /metrics (successful ones are counted, not logged)."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+        if sample.name == "portal_heartbeats_total"
+    )
 
 
 def _video_lesson(database_url: str) -> tuple[int, int]:
@@ -175,6 +198,38 @@ def test_a_teacher_learns_through_the_proxy_whichever_replica_answers(deployment
         assert [browser.get("/api/v1/me").status_code for _ in range(4)] == [401] * 4
 
     # Both replicas took part: the proxy spread the requests, and the story above held across them.
-    for log in deployment.replica_logs:
-        assert _served(log, "/heartbeats") >= 2, log.read_text(errors="replace")[-2000:]
-        assert _served(log, "GET /api/v1/me") >= 2
+    for log, port in zip(deployment.replica_logs, deployment.replica_ports, strict=True):
+        assert _heartbeats(port) >= 2, log.read_text(errors="replace")[-2000:]
+        assert _served(log, "GET", "/api/v1/me") >= 2
+
+
+def _pdf() -> bytes:
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text=f"Training certificate {uuid.uuid4().hex}")
+    return bytes(document.output())
+
+
+def test_evidence_uploaded_through_one_replica_is_served_by_the_other(deployment: Deployment) -> None:
+    first, second = (f"http://127.0.0.1:{port}" for port in deployment.replica_ports)
+    evidence = _pdf()
+    with httpx.Client(base_url=first, timeout=30) as one:
+        token = TOKEN_RE.search(one.get("/login").text).group(1)  # type: ignore[union-attr]
+        signed_in = one.post("/login", data={"username": TEACHER, "password": PASSWORD, "csrf_token": token})
+        assert signed_in.status_code == 303, signed_in.text
+        token = TOKEN_RE.search(one.get("/credits/external/new").text).group(1)  # type: ignore[union-attr]
+        fields = {"title": "市级培训", "hours": "3", "category": "practice", "level": "city",
+                  "earned_on": "2026-11-20", "csrf_token": token}
+        sent = one.post("/credits/external", data=fields, files={"file": ("证明.pdf", evidence, "application/pdf")})
+        assert sent.status_code == 303, sent.text
+        dsn = deployment.database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn) as conn:
+            record_id = conn.execute("SELECT max(id) FROM external_records").fetchone()[0]  # type: ignore[index]
+        # The other replica, with the same session cookie: it reads the object the first one stored.
+        with httpx.Client(base_url=second, timeout=30, cookies=one.cookies) as two:
+            served = two.get(f"/credits/external/{record_id}/evidence")
+            assert served.status_code == 200, served.text[:500]
+            assert served.content == evidence

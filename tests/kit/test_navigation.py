@@ -20,11 +20,11 @@ HREF = re.compile(r'href="([^"]+)"')
 
 TEACHER = ["/learning", "/courses", "/credits/mine", "/certificates"]
 SCHOOL_MENU = ["/admin/teachers", "/credits/queue", "/admin/hours", "/admin/certificates", "/admin/title-review",
-               "/training/compliance", "/admin/users"]  # fmt: skip
+               "/training/compliance", "/organisation/classes", "/admin/users"]  # fmt: skip
 DISTRICT_MENU = [*SCHOOL_MENU[:-1], "/studio/review", "/admin/users", "/admin/policy", "/admin/tokens", "/admin/audit"]
 EXPECTED = {
     Role.teacher: (TEACHER, []),
-    Role.trainer: ([*TEACHER, "/studio", "/grading", "/training"], []),
+    Role.trainer: ([*TEACHER, "/studio", "/grading", "/training", "/organisation/workshops"], []),
     Role.school_admin: ([*TEACHER, "/training"], SCHOOL_MENU),
     Role.district_admin: ([*TEACHER, "/studio", "/grading", "/training"], DISTRICT_MENU),
 }
@@ -32,6 +32,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_each_role_reaches_all_its_pages_from_the_navigation(client: TestClient, session: Session, role: Role) -> None:
+    make_user(session, Role.teacher, school_code="T-01")  # the district has a school (its class list opens on one)
     user = make_user(session, role, school_code=None if role in (Role.trainer, Role.district_admin) else "T-01")
     login(client, user.username)
     page = client.get("/learning").text

@@ -1,3 +1,4 @@
+from backend.learning import coverage
 from backend.learning.coverage import add_interval, contains, furthest, total
 
 
@@ -24,3 +25,8 @@ def test_separate_segments_stay_apart_and_bridge_when_filled() -> None:
 def test_empty_or_backward_segment_changes_nothing() -> None:
     assert add_interval([[0, 5]], 7, 7) == [[0, 5]]
     assert add_interval([[0, 5]], 9, 7) == [[0, 5]]
+
+
+def test_clip_keeps_the_first_milliseconds_in_video_order() -> None:
+    assert coverage.clip([[5000, 8000], [0, 2000]], 3000) == [[0, 2000], [5000, 6000]]
+    assert coverage.clip([[0, 2000]], 0) == [] and coverage.clip([[0, 2000]], 9000) == [[0, 2000]]

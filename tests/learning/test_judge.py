@@ -172,3 +172,34 @@ def test_daily_cap_and_once_a_day_lesson_budget_stop_credit_and_coverage() -> No
     assert v.beat(15, 45).credited_ms == 0
     w = Viewer(fresh(lesson_budget_ms=0))
     assert w.beat(15, 15).note == "lesson_done_today" and w.credited == 0
+
+
+def test_a_playhead_at_twice_the_clock_within_the_slack_covers_only_what_the_clock_allows() -> None:
+    v = Viewer(fresh(duration_ms=MIN, lesson_budget_ms=MIN))
+    for i in range(1, 21):
+        r = v.beat(1, 2 * i)  # 2 s of video every second: each beat within the 1.5-s slack of the clock
+        assert r.covered is None or r.covered[1] - r.covered[0] <= r.credited_ms
+    assert v.credited <= 20_000 and sum(hi - lo for lo, hi in v.state.pending_coverage) <= v.credited
+
+
+def test_a_burst_of_small_beats_covers_no_more_than_the_second_it_took() -> None:
+    """Issue 12: 56 s of a 60 s lesson were covered in about a second by beats each within the slack."""
+    v = Viewer(fresh(duration_ms=MIN, lesson_budget_ms=MIN))
+    for _ in range(40):
+        v.beat(0.025, min(60, v.state.last_position_ms / 1000 + 1.4))
+    assert v.credited <= 1_000
+    assert sum(hi - lo for lo, hi in v.state.pending_coverage) <= v.credited
+
+
+def test_jitter_costs_an_honest_viewer_nothing() -> None:
+    v = Viewer()
+    for i, after in enumerate((14.9, 15.1, 14.8, 15.2, 15.0), start=1):
+        v.beat(after, 15 * i)  # beats delivered a little early or late
+    assert v.credited == 75_000 and v.state.pending_coverage[0][0] == 0
+    assert sum(hi - lo for lo, hi in v.state.pending_coverage) >= 75_000 - 200
+
+
+def test_a_playback_left_open_for_weeks_records_at_most_a_day() -> None:
+    v = Viewer()
+    r = v.beat(40 * 24 * 3600, 0, playing=False)
+    assert r.elapsed_ms == r.rejected_ms == 24 * 3600 * 1000

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
-from backend.people.models import TeacherProfile
+from backend.kit import clock as server_clock
+from backend.people.models import ServicePeriod, TeacherProfile
 from backend.people.roster import COLUMNS
 from tests.api.helpers import login
 from tests.factories import make_user
@@ -247,3 +248,32 @@ def test_a_district_roster_of_many_schools_imports_in_bulk_and_reimports_unchang
     assert (again.ok, again.created, again.updated, again.unchanged) == (True, 0, 0, 1500)
     assert session.scalar(select(func.count()).select_from(TeacherProfile)) == 1500
     assert profiles(session)["B00007"] == ("教师7", date(2003, 9, 1), "appointed", None)
+
+
+def test_the_imported_status_opens_and_closes_the_matching_service_period(
+    client: TestClient, session: Session, admin: User
+) -> None:
+    """Issue 13: 任职状态 = 班主任 is a current homeroom period (the title review then finds the teacher in post);
+    见习班主任 closes it and opens a trainee period; 储备池 closes what is open; a re-import changes nothing."""
+    login(client, admin.username)
+    today = server_clock.now().astimezone(server_clock.SHANGHAI).date()
+
+    def periods() -> list[tuple[str, date, date | None]]:
+        user_id = session.scalar(select(TeacherProfile.user_id).where(TeacherProfile.staff_no == "2001"))
+        return [
+            (p.kind, p.start, p.end)
+            for p in session.scalars(
+                select(ServicePeriod).where(ServicePeriod.user_id == user_id).order_by(ServicePeriod.id)
+            )
+        ]
+
+    for status, expected in (
+        ("班主任", [("homeroom", today, None)]),
+        ("班主任", [("homeroom", today, None)]),  # again: nothing new
+        ("见习班主任", [("homeroom", today, today), ("trainee", today, None)]),
+        ("储备池", [("homeroom", today, today), ("trainee", today, today)]),
+    ):
+        sheet = xlsx([["2001", "吴静", "S-A", "2000-09-01", status, ""]])
+        assert upload(client, sheet, "花名册.xlsx").status_code == 200
+        session.expire_all()
+        assert periods() == expected, status

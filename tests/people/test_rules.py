@@ -200,3 +200,32 @@ def test_homeroom_years_are_counted_within_the_years_of_teaching() -> None:
     assert met("2026-09-01", start="2006-09-01", periods=periods)["homeroom"] is True
     assert met("2026-09-01", start="2006-09-02", periods=periods)["homeroom"] is False
     assert met("2026-08-31", start=None, periods=periods)["homeroom"] is True  # no start date: nothing to clip
+
+
+# --- issue 13: one definition of a year, never rounded up -----------------------------------------------------------
+
+
+def test_nineteen_years_and_364_days_are_19_years_not_20() -> None:
+    result = review(None, [period("2006-09-01")], [], date(2026, 8, 31), POLICY)
+    assert (result.homeroom_years, result.homeroom_extra_days) == (19, 364)
+    assert (result.condition("homeroom").value, result.condition("homeroom").met) == ("19", False)
+    on_the_day = review(None, [period("2006-09-01")], [], date(2026, 9, 1), POLICY)
+    assert (on_the_day.homeroom_years, on_the_day.homeroom_extra_days, on_the_day.condition("homeroom").met) == (
+        20, 0, True
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("as_of", "expected"), [("2025-02-28", False), ("2025-03-01", True)])
+def test_homeroom_years_from_29_february_complete_on_1_march(as_of: str, expected: bool) -> None:
+    """The same anniversary rule as the teaching years and the trainee year: 21 years from 29 February 2004."""
+    policy = replace(POLICY, title_homeroom_years=21)
+    result = review(None, [period("2004-02-29")], [], date.fromisoformat(as_of), policy)
+    assert result.condition("homeroom").met is expected
+
+
+def test_homeroom_service_recorded_before_the_teaching_start_is_flagged_not_silently_cut() -> None:
+    result = review(date(2006, 9, 1), [period("2006-06-01")], [], date(2026, 9, 1), POLICY)
+    assert result.days_before_teaching == 92  # June, July, August 2006
+    assert result.homeroom_days == 7305 and result.condition("homeroom").met
+    clean = review(date(2006, 9, 1), [period("2006-09-01")], [], date(2026, 9, 1), POLICY)
+    assert clean.days_before_teaching == 0

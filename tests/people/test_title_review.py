@@ -179,3 +179,29 @@ def test_a_school_admin_exports_their_own_school_only(client: TestClient, sessio
     login(client, admin.username)
     rows = list(_export(client)["职称评审"].iter_rows(values_only=True))
     assert sorted(r[0] for r in rows[1:]) == ["J001", "R001"]
+
+
+def test_nineteen_years_364_days_read_19_and_service_before_the_teaching_start_is_explained(
+    client: TestClient, session: Session
+) -> None:
+    """Issue 13: never "20.0" beside ✗ on the page or in the export; a period recorded before the teaching start
+    is flagged on the teacher's record, on the review page and in the export (with its 说明 line)."""
+    from datetime import date
+
+    teacher = make_teacher(
+        session, "S-Y", name="差一天老师", staff_no="Y001", teaching_start=date(1996, 6, 1),
+        periods=(("homeroom", "2006-09-02", None), ("homeroom", "1996-03-01", "1996-05-31")),
+    )  # fmt: skip
+    admin = make_user(session, Role.school_admin, school_code="S-Y")
+    login(client, admin.username)
+    page = client.get(f"/admin/title-review/{teacher.id}?as_of={REVIEW_DAY}").text
+    assert 'id="before-teaching"' in page and "92" in page
+    assert 'id="homeroom-years"' in page and "20.0" not in page
+    assert 'id="period-' in client.get(f"/admin/teachers/{teacher.id}").text
+    assert "before-teaching" in client.get(f"/admin/teachers/{teacher.id}").text
+    rows = list(_export(client)["职称评审"].iter_rows(values_only=True))
+    line = dict(zip(rows[0], next(r for r in rows if r[0] == "Y001"), strict=False))
+    assert line["班主任年限（整年，不进位）"] == 19 and line["班主任天数"] == 7304
+    assert line["条件2 班主任≥20年"] == "否" and line["早于从教日期未计入的班主任天数"] == 92
+    notes = {r[0]: r[1] for r in _export(client)["说明"].iter_rows(values_only=True)}
+    assert "早于从教日期" in notes and "不进位" in notes["条件2"]

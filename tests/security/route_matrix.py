@@ -54,9 +54,11 @@ class Expect:
 
 
 def filled(value: Any, ids: dict[str, object]) -> Any:
-    """Body templates name the world's records as "{name}"."""
+    """Body templates name the world's records as "{name}"; one standing alone is the record's id itself (a JSON
+    number where the id is a number: bodies are strictly typed)."""
     if isinstance(value, str):
-        return value.format(**ids)
+        alone = value[1:-1] if value.startswith("{") and value.endswith("}") else None
+        return ids[alone] if alone in ids and isinstance(ids[alone], int) else value.format(**ids)
     if isinstance(value, dict):
         return {k: filled(v, ids) for k, v in value.items()}
     if isinstance(value, list):
@@ -114,6 +116,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): NOBODY.but(note="no role opens it: the operator's network or METRICS_TOKEN, "
+                                         "tests/kit/test_metrics.py"),
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -126,6 +130,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/account/2fa"): ANY_USER,
     ("POST", "/account/2fa/disable"): ANY_USER,
     ("POST", "/account/logout-everywhere"): ANY_USER,
+    ("POST", "/account/tokens/{personal_token_id}/revoke"): Allow("teacher", note="the teacher's own token only"),
     ("GET", "/account/password"): ANY_USER,
     ("POST", "/account/password"): ANY_USER,
     ("GET", "/api/v1/me"): ANY_USER,
@@ -319,12 +324,83 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/admin/users/{user_id}"): SCHOOL_SCOPED,
     ("POST", "/admin/users/{user_id}/password-reset"): SCHOOL_SCOPED,
     ("POST", "/admin/users/{user_id}/role"): DISTRICT_ONLY,
+    ("POST", "/admin/users/{user_id}/sso-link"): DISTRICT_ONLY.but(form={"subject": "idp-matrix"}),
+    ("POST", "/admin/users/{user_id}/tokens/{personal_token_id}/revoke"): SCHOOL_SCOPED,
     ("GET", "/admin/tokens"): DISTRICT_ONLY,
     ("POST", "/admin/tokens"): DISTRICT_ONLY,
     ("POST", "/admin/tokens/{token_id}/revoke"): DISTRICT_ONLY,
     ("GET", "/admin/policy"): DISTRICT_ONLY,
     ("POST", "/admin/policy"): DISTRICT_ONLY,
     ("GET", "/admin/audit"): DISTRICT_ONLY,
+    # --- the homeroom organisation (issue 16): a school's classes and workshops are its admins' and the district's; ---
+    # --- tiers are set by the district; a workshop's host (the trainer) sees it and runs its activities -------------
+    ("GET", "/organisation/classes"): Allow(ADMINS),
+    ("POST", "/organisation/stage"): Allow(ADMINS).but(form={"stage": "primary", "year": "2026"}),
+    ("POST", "/organisation/classes"): Allow(ADMINS).but(form={"name": "矩阵班", "year": "2026"}),
+    ("POST", "/organisation/classes/{class_id}/appointments"): SCHOOL_SCOPED.but(
+        form={"teacher": "{teacher_id}", "role": "deputy", "start": "2026-09-01"}
+    ),
+    ("POST", "/organisation/appointments/{appointment_id}/end"): SCHOOL_SCOPED.but(form={"end": "2026-12-31"}),
+    ("GET", "/organisation/classes/template.xlsx"): Allow(ADMINS),
+    ("GET", "/organisation/classes/import"): Allow(ADMINS),
+    ("POST", "/organisation/classes/import"): Allow(ADMINS),
+    ("POST", "/organisation/teachers/{teacher_id}/tier"): DISTRICT_ONLY.but(form={"tier": "horizon"}),
+    ("GET", "/organisation/workshops"): Allow(STAFF),
+    ("POST", "/organisation/workshops"): Allow(ADMINS).but(
+        form={"name": "矩阵工作室", "level": "school", "stage": "primary"}
+    ),
+    ("GET", "/organisation/workshops/{workshop_id}"): Allow("school_admin_own", "district_admin", "trainer"),
+    ("POST", "/organisation/workshops/{workshop_id}/members"): SCHOOL_SCOPED.but(form={"teacher": "{teacher_id}"}),
+    ("POST", "/organisation/workshop-members/{member_id}/end"): SCHOOL_SCOPED.but(form={"end": "2026-12-31"}),
+    ("POST", "/organisation/workshops/{workshop_id}/activities"): Allow(
+        "school_admin_own", "district_admin", "trainer", form={"title": "矩阵活动"}
+    ),
+    ("GET", "/organisation/compliance"): Allow(ADMINS),
+    ("GET", "/api/v1/organisation/schools/{school_code}/classes"): SCHOOL_SCOPED,
+    ("POST", "/api/v1/organisation/schools/{school_code}/classes"): SCHOOL_SCOPED.but(
+        json={"year": 2026, "name": "接口班"}
+    ),
+    ("PUT", "/api/v1/organisation/schools/{school_code}/stage"): SCHOOL_SCOPED.but(
+        json={"year": 2026, "stage": "primary"}
+    ),
+    ("POST", "/api/v1/organisation/classes/{class_id}/appointments"): SCHOOL_SCOPED.but(
+        json={"teacher_id": "{teacher_id}", "role": "rotating", "start": "2026-09-01"}
+    ),
+    ("POST", "/api/v1/organisation/appointments/{appointment_id}/end"): SCHOOL_SCOPED.but(json={"end": "2026-12-31"}),
+    ("GET", "/api/v1/organisation/teachers/{teacher_id}/tiers"): SCHOOL_SCOPED,
+    ("POST", "/api/v1/organisation/teachers/{teacher_id}/tiers"): DISTRICT_ONLY.but(json={"tier": "compass"}),
+    ("GET", "/api/v1/organisation/workshops"): Allow(STAFF),
+    ("POST", "/api/v1/organisation/workshops"): Allow(ADMINS).but(
+        json={"name": "接口工作室", "level": "school", "stage": "primary"}
+    ),
+    ("GET", "/api/v1/organisation/workshops/{workshop_id}"): Allow("school_admin_own", "district_admin", "trainer"),
+    ("POST", "/api/v1/organisation/workshops/{workshop_id}/members"): SCHOOL_SCOPED.but(
+        json={"teacher_id": "{teacher_id}", "role": "deputy", "start": "2027-01-01"}
+    ),
+    ("POST", "/api/v1/organisation/workshop-members/{member_id}/end"): SCHOOL_SCOPED.but(json={"end": "2026-12-31"}),
+    ("POST", "/api/v1/organisation/workshops/{workshop_id}/activities"): Allow(
+        "school_admin_own", "district_admin", "trainer",
+        json={"title": "接口活动", "day": "2026-11-02", "start_time": "09:00", "end_time": "10:00"},
+    ),
+    ("GET", "/api/v1/organisation/compliance"): Allow(ADMINS),
+    # Mentoring: the pair of school B's teacher (the mentee) and another teacher of B; the mentee sees the pair but
+    # neither keeps its log nor signs it off.
+    ("GET", "/organisation/mentoring"): ANY_USER,
+    ("POST", "/organisation/mentoring"): SCHOOL_SCOPED.but(form={"mentor": "{teacher_id}", "mentee": "{teacher_id}"}),
+    ("GET", "/organisation/mentoring/{pair_id}"): Allow("teacher", "school_admin_own", "district_admin"),
+    ("POST", "/organisation/mentoring/{pair_id}/meetings"): SCHOOL_SCOPED.but(
+        form={"day": "2026-12-01", "minutes": "30"}
+    ),
+    ("POST", "/organisation/mentoring/{pair_id}/sign-off"): SCHOOL_SCOPED,
+    ("GET", "/api/v1/organisation/mentoring"): ANY_USER,
+    ("POST", "/api/v1/organisation/mentoring"): SCHOOL_SCOPED.but(
+        json={"mentor_id": "{teacher_id}", "mentee_id": "{teacher_id}", "start": "2026-09-01", "end": "2027-06-30"}
+    ),
+    ("GET", "/api/v1/organisation/mentoring/{pair_id}"): Allow("teacher", "school_admin_own", "district_admin"),
+    ("POST", "/api/v1/organisation/mentoring/{pair_id}/meetings"): SCHOOL_SCOPED.but(
+        json={"day": "2026-12-01", "minutes": 30}
+    ),
+    ("POST", "/api/v1/organisation/mentoring/{pair_id}/sign-off"): SCHOOL_SCOPED.but(json={}),
     # --- integrations: integration tokens only (tests/accounts/test_api_tokens.py); no cookie session gets in ------
     ("GET", "/api/v1/records/teachers"): NOBODY,
     ("GET", "/api/v1/credits/export"): NOBODY,

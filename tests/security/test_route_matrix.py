@@ -76,6 +76,8 @@ SCHOOL_LISTS = [
     "/admin/title-review",
     "/training",
     "/training/compliance",
+    "/organisation/classes",
+    "/organisation/mentoring",
 ]
 
 

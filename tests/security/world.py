@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts import service as accounts
 from backend.accounts import tokens
-from backend.accounts.models import Role, User
+from backend.accounts.credentials import digest_token
+from backend.accounts.models import ApiToken, Role, User
 from backend.catalogue import ownership
 from backend.catalogue.models import Lesson
 from backend.credits import certificates, external
@@ -32,6 +34,7 @@ from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.models import Upload, UploadState
 from backend.media.storage import Storage
+from backend.organisation import classes, mentoring, workshops
 from backend.people import service as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.policies.service import load_policy
@@ -213,11 +216,27 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     )
     code = checkin.code_for(secret_key, ts.id, checkin.step_at(clock.now(), policy.checkin_code_seconds))
 
+    # School B's organisation (issue 16): a class with the teacher as its 班主任, a school workshop hosted by the
+    # trainer with the teacher as a member.
+    school_class = classes.add_class(session, users["school_admin_own"], school_b.id, 2026, "一（1）班")
+    appointment = classes.appoint(
+        session, users["school_admin_own"], school_class.id, teacher.id, "homeroom", "2026-09-01", policy
+    )
+    workshop = workshops.create_workshop(
+        session, users["district_admin"], name="乙校班主任工作室", level="school", stage="primary",
+        school_id=school_b.id, host_id=trainer.id,
+    )  # fmt: skip
+    member = workshops.add_member(session, users["district_admin"], workshop.id, teacher.id, "member", "2026-09-01")
+    mentor = _user(session, Role.teacher, school_b.id, "乙校带教老师")
+    pair = mentoring.create_pair(session, users["school_admin_own"], mentor.id, teacher.id, "2026-09-01", "2027-06-30")
+
     # The trainer's unfinished upload and the district's integration token.
     upload = uploads.start_upload(session, storage, trainer, filename="第1讲.mp4", size=4096, kind="video")
     token = tokens.create_integration_token(
         session, users["district_admin"], name="人事系统", scopes=["records:read"], days=90
     ).token
+    personal_token = accounts.create_api_token(session, teacher, name="脚本")
+    personal_token_id = session.scalar(select(ApiToken.id).where(ApiToken.token_hash == digest_token(personal_token)))
     ready = Upload(
         owner_id=trainer.id,
         kind="image",
@@ -263,12 +282,19 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "session_id": ts.id,
         "code": code,
         "token_id": token.id,
+        "personal_token_id": personal_token_id,
         "number": certificate.number,
         "playback_id": playback.id,
         "prompt_id": "p-unknown",
         "draft_code": draft.code,
         "scan_proof": checkin.scan_proof(secret_key, ts.id, clock.now()),
         "teacher_username": teacher.username,
+        "class_id": school_class.id,
+        "appointment_id": appointment.id,
+        "workshop_id": workshop.id,
+        "member_id": member.id,
+        "school_code": school_b.code,
+        "pair_id": pair.id,
     }
     world = World(users=users, ids=ids)
     world.cookies["anonymous"] = {}

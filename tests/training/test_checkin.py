@@ -157,14 +157,14 @@ def test_a_scan_proof_lasts_only_a_few_minutes(client: TestClient, session: Sess
 
 @pytest.mark.parametrize(
     ("seconds", "opens"),
-    [(-91 * 60, False), (-89 * 60, True), (119 * 60, True), (121 * 60, False)],
-    ids=["31-min-before-start", "29-min-before-start", "29-min-after-end", "31-min-after-end"],
+    [(-61 * 60, False), (-60 * 60, True), (119 * 60, True), (121 * 60, False)],
+    ids=["a-minute-before-start", "at-the-start", "29-min-after-end", "31-min-after-end"],
 )
 def test_codes_work_only_around_the_session(
     client: TestClient, session: Session, clock: ManualClock, seconds: int, opens: bool
 ) -> None:
     admin = make_user(session, Role.school_admin, school_code="S-A")
-    ts = make_session(session, admin)  # 09:00–11:30, check-in open 08:30–12:00 (30 min grace)
+    ts = make_session(session, admin)  # 09:00–11:30, check-in open 09:00–12:00 (from the start; 30 min grace after)
     clock.advance(seconds)  # from 10:00
     r = client.get(f"/training/c/{_now_code(clock, ts.id)}", follow_redirects=False)
     assert (r.status_code == 303) is opens
@@ -228,7 +228,7 @@ def test_the_projector_page_waits_before_check_in_opens(
     ts = make_session(session, admin, day="2026-11-03")
     login(client, admin.username)
     page = client.get(f"/training/sessions/{ts.id}/qr")
-    assert page.status_code == 200 and "<svg" not in page.text and "08:30" in page.text
+    assert page.status_code == 200 and "<svg" not in page.text and "09:00" in page.text
 
 
 # --- by hand ------------------------------------------------------------------------------------------------------
@@ -305,3 +305,42 @@ def test_a_zero_rotation_policy_cannot_break_the_code() -> None:
     code = checkin.code_for(SECRET, 7, checkin.step_at(now, 0))
     assert checkin.verify_code(SECRET, code, now, 0).session_id == 7
     assert 1 <= checkin.seconds_to_next_step(now, 0) <= checkin.MIN_STEP_SECONDS
+
+
+# --- issue 13: attendance only once the session has started, and only for people in the marker's scope ------------
+
+
+def test_attendance_cannot_be_marked_before_the_session_starts(
+    client: TestClient, session: Session, clock: ManualClock
+) -> None:
+    admin = make_user(session, Role.school_admin, school_code="S-A")
+    teacher = make_user(session, school_code="S-A")
+    ts = make_session(session, admin, day="2026-11-02", start_time="10:20", end_time="12:00")  # clock: 10:00
+    token = login(client, admin.username)
+    form = {"user_id": [str(teacher.id)], "csrf_token": token}
+    early = client.post(f"/training/sessions/{ts.id}/attendance", data=form)
+    assert early.status_code == 409 and "10:20" in early.text
+    assert _entries(session, teacher.id) == []
+    clock.advance(20 * 60)  # 10:20: it has started (and the admin is still signed in: 30 minutes idle end a session)
+    started = client.post(f"/training/sessions/{ts.id}/attendance", data=form, follow_redirects=False)
+    assert started.status_code == 303 and len(_entries(session, teacher.id)) == 1
+
+
+@pytest.mark.parametrize("who", ["self", "district_admin", "trainer", "other_school_teacher"])
+def test_a_school_admin_marks_only_their_own_schools_teachers_and_the_refusal_names_nobody(
+    client: TestClient, session: Session, who: str
+) -> None:
+    admin = make_user(session, Role.school_admin, school_code="S-A")
+    ts = make_session(session, admin, level="workshop")  # open to any school: still only the admin's teachers
+    target = {
+        "self": admin,
+        "district_admin": make_user(session, Role.district_admin, school_code=None, display_name="区管理员甲"),
+        "trainer": make_user(session, Role.trainer, school_code="S-A", display_name="培训者乙"),
+        "other_school_teacher": make_user(session, school_code="S-B", display_name="外校教师丙"),
+    }[who]
+    token = login(client, admin.username)
+    r = client.post(f"/training/sessions/{ts.id}/attendance", data={"user_id": [str(target.id)], "csrf_token": token})
+    assert r.status_code == 403
+    if who != "self":
+        assert target.display_name not in r.text
+    assert _entries(session, target.id) == []

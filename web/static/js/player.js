@@ -31,6 +31,7 @@
   let timer = null;
   let prompt = null;          // {id, deadline (ms, performance clock)}
   let promptTimer = null;
+  let endAfterPrompt = false; // the video ended while a check was open: close once it is answered
 
   function say(key, extra, tone) {
     statusEl.textContent = (root.getAttribute("data-msg-" + key) || key) + (extra ? " " + extra : "");
@@ -145,6 +146,7 @@
     creditedEl.textContent = fmt(playback.lesson_credited_ms + data.session_credited_ms);
     if (data.prompt) openPrompt(data.prompt);
     if (data.course_completed) { say("completed", "", "ok"); return; }
+    if (sent.ended && data.prompt) { endAfterPrompt = true; return; }   // closed once the check is answered
     if (sent.ended) {
       say(data.lesson_covered ? "covered" : "ended", "", data.lesson_covered ? "ok" : "");
       playback = null;   // the playback is closed; pressing play again starts a new one
@@ -184,6 +186,7 @@
     if (r.ok && r.data.outcome === "answered") say("counting", "", "ok");
     else if (r.ok) say("prompt_late", "", "warn");
     else say("error", r.data && r.data.detail, "warn");
+    if (endAfterPrompt && playback) { endAfterPrompt = false; beat(true, video.duration, undefined, true); }
   }
   if (dialog) {
     document.getElementById("attention-confirm").addEventListener("click", answerPrompt);
@@ -220,7 +223,8 @@
   });
   video.addEventListener("ended", function () {
     clearInterval(timer);
-    if (playback) beat(true, video.duration, undefined, true);   // closes the playback: its credit is confirmed
+    // Closes the playback, its credit confirmed; with a check open, the server keeps it open until the answer.
+    if (playback) beat(true, video.duration, undefined, true);
   });
   video.addEventListener("timeupdate", function () { if (!video.seeking) lastPosition = video.currentTime; });
   video.addEventListener("seeking", function () {

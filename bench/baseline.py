@@ -2,7 +2,10 @@
 
 `POST /bench/baseline` validates a small JSON body with pydantic and inserts one row into `bench_probe` with its
 own commit, through its own SQLAlchemy AsyncEngine on asyncpg (one transaction per request, no batching). The
-heartbeat hot path is measured against it. Mounted only when the `bench_endpoints` setting is on.
+heartbeat hot path is measured against it.
+
+Bench code, not the portal's: it is mounted only by the bench's server (bench/server.py), and it creates its
+`bench_probe` table itself on first use (no migration puts it into a deployment's schema).
 """
 
 from __future__ import annotations
@@ -45,7 +48,10 @@ async def _engine(request: Request) -> AsyncEngine:
                 url = async_url(request.app.state.settings.database_url)
                 # A fixed pool (no overflow): overflow connections would be opened and closed per request.
                 kwargs = {} if url.startswith("sqlite") else {"pool_size": 16, "max_overflow": 0}
-                engine = _engines[key] = create_async_engine(url, **kwargs)
+                engine = create_async_engine(url, **kwargs)
+                async with engine.begin() as conn:
+                    await conn.run_sync(probe.create, checkfirst=True)
+                _engines[key] = engine
     return engine
 
 

@@ -1,10 +1,10 @@
-"""Serving lesson files to enrolled learners (video, PDF documents): local files with HTTP Range, S3 through
-short-lived presigned URLs."""
+"""Lesson files for enrolled learners (video, PDF documents): learning decides who may see them (enrolment in the
+course), media serves them (backend/media/serving.py)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import Response
 
 from backend.accounts.deps import CurrentUser
 from backend.catalogue import service as catalogue
@@ -13,6 +13,7 @@ from backend.db import SessionDep
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _
 from backend.learning import service as learning
+from backend.media.serving import serve_object
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,29 +33,6 @@ def _enrolled_lesson(session: SessionDep, user_id: int, lesson_id: int, kind: st
     if lesson.kind != kind or not lesson.media_key:
         raise NotFound(_("This lesson has no video.") if kind == "video" else _("This lesson has no file yet."))
     return lesson, lesson.media_key
-
-
-def serve_object(
-    request: Request, key: str, *, missing: str, media_type: str | None = None, filename: str | None = None,
-    max_age: int = 3600,
-) -> Response:
-    """A stored object to the browser: from S3 by a short-lived presigned URL, from a local folder as a file
-    (with HTTP Range), shown inline; `filename` names it for saving. NotFound(`missing`) when it is gone."""
-    storage = request.app.state.storage
-    url = storage.browser_url(key)
-    if url:
-        # Short-lived and private: the link stops working minutes after the page asked for it.
-        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    path = storage.local_path(key)
-    if path is None or not path.is_file():
-        raise NotFound(missing)
-    media_type = media_type or storage.stat(key).content_type or "application/octet-stream"
-    headers = {"Cache-Control": f"private, max-age={max_age}"}
-    if filename:
-        return FileResponse(
-            path, media_type=media_type, filename=filename, content_disposition_type="inline", headers=headers
-        )
-    return FileResponse(path, media_type=media_type, headers=headers | {"Content-Disposition": "inline"})
 
 
 @router.get("/lessons/{lesson_id}/video")

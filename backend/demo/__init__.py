@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import demo_records
 from backend.accounts import service as accounts
 from backend.accounts.models import Role, User
 from backend.catalogue import importer
 from backend.config import Settings
+from backend.demo import organisation as demo_organisation
+from backend.demo import records as demo_records
 from backend.media.storage import Storage
 from backend.people import service as people
 
@@ -53,6 +54,7 @@ def load(session: Session, storage: Storage, settings: Settings) -> DemoSummary:
     created = load_accounts(session)
     results = importer.import_path(session, storage, settings.courses_dir, publish=True, demo_media=True)
     load_records(session, storage)
+    demo_organisation.load_organisation(session)  # issue 16: classes, 班主任, workshops, tiers
     return DemoSummary(users_created=created, courses=results)
 
 
@@ -76,7 +78,7 @@ def load_accounts(session: Session) -> int:
 
 
 def load_records(session: Session, storage: Storage) -> None:
-    """The issue-5 records of the demo accounts (backend/demo_records.py), once the accounts exist."""
+    """The issue-5 records of the demo accounts (backend/demo/records.py), once the accounts exist."""
     names = [username for username, *_rest in ACCOUNTS]
     users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))}
     demo_records.load_records(session, storage, users)

@@ -1,4 +1,8 @@
-"""Imports every domain's models so `Base.metadata` is complete (Alembic, tests)."""
+"""Every table of the portal: imports each domain's models so `Base.metadata` is complete (Alembic, tests).
+
+It lives at the app level, beside `backend/app.py`, because it names every domain; `backend.kit` (the ground floor)
+imports none.
+"""
 
 from backend.accounts import models as accounts_models  # noqa: F401
 from backend.accounts import sso_models  # noqa: F401
@@ -10,6 +14,7 @@ from backend.kit import ratelimit  # noqa: F401
 from backend.kit.models import Base
 from backend.learning import models as learning_models  # noqa: F401
 from backend.media import models as media_models  # noqa: F401
+from backend.organisation import models as organisation_models  # noqa: F401
 from backend.people import models as people_models  # noqa: F401
 from backend.policies import models as policies_models  # noqa: F401
 from backend.quizzes import models as quizzes_models  # noqa: F401

@@ -25,6 +25,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.credits import chain
+from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.people import service as people
@@ -57,8 +59,6 @@ TOWNS = (
     "新浜",
     "泖港",
 )
-CATEGORIES = ("ethics", "knowledge_skills", "practice", "self_study")
-LEVELS = ("city", "district", "school", "workshop")
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,8 @@ def _batched(rows: Iterator[dict[str, Any]], size: int = BATCH) -> Iterator[list
 def _bulk(session: Session, table: Any, rows: Iterator[dict[str, Any]]) -> int:
     count = 0
     for batch in _batched(rows):
+        if table.name in chain.HASHED_COLUMNS:  # chained rows get their ids and hashes as the ORM's do
+            chain.stamp(session.connection(), table.name, batch)
         session.execute(insert(table), batch)
         count += len(batch)
     return count
@@ -223,6 +225,7 @@ def load_district(
                             0
                         ]
                     created = datetime(year, rng.randrange(1, 13), rng.randrange(1, 28), 2, 0, tzinfo=now.tzinfo)
+                    created = min(created, now)
                     yield {
                         "user_id": user_id,
                         "hours": Decimal(rng.choice((3, 4, 6, 6, 8, 12, 18))),
@@ -233,7 +236,8 @@ def load_district(
                         "year": year,
                         "status": status,
                         "reason": "佐证材料不全" if status == "rejected" else None,
-                        "created_at": min(created, now),
+                        "trained_on": created.astimezone(clock.SHANGHAI).date(),
+                        "created_at": created,
                     }
 
     counts = {}

@@ -28,7 +28,7 @@ from backend.media.storage import Storage
 from backend.people import records
 from backend.people.models import TeacherProfile
 from backend.people.service import school_by_code
-from backend.policies.service import load_policy
+from backend.policies.service import load_policy, set_policy
 from backend.training import service as training
 from backend.training.models import TrainingSession
 
@@ -177,4 +177,16 @@ def load_records(session: Session, storage: Storage, users: dict[str, User]) -> 
     _external_records(session, storage, users, today)
     _offline_sessions(session, users, today)
     _certificate(session, users, today)
+    _assessment(session, users)
     session.flush()
+
+
+# The demo's induction assessment (DOMAIN.md, Induction: an assessment after the training): the quiz of the last
+# Horizon course, on education policy and law. A district names its own assessment course in the policy settings.
+DEMO_ASSESSMENT_COURSE = "HZ-08"
+
+
+def _assessment(session: Session, users: dict[str, User]) -> None:
+    """Without an assessment nobody can complete the induction (issue 13): the demo names one, unless set."""
+    if not load_policy(session).induction_assessment_course:
+        set_policy(session, "induction_assessment_course", DEMO_ASSESSMENT_COURSE, users["district_admin"].id)

@@ -1,0 +1,158 @@
+"""Tables of the homeroom organisation (DOMAIN.md; the plan's 二(一)3, 二(二)1, 二(二)2, 二(三)3).
+
+A school year (学年) is named by the calendar year it starts in: 2026学年 runs from 1 September 2026 (policy
+`school_year_start_month`) to 31 August 2027. An appointment of a class's 班主任, 副班主任 or 轮值班主任 points at the
+service period it wrote through the people package (`backend.people.records.save_period`): the title review, the
+honour list and the annual rules read service periods, so the fact is entered once, here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.kit.models import Base
+
+
+class SchoolYearStage(Base):
+    """A school's stage (学段) in one school year: schools change stage (a 完中 splits, a 九年一贯制 is formed)."""
+
+    __tablename__ = "org_school_years"
+    __table_args__ = (UniqueConstraint("school_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    stage: Mapped[str] = mapped_column(String(16))  # primary | middle | high | nine_year | complete
+
+
+class SchoolClass(Base):
+    """One class (班级) of a school in one school year; the number of classes is the number of these rows."""
+
+    __tablename__ = "org_classes"
+    __table_args__ = (UniqueConstraint("school_id", "year", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40))  # e.g. 三年级（2）班
+    grade: Mapped[str] = mapped_column(String(20), default="")
+    created_at: Mapped[datetime]
+
+
+class Appointment(Base):
+    """A teacher's appointment to a class as 班主任 (homeroom), 副班主任 (deputy) or 轮值班主任 (rotating)."""
+
+    __tablename__ = "org_appointments"
+    __table_args__ = (Index("ix_org_appointments_class_role", "class_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("org_classes.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # homeroom | deputy | rotating (= the service period's kind)
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    # The service period this appointment wrote; SET NULL if someone deletes the period on the teacher record.
+    service_period_id: Mapped[int | None] = mapped_column(ForeignKey("service_periods.id", ondelete="SET NULL"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class TierChange(Base):
+    """A teacher's tier (地平线—指南针—攀登者—满天星) from a day on, set by the district; the latest is current."""
+
+    __tablename__ = "org_tier_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    effective: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    set_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Workshop(Base):
+    """A 班主任工作室 at city, district, school or joint (联合, several schools) level."""
+
+    __tablename__ = "org_workshops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16))  # city | district | school | joint
+    stage: Mapped[str] = mapped_column(String(16))  # primary | middle | high | nine_year | complete | all
+    # A school workshop's school; a joint workshop's lead school; None for city and district workshops.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # 主持人
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class WorkshopSchool(Base):
+    """A member school of a joint workshop (the lead school is one of them)."""
+
+    __tablename__ = "org_workshop_schools"
+
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("org_workshops.id", ondelete="CASCADE"), primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True, index=True)
+
+
+class WorkshopMember(Base):
+    """A teacher's term in a workshop, with a role; a teacher may belong to several workshops."""
+
+    __tablename__ = "org_workshop_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("org_workshops.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # host | deputy | member
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+
+
+class WorkshopActivity(Base):
+    """An activity of a workshop: an offline session of the training package (its QR check-in and attendance feed
+    the ledger), or an exchange visit (互学互访) with a workshop outside the district, named in `partner`."""
+
+    __tablename__ = "org_workshop_activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("org_workshops.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # session | exchange
+    partner: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Mentorship(Base):
+    """A mentor–mentee pair (带教 / 跟岗指导, the plan's 二(一)2 and 二(三)1) for a period, with goals; the mentor's
+    sign-off closes it and writes both people's hours to the ledger."""
+
+    __tablename__ = "org_mentorships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)  # the mentee's school
+    start: Mapped[date] = mapped_column(Date)
+    end: Mapped[date] = mapped_column(Date)
+    goals: Mapped[str] = mapped_column(String(1000), default="")
+    signed_off_at: Mapped[datetime | None]
+    sign_off_note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class MentoringMeeting(Base):
+    """One entry of a pair's meeting log (跟岗记录)."""
+
+    __tablename__ = "org_mentoring_meetings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("org_mentorships.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(String(1000), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

@@ -1,0 +1,47 @@
+"""The demo shows each piece of the homeroom organisation: a school meeting the workshop rule, one not, a joint
+workshop, a class without its 班主任, a district workshop activity whose attendance became pending hours, a tier."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend import demo
+from backend.accounts.models import User
+from backend.credits.models import LedgerEntry
+from backend.demo import organisation as demo_organisation
+from backend.media.local import LocalStorage
+from backend.organisation import classes, scope, workshops
+from backend.organisation.models import Appointment, Mentorship, TierChange, WorkshopActivity
+from backend.people.models import School
+from backend.policies.service import load_policy
+
+
+def test_the_demo_organisation_shows_each_rule_met_and_not_and_loads_once(
+    session: Session, storage: LocalStorage
+) -> None:
+    demo.load_accounts(session)
+    demo.load_records(session, storage)
+    demo_organisation.load_organisation(session)
+    policy = load_policy(session)
+    district = session.scalars(select(User).where(User.username == "district_admin")).one()
+    year = scope.school_year_of(scope.today(), policy)
+    rules = {r.school.code: r for r in workshops.workshop_rule(session, district, year, policy)}
+    assert (rules["SJ-SY"].classes, rules["SJ-SY"].members, rules["SJ-SY"].status) == (16, 9, "met")
+    assert (rules["SJ-YX"].classes, rules["SJ-YX"].members, rules["SJ-YX"].status) == (15, 7, "not_met")
+    assert (rules["SJ-EZ"].status, rules["SJ-EZ"].workshop_level) == ("met", "joint")
+    assert (rules["SJ-SJ"].status, rules["SJ-SJ"].workshop_level) == ("met", "joint")
+    yx = session.scalars(select(School).where(School.code == "SJ-YX")).one()
+    assert len(classes.class_compliance(session, yx.id, year, scope.today()).without) == 1
+    activity = session.scalars(select(WorkshopActivity).where(WorkshopActivity.kind == "session")).one()
+    hours = session.scalars(
+        select(LedgerEntry).where(LedgerEntry.source_ref.startswith(f"training:{activity.session_id}:"))
+    ).all()
+    assert len(hours) == 2 and {e.status for e in hours} == {"pending"}
+    assert session.scalar(select(WorkshopActivity.partner).where(WorkshopActivity.kind == "exchange"))
+    assert session.scalar(select(func.count()).select_from(TierChange)) == 1
+    assert session.scalar(select(func.count()).select_from(Mentorship)) == 1
+
+    appointments = session.scalar(select(func.count()).select_from(Appointment))
+    demo_organisation.load_organisation(session)
+    assert session.scalar(select(func.count()).select_from(Appointment)) == appointments
