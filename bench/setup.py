@@ -154,7 +154,7 @@ def bulk_viewers(session: Session, lesson: Lesson, school_id: int, count: int) -
         for pid, uid, prid in zip(playback_ids, user_ids, progress_ids, strict=True)
     ])
     session.execute(insert(LearnerState), [
-        {"user_id": uid, "active_playback_id": pid, "day": today, "day_credited_ms": 0}
+        {"user_id": uid, "active_playback_id": pid, "day": 0, "day_credited_ms": 0, "prompt_due_in_ms": None}
         for uid, pid in zip(user_ids, playback_ids, strict=True)
     ])
     cookies = [secrets.token_urlsafe(32) for _ in user_ids]

@@ -233,6 +233,8 @@ def load_district(
                         "level": rng.choices(LEVELS, (0.15, 0.3, 0.45, 0.1))[0],
                         "source": "external",
                         "source_ref": f"demo-district:{n}:{year}:{k}",
+                        "course_id": None,
+                        "reverses_id": None,
                         "year": year,
                         "status": status,
                         "reason": "佐证材料不全" if status == "rejected" else None,

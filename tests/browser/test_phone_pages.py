@@ -30,13 +30,17 @@ session.commit()
 
 TEACHER_NAV = ["/learning", "/courses", "/credits/mine", "/certificates"]
 SCHOOL_ADMIN_MENU = ["/admin/teachers", "/credits/queue", "/admin/hours", "/admin/certificates", "/admin/title-review",
-                     "/training/compliance", "/admin/users"]  # fmt: skip
+                     "/training/compliance", "/organisation/classes", "/admin/users"]  # fmt: skip
 DISTRICT_MENU = [*SCHOOL_ADMIN_MENU[:-1], "/studio/review", "/admin/users", "/admin/policy", "/admin/tokens",
                  "/admin/audit"]  # fmt: skip
 # role: (the header's links, the 管理 menu's links, the pages to visit)
 ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "teacher": (TEACHER_NAV, [], ["/learning", "/credits/mine", "/certificates", "/account"]),
-    "trainer": ([*TEACHER_NAV, "/studio", "/grading", "/training"], [], ["/studio", "/studio/banks", "/training"]),
+    "trainer": (
+        [*TEACHER_NAV, "/studio", "/grading", "/training", "/organisation/workshops"],
+        [],
+        ["/studio", "/studio/banks", "/training", "/organisation/workshops"],
+    ),
     "school_admin": (
         [*TEACHER_NAV, "/training"],
         SCHOOL_ADMIN_MENU,
@@ -48,6 +52,7 @@ ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
             "/admin/certificates",
             "/admin/hours",
             "/admin/users",
+            "/organisation/classes",
         ],
     ),  # fmt: skip
     "district_admin": (
