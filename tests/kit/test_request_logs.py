@@ -32,7 +32,10 @@ def logged(app) -> Iterator[io.StringIO]:  # type: ignore[no-untyped-def]
     handler.setFormatter(JsonFormatter())
     portal = logging.getLogger("portal")
     portal.addHandler(handler)
-    level, portal.level = portal.level, logging.INFO
+    # setLevel, not an assignment: loggers cache whether a level is enabled, and only setLevel clears that cache
+    # (an earlier test's request already asked portal.access about INFO while the level was WARNING).
+    level = portal.level
+    portal.setLevel(logging.INFO)
     try:
         yield out
     finally:
