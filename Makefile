@@ -55,8 +55,20 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
+# axe-core (npm, MPL-2.0) for the accessibility checks in the browser tests (tests/browser/test_accessibility.py),
+# installed into the virtualenv, not vendored: the tests inject it into each page they check.
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
+$(AXE): $(VENV)/bin/activate
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing npm (Debian) for axe-core"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; \
+	fi
+	npm install --prefix $(VENV)/axe --no-save --no-package-lock --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+	@grep -q "axe v$(AXE_VERSION)" $@ || { echo "axe-core $(AXE_VERSION) was not installed"; exit 1; }
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(AXE)
 
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -167,6 +167,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; the icon is an SVG (no binary files in git).
+        return FileResponse(PROJECT_ROOT / "web" / "static" / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
+
     from backend.accounts.routes import api as accounts_api
     from backend.accounts.routes import pages as accounts_pages
     from backend.catalogue.routes import api as catalogue_api
@@ -234,6 +240,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(mentoring_pages)
     app.include_router(mentoring_api, prefix="/api/v1")
+    from backend.notices.routes import pages as notice_pages  # issue 18, what comes back to a person
+
+    app.include_router(notice_pages)
+    from backend.dashboards.routes import pages as dashboard_pages  # issue 17, supervision dashboards
+
+    app.include_router(dashboard_pages)
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.

@@ -284,5 +284,35 @@ def ledger_verify(
     _print_report(report)
 
 
+dashboard_app = typer.Typer(help="Supervision dashboards", no_args_is_help=True)
+app.add_typer(dashboard_app, name="dashboard")
+
+
+@dashboard_app.command("snapshot")
+def dashboard_snapshot(
+    month: str = typer.Option("", help="YYYY-MM: the month whose end to freeze (default: the last month that ended)"),
+) -> None:
+    """Freeze the dashboards' figures as of a month's end (for cron on the 1st; the first dashboard visit after a
+    month's end also takes it). Taking it again replaces that month's snapshot."""
+    import calendar
+    import time
+    from datetime import date
+
+    from backend.dashboards import figures, service
+
+    if month:
+        try:
+            year, number = (int(x) for x in month.split("-"))
+            day = date(year, number, calendar.monthrange(year, number)[1])
+        except ValueError as exc:
+            raise fail(f"--month must be YYYY-MM, not {month!r}") from exc
+    else:
+        day = figures.month_end(service.today())
+    started = time.monotonic()
+    with transaction() as session:
+        figures.build_snapshot(session, kind="month", year=day.year, as_of=day)
+    typer.echo(f"snapshot as of {day.isoformat()} taken in {time.monotonic() - started:.1f} s")
+
+
 if __name__ == "__main__":
     app()

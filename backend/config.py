@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     verify_rate_window_seconds: int = 60
 
     # Password hashing: PASSWORD_HASH_* (the section below).
-    password_hashing: PasswordHashing = Field(default_factory=lambda: PasswordHashing())
+    password_hashing: PasswordHashing = Field(default_factory=PasswordHashing)
 
     # Operations (README, "Operating the portal"). Logs: one JSON object a line, or readable text for development.
     log_format: Literal["json", "text"] = "json"

@@ -417,6 +417,11 @@ def district_figures() -> dict[str, Any]:
         result = measure(f"http://127.0.0.1:{server.port}", login_cookie(url), server_pid=server.proc.pid)
     finally:
         server.stop()
+    from bench.dashboard_bench import measure as measure_dashboards  # issue 17: dashboards at district size
+
+    result |= measure_dashboards(url)
+    say(f"  dashboards: district {result['dashboard_ms']} ms, school {result['school_dashboard_ms']} ms, "
+        f"one month's snapshot {result['snapshot_s']} s")
     say(f"  title-review export {result['export_s']} s ({result['export_rows']} teachers), certification queue page "
         f"{result['queue_page_ms']} ms, title-review page {result['title_review_page_ms']} ms, "
         f"server peak RSS {result.get('server_peak_rss_mb')} MB")

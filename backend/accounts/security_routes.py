@@ -279,6 +279,8 @@ def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any
 
 @pages.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: int, session: SessionDep, admin: AdminUser) -> Response:
+    if user_id == admin.id:  # one's own account is managed on My account (no admin resets their own password)
+        return redirect(request, "/account")
     return _user_page(request, _managed(session, admin, user_id), admin)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from backend.accounts import credentials
 from backend.accounts.credentials import digest_token
 from backend.accounts.models import ApiToken, User
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.db import SessionDep
 from backend.kit import clock
@@ -191,3 +192,13 @@ def require_scope(scope: str) -> Callable[..., Integration]:
 
 RecordsReader = Annotated[Integration, Depends(require_scope("records:read"))]
 CreditsExporter = Annotated[Integration, Depends(require_scope("credits:export"))]
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Integration tokens as the audit log names them (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(ApiToken.id, ApiToken.name).where(ApiToken.id.in_(numbers))).all()
+    return {str(tid): audit_describe.Subject(name, "/admin/tokens") for tid, name in rows}
+
+
+audit_describe.register_subject("api_token", _audit_names)

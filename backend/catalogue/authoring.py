@@ -26,6 +26,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from backend.accounts.models import Role, User
+from backend.audit import describe as audit_describe
+from backend.audit import service as audit
 from backend.catalogue import ownership
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, CourseOwner, CourseReview, CourseTopic, Lesson
@@ -34,6 +36,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.learning import service as learning
+from backend.notices import service as notices
 from backend.policies.service import Policy
 from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
@@ -363,6 +366,8 @@ def add_co_owner(session: Session, user: User, course: Course, username: str) ->
             _("Please correct the marked fields."), fields={"username": _("Only trainers can be co-owners.")}
         )
     ownership.add_owner(session, course.code, other.id, "co_owner")
+    audit.record(session, "course.owner_add", actor_id=user.id, subject_type="course", subject_id=course.id,
+                 after={"user_id": other.id})  # fmt: skip
     row = session.get(CourseOwner, (course.code, other.id))
     return Owner(other.id, other.username, other.display_name, row.role if row else "co_owner")
 
@@ -378,6 +383,8 @@ def remove_co_owner(session: Session, user: User, course: Course, user_id: int) 
         raise Conflict(_("The owner of a course cannot be removed."))
     session.delete(row)
     session.flush()
+    audit.record(session, "course.owner_remove", actor_id=user.id, subject_type="course", subject_id=course.id,
+                 before={"user_id": user_id})  # fmt: skip
 
 
 # --- lessons -----------------------------------------------------------------------------------------------------
@@ -611,8 +618,26 @@ def reload(session: Session, course_id: int) -> Course:
 
 
 def _record(
-    session: Session, course: Course, actor: User, to_status: str, comment: str = "", learners_moved: int | None = None
+    session: Session,
+    course: Course,
+    actor: User,
+    to_status: str,
+    comment: str = "",
+    learners_moved: int | None = None,
+    *,
+    action: str,
 ) -> CourseReview:
+    """A step of the review workflow: the course's own history (CourseReview) and the audit log (issue 18: every
+    administrator's action, publishing included, is in the audit log)."""
+    audit.record(
+        session,
+        action,
+        actor_id=actor.id,
+        subject_type="course",
+        subject_id=course.id,
+        before={"status": course.status},
+        after={"status": to_status} | ({"comment": comment} if comment else {}),
+    )
     review = CourseReview(
         course_id=course.id,
         actor_id=actor.id,
@@ -637,7 +662,7 @@ def submit(session: Session, user: User, course: Course, policy: Policy) -> Cour
         raise InvalidInput(problems[0].message, **problems[0].params)
     check_credit_hours(course, policy)
     course.code_locked = True
-    _record(session, course, user, "submitted")
+    _record(session, course, user, "submitted", action="course.submit")
     return course
 
 
@@ -645,7 +670,7 @@ def withdraw(session: Session, user: User, course: Course) -> Course:
     ownership.require_editor(session, user, course)
     if course.status != "submitted":
         raise Conflict(_("Only a course under review can be withdrawn."))
-    _record(session, course, user, "draft")
+    _record(session, course, user, "draft", action="course.withdraw")
     return course
 
 
@@ -659,7 +684,12 @@ def send_back(session: Session, user: User, course: Course, comment: str) -> Cou
             _("Please correct the marked fields."),
             fields={"comment": _("Tell the authors what to change before it can be published.")},
         )
-    _record(session, course, user, "draft", comment)
+    _record(session, course, user, "draft", comment, action="course.send_back")
+    for owner_id in ownership.owner_ids(session, course.code):  # the authors learn it came back (issue 18)
+        notices.notify(
+            session, owner_id, _("Your course “%(title)s” was sent back for changes: %(comment)s"),
+            link=f"/studio/courses/{course.id}", title=course.title, comment=comment,
+        )  # fmt: skip
     return course
 
 
@@ -693,7 +723,9 @@ def publish(
             superseded.append(previous)
     course.published_at = now
     course.superseded_at = None
-    review = _record(session, course, user, "published", comment.strip(), learners_moved=0 if migrate else None)
+    review = _record(
+        session, course, user, "published", comment.strip(), 0 if migrate else None, action="course.publish"
+    )
     migrated = 0
     if migrate:
         for previous in older:
@@ -709,7 +741,7 @@ def archive(session: Session, user: User, course: Course, comment: str = "") -> 
     require_reviewer(user)
     if course.status != "published":
         raise Conflict(_("Only a published course can be archived."))
-    _record(session, course, user, "archived", comment.strip())
+    _record(session, course, user, "archived", comment.strip(), action="course.archive")
     return course
 
 
@@ -798,3 +830,16 @@ def start_new_version(session: Session, user: User, course: Course) -> Course:
     session.flush()
     copy_assessment(session, course.id, draft.id)
     return draft
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Courses as the audit log names them: title and version, linked to the studio (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(Course.id, Course.title, Course.version).where(Course.id.in_(numbers))).all()
+    return {
+        str(cid): audit_describe.Subject(f"{title}（v{version}）", f"/studio/courses/{cid}")
+        for cid, title, version in rows
+    }
+
+
+audit_describe.register_subject("course", _audit_names)

@@ -33,6 +33,7 @@ from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.serving import serve_object
 from backend.policies.service import load_policy
+from backend.quizzes import access, grading
 from backend.quizzes import service as quizzes
 
 pages = APIRouter(include_in_schema=False)
@@ -139,6 +140,9 @@ NOTICES = {
     "archived": _("Archived: the course has left the course library; enrolled teachers keep access."),
     "new_version": _("This is a new draft version. Teachers keep the published version until this one is published."),
     "code": _("The course code was changed."),
+    "media": _("Uploaded: the file is now the lesson's content. Open the preview to see it as teachers will."),
+    "cover": _("Uploaded: the picture is now the course's cover in the course library."),
+    "cover_removed": _("The cover picture was removed; the course card shows its tier colour."),
 }
 
 
@@ -151,7 +155,11 @@ def studio_home(request: Request, session: SessionDep, user: AuthorUser) -> Resp
     waiting = 0
     if user.role == Role.district_admin:
         waiting = len(authoring.review_queue(session, user, load_policy(session)))
-    return render(request, "studio/index.html", {"grouped": grouped, "waiting": waiting})
+    # Grading waiting on the trainer's courses: the landing page says it first (issue 17).
+    grading_waiting = grading.queue(session, access.editable_course_ids(session, user), page=1, size=1).total
+    return render(
+        request, "studio/index.html", {"grouped": grouped, "waiting": waiting, "grading_waiting": grading_waiting}
+    )
 
 
 @pages.get("/studio/courses/new")
@@ -229,7 +237,7 @@ def _course_action(request: Request, session: SessionDep, user: User, course_id:
 
 def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id: int,
                    change: Callable[[Course, Lesson], Any], *, block: str | None = "lessons",
-                   saved: bool = False) -> Response:
+                   saved: bool = False, notice: str = "saved") -> Response:
     course, lesson = authoring.editable_lesson(session, user, lesson_id)
 
     def done() -> Response:
@@ -237,7 +245,7 @@ def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id:
             return _saved(request, session, course)
         if block and is_htmx(request):
             return _editor(request, session, user, course, block=block)
-        return _back_to(request, course, "saved")
+        return _back_to(request, course, notice)
 
     return _attempt(request, session, user, course, lambda: change(course, lesson), done)
 
@@ -257,7 +265,8 @@ def cover_page(request: Request, course_id: int, form: FormDep, session: Session
         else:
             authoring.attach_cover(session, user, course, _str(form, "upload_id"))
 
-    return _course_action(request, session, user, course_id, change)
+    return _course_action(request, session, user, course_id, change,
+                          "cover_removed" if form.get("remove") else "cover")
 
 
 @pages.post("/studio/courses/{course_id}/lessons")
@@ -301,6 +310,7 @@ def lesson_media_page(request: Request, lesson_id: int, form: FormDep, session: 
     return _lesson_action(
         request, session, user, lesson_id,
         lambda c, lesson: authoring.attach_lesson_media(session, user, c, lesson, _str(form, "upload_id")),
+        notice="media",
     )
 
 
@@ -342,14 +352,21 @@ def new_version_page(request: Request, course_id: int, session: SessionDep, user
 @pages.get("/studio/review")
 def review_page(request: Request, session: SessionDep, user: AuthorUser) -> Response:
     queue = authoring.review_queue(session, user, load_policy(session))
-    return render(request, "studio/review.html", {"queue": queue})
+    done, course_id = request.query_params.get("done"), request.query_params.get("course", "")
+    finished = None
+    if done in NOTICES and course_id.isdigit():
+        course = session.get(Course, int(course_id))
+        finished = {"notice": NOTICES[done], "course": course, "published": done in ("published", "migrated")}
+    return render(request, "studio/review.html", {"queue": queue, "finished": finished})
 
 
 def _review_action(request: Request, session: SessionDep, user: User, course_id: int, form: Any,
                    change: Callable[[Course], Any], notice: str | Callable[[], str]) -> Response:
     response = _course_action(request, session, user, course_id, change, notice, review=True)
     if response.status_code < 400 and _str(form, "next") == "review":
-        return redirect(request, "/studio/review")
+        # Back to the queue, which says what was done to which course (the course has left the queue).
+        done = notice() if callable(notice) else notice
+        return redirect(request, f"/studio/review?done={done}&course={course_id}")
     return response
 
 

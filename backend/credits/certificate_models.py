@@ -37,6 +37,8 @@ class Certificate(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     holder_name: Mapped[str] = mapped_column(String(64))
+    # The holder's staff number (工号) on the day of issue, printed so a certificate names one person (issue 18).
+    staff_no: Mapped[str | None] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     hours: Mapped[Decimal] = mapped_column(Numeric(6, 1))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"))

@@ -90,6 +90,7 @@ def _admin_page(
     page: int = 1,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    candidates: list[certificates.Candidate] | None = None,
     status: int = 200,
 ) -> Response:
     return render(
@@ -101,6 +102,7 @@ def _admin_page(
             "kinds": certificates.KINDS,
             "values": values or {"year": str(clock.local_year(clock.now()) - 1)},
             "errors": errors or {},
+            "candidates": candidates or [],
         },
         block="results",
         status=status,
@@ -122,15 +124,21 @@ def issue_year_certificate(
     user: AdminUser,
     username: Annotated[str, Form()] = "",
     year: Annotated[str, Form()] = "",
+    teacher_id: Annotated[str, Form()] = "",
 ) -> Response:
+    """`username`: whatever identifies the teacher (name, staff number or username); `teacher_id`: the teacher
+    chosen when several matched."""
+    chosen = int(teacher_id) if teacher_id.isdigit() and len(teacher_id) < 10 else None
     try:
         with session.begin_nested():
-            certificate = certificates.issue_year_certificate(session, user, username, year)
+            certificate = certificates.issue_year_certificate(session, user, username, year, chosen)
     except InvalidInput as exc:
         if is_htmx(request):
             raise
         values = {"username": username, "year": year}
-        return _admin_page(request, session, user, values=values, errors=exc.fields, status=422)
+        candidates = exc.candidates if isinstance(exc, certificates.SeveralTeachers) else []
+        return _admin_page(request, session, user, values=values, errors=exc.fields, candidates=candidates,
+                           status=422)  # fmt: skip
     return redirect(request, f"/admin/certificates/{certificate.number}")
 
 
@@ -148,6 +156,7 @@ def _detail(
     *,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    candidates: list[certificates.Candidate] | None = None,
     status: int = 200,
 ) -> Response:
     return render(

@@ -4,7 +4,8 @@
   certificate (a unique index on `subject` among unrevoked rows also settles two requests racing).
 - Numbers look like SJBZR-2026-7K3MX9QD: eight random Crockford base-32 characters (2^40 per year), so a number
   cannot be guessed from another one and the rate-limited public check cannot be used to list certificates.
-- The public check (/verify/<number>) tells valid / revoked / unknown, the holder's masked name and the hours,
+- The public check (/verify/<number>) tells valid / revoked / unknown, the holder's masked name and the hours, the
+  certificate's kind, its course, programme or year and the day of issue (issue 18),
   nothing more; a revoked certificate shows only its masked name.
 - Revocation is a district admin's act with a reason, recorded in the audit log with the issuing.
 - The PDF is drawn on request from the certificate's own copy of what it states (`render_pdf`), so it reads the
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.accounts.scope import in_school_scope
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue import service as catalogue
 from backend.credits import hours, programs
@@ -40,7 +42,8 @@ from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotF
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
 from backend.learning import service as learning
-from backend.people.records import scope
+from backend.people.models import School, TeacherProfile
+from backend.people.records import scope, teacher_filter
 from backend.policies.service import Policy
 
 NUMBER_PREFIX = "SJBZR"  # 松江班主任
@@ -56,7 +59,9 @@ KINDS = {
     "year_hours": _("Certificate of certified hours"),
 }
 INDUCTION_TITLE = "初任班主任上岗培训"  # the programme's name as printed (DOMAIN.md, Induction)
-ISSUER = "松江区德育发展中心"  # DOMAIN.md, People and roles: the district admin's office
+# DOMAIN.md, People and roles: the district admin's office. The site's footer names the same office (base.html; a
+# test holds the two together).
+ISSUER = "松江区德育发展中心"
 
 
 class CertificateFontMissing(AppError):
@@ -129,6 +134,7 @@ def _issue(
             subject=subject,
             user_id=holder.id,
             holder_name=holder.display_name,
+            staff_no=session.scalar(select(TeacherProfile.staff_no).where(TeacherProfile.user_id == holder.id)),
             title=title,
             hours=hours,
             course_id=course_id,
@@ -244,13 +250,70 @@ def certified_hours(session: Session, user_id: int, year: int) -> Decimal:
     return hours.teacher_total(session, user_id, year=year).certified
 
 
-def issue_year_certificate(session: Session, actor: User, username: str, year_text: str) -> Certificate:
-    """An administrator issues the certificate of a teacher's certified hours for one year."""
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    name: str
+    staff_no: str | None
+    school: str | None
+
+
+class SeveralTeachers(InvalidInput):
+    """More than one teacher in scope answers to what was typed: the form offers them to choose from."""
+
+    def __init__(self, candidates: list[Candidate]) -> None:
+        super().__init__(
+            _("Please correct the marked fields."),
+            fields={"username": _("Several teachers match: choose one below, or type the staff number.")},
+        )
+        self.candidates = candidates
+
+
+CANDIDATES = 10
+
+
+def find_teacher(session: Session, actor: User, who: str, chosen_id: int | None = None) -> User | None:
+    """The teacher an administrator means by a name (王老师), a staff number (工号) or a username, within their
+    scope (issue 18). An exact match wins; otherwise names and staff numbers containing the text. Several: raises
+    SeveralTeachers with up to ten to choose from. `chosen_id`: the one picked from that list."""
+    if chosen_id is not None:
+        holder = session.get(User, chosen_id)
+        return holder if holder is not None and _may_see(actor, holder) else None
+    text = who.strip()
+    if not text:
+        return None
+    # A username names one account exactly, whatever its role (an administrator may hold hours too).
+    named = session.scalar(select(User).where(User.username == text))
+    if named is not None and _may_see(actor, named):
+        return named
+    base = (
+        select(User, TeacherProfile.staff_no, School.name)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
+        .outerjoin(School, School.id == User.school_id)
+        .order_by(User.display_name, User.id)
+        .limit(CANDIDATES + 1)
+    )
+    exact = or_(TeacherProfile.staff_no == text, User.display_name == text)
+    rows = session.execute(base.where(*teacher_filter(actor), exact)).all()
+    if not rows:
+        rows = session.execute(base.where(*teacher_filter(actor, query=text))).all()
+    if len(rows) == 1:
+        return rows[0][0]  # type: ignore[no-any-return]
+    if len(rows) > 1:
+        raise SeveralTeachers([Candidate(u.id, u.display_name, no, school) for u, no, school in rows[:CANDIDATES]])
+    return None
+
+
+def issue_year_certificate(
+    session: Session, actor: User, who: str, year_text: str, chosen_id: int | None = None
+) -> Certificate:
+    """An administrator issues the certificate of a teacher's certified hours for one year. `who`: the teacher's
+    name, staff number or username (see find_teacher)."""
     scope(actor)  # refuses teachers and trainers
     errors: dict[str, str] = {}
-    holder = session.scalar(select(User).where(User.username == username.strip())) if username.strip() else None
-    if holder is None or not _may_see(actor, holder):
-        errors["username"] = _("No teacher with this username in your scope.")
+    holder = find_teacher(session, actor, who, chosen_id)
+    if holder is None:
+        errors["username"] = _("No teacher with this name, staff number or username in your scope.")
     elif holder.id == actor.id:
         # Separation of duties (issue 13): an administrator's own certificate is issued by another administrator.
         errors["username"] = _("You cannot issue a certificate to yourself; another administrator does.")
@@ -402,6 +465,10 @@ class Verification:
     status: str  # valid | revoked | unknown
     holder: str | None = None  # masked
     hours: Decimal | None = None  # valid certificates only
+    kind: str | None = None  # a msgid of KINDS: what sort of certificate it is
+    about: str | None = None  # what it was issued for: the course's title or the programme (not for a year's hours)
+    year: int | None = None  # a year's hours: which year
+    issued_on: datetime | None = None
 
 
 def verify(session: Session, number: str) -> Verification:
@@ -412,7 +479,12 @@ def verify(session: Session, number: str) -> Verification:
         return Verification(shown, "unknown")
     if certificate.revoked_at is not None:
         return Verification(certificate.number, "revoked", mask_name(certificate.holder_name))
-    return Verification(certificate.number, "valid", mask_name(certificate.holder_name), certificate.hours)
+    yearly = certificate.kind == "year_hours"
+    return Verification(
+        certificate.number, "valid", mask_name(certificate.holder_name), certificate.hours,
+        KINDS.get(certificate.kind), None if yearly else certificate.title, certificate.year if yearly else None,
+        certificate.issued_at,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -445,6 +517,12 @@ def _font() -> tuple[str, int]:
                     if family.endswith(" SC") and "Mono" not in family:
                         return str(path), index
     raise CertificateFontMissing(_("The certificate font is not installed (fonts-noto-cjk)."))
+
+
+def salutation(name: str) -> str:
+    """How the certificate addresses its holder: 王芳 老师：, but 王老师： when the name already says 老师."""
+    name = name.strip()
+    return f"{name}：" if name.endswith("老师") else f"{name} 老师："
 
 
 def _date(moment: datetime) -> str:
@@ -530,7 +608,7 @@ def render_pdf(certificate: Certificate, verify_url: str) -> bytes:
     cell(20, 40, width - 40, 20, heading, "C")
 
     text(22, INK, bold=True)
-    cell(40, 76, width - 80, 12, f"{certificate.holder_name} 老师：")
+    cell(40, 76, width - 80, 12, salutation(certificate.holder_name))
     text(17, INK)
     y = 93.0
     for line in _lines(lambda t: pdf.get_string_width(t) / MM, sentence, width - 104):
@@ -548,9 +626,11 @@ def render_pdf(certificate: Certificate, verify_url: str) -> bytes:
 
     # Number, date and issuer on the left; the QR code to the public check on the right.
     text(12, (60, 60, 60))
-    cell(40, 150, 120, 8, f"证书编号：{certificate.number}")
-    cell(40, 158, 120, 8, f"发证日期：{_date(certificate.issued_at)}")
-    cell(40, 166, 120, 8, f"发证单位：{ISSUER}")
+    facts = [f"证书编号：{certificate.number}", f"发证日期：{_date(certificate.issued_at)}", f"发证单位：{ISSUER}"]
+    if certificate.staff_no:
+        facts.insert(0, f"工号：{certificate.staff_no}")
+    for i, fact in enumerate(facts):
+        cell(40, 166 - 8 * (len(facts) - 1 - i), 120, 8, fact)
 
     size = 40.0
     qr = segno.make(verify_url, error="m", micro=False)
@@ -578,3 +658,19 @@ def render_pdf(certificate: Certificate, verify_url: str) -> bytes:
     text(9, (60, 60, 60))
     cell(left - 10, top + size + 2, size + 20, 5, "扫码验证证书真伪", "C")
     return bytes(pdf.output())
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Certificates as the audit log names them: number, holder and title, linked to the admin's page (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(
+        select(Certificate.id, Certificate.number, Certificate.holder_name, Certificate.title)
+        .where(Certificate.id.in_(numbers))
+    ).all()  # fmt: skip
+    return {
+        str(cid): audit_describe.Subject(f"{number} · {holder} · {title}", f"/admin/certificates/{number}")
+        for cid, number, holder, title in rows
+    }
+
+
+audit_describe.register_subject("certificate", _audit_names)

@@ -26,7 +26,7 @@ from backend.credits import workflow
 from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import ExternalRecord, LedgerEntry
 from backend.kit import clock
-from backend.kit.errors import InvalidInput, NotFound
+from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.media.storage import Storage
 
@@ -83,7 +83,8 @@ class _Checked:
     topic: str | None = None
 
 
-def _check(data: RecordIn, upload: Upload | None) -> _Checked:
+def _check(data: RecordIn, upload: Upload | None, kept: ExternalRecord | None = None) -> _Checked:
+    """The form's values, or field errors. `kept`: a record whose evidence stands when no new file is attached."""
     errors: dict[str, str] = {}
     title = data.title.strip()
     if not title:
@@ -112,7 +113,9 @@ def _check(data: RecordIn, upload: Upload | None) -> _Checked:
     except ValueError:
         errors["earned_on"] = _("Give the date as YYYY-MM-DD.")
     kind, size = None, 0
-    if upload is None:
+    if upload is None and kept is not None:
+        kind, size = (kept.evidence_key.rsplit(".", 1)[-1], kept.evidence_type), kept.evidence_size
+    elif upload is None:
         errors["file"] = _("Attach the certificate or attendance proof (PDF or image).")
     else:
         size = _size(upload.stream)
@@ -144,12 +147,51 @@ def _delete_on_rollback(session: Session, storage: Storage, key: str) -> None:
 
 
 def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, upload: Upload | None) -> ExternalRecord:
-    checked = _check(data, upload)
-    assert upload is not None
+    return _create(session, storage, teacher, _check(data, upload), upload, None)
+
+
+def sent_back(session: Session, teacher: User, record_id: int) -> tuple[ExternalRecord, LedgerEntry]:
+    """The teacher's own record whose entry was sent back and not yet corrected: the only kind that can be edited."""
+    record = session.get(ExternalRecord, record_id)
+    if record is None or record.user_id != teacher.id:
+        raise NotFound(_("This record does not exist."))
+    entry = session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.source == "external", LedgerEntry.source_ref == f"{workflow.EXTERNAL_PREFIX}{record.id}"
+        )
+    )
+    if entry is None or entry.status != "rejected":
+        raise Conflict(_("Only a record that was sent back can be changed and submitted again."))
+    if session.scalar(select(ExternalRecord.id).where(ExternalRecord.resubmits_id == record.id)) is not None:
+        raise Conflict(_("This record was already corrected and submitted again."))
+    return record, entry
+
+
+def resubmit(
+    session: Session, storage: Storage, teacher: User, record_id: int, data: RecordIn, upload: Upload | None
+) -> ExternalRecord:
+    """A sent-back record, corrected: a new record and a new pending entry; the old evidence stands unless a new file
+    is attached. The sent-back entry keeps its status and reason (append-only ledger)."""
+    old, _entry = sent_back(session, teacher, record_id)
+    return _create(session, storage, teacher, _check(data, upload, kept=old), upload, old)
+
+
+def _create(
+    session: Session,
+    storage: Storage,
+    teacher: User,
+    checked: _Checked,
+    upload: Upload | None,
+    replaces: ExternalRecord | None,
+) -> ExternalRecord:
     ext, content_type = checked.kind
     now = clock.now()
-    key = f"external/{teacher.id}/{uuid.uuid4().hex}.{ext}"
-    name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or f"evidence.{ext}"
+    if upload is None:  # a resubmission that keeps the evidence already stored
+        assert replaces is not None
+        key, name = replaces.evidence_key, replaces.evidence_name
+    else:
+        key = f"external/{teacher.id}/{uuid.uuid4().hex}.{ext}"
+        name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip() or f"evidence.{ext}"
     record = ExternalRecord(
         user_id=teacher.id,
         title=checked.title,
@@ -163,10 +205,12 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
         evidence_type=content_type,
         evidence_size=checked.size,
         created_at=now,
+        resubmits_id=replaces.id if replaces else None,
     )
     session.add(record)
     session.flush()
-    storage.put_stream(key, upload.stream, checked.size, content_type)
+    if upload is not None:
+        storage.put_stream(key, upload.stream, checked.size, content_type)
     try:
         entry = LedgerEntry(
             user_id=teacher.id,
@@ -186,7 +230,7 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
         credits.tag(session, entry, [checked.topic] if checked.topic else [])
         audit.record(
             session,
-            "ledger.submit_external",
+            "ledger.resubmit_external" if replaces else "ledger.submit_external",
             actor_id=teacher.id,
             subject_type="ledger_entry",
             subject_id=entry.id,
@@ -199,9 +243,11 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
             },
         )
     except Exception:
-        storage.delete(key)  # nothing half-done: no stored file without its rows
+        if upload is not None:
+            storage.delete(key)  # nothing half-done: no stored file without its rows
         raise
-    _delete_on_rollback(session, storage, key)
+    if upload is not None:
+        _delete_on_rollback(session, storage, key)
     return record
 
 
@@ -209,6 +255,7 @@ def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, up
 class RecordView:
     record: ExternalRecord
     entry: LedgerEntry
+    corrected: bool = False  # sent back, then corrected and submitted again as a new record
 
 
 def records_of(session: Session, user_id: int) -> list[RecordView]:
@@ -229,7 +276,8 @@ def records_of(session: Session, user_id: int) -> list[RecordView]:
         if refs
         else {}
     )
-    return [RecordView(r, entries[f"{workflow.EXTERNAL_PREFIX}{r.id}"]) for r in records]
+    replaced = {r.resubmits_id for r in records if r.resubmits_id}
+    return [RecordView(r, entries[f"{workflow.EXTERNAL_PREFIX}{r.id}"], r.id in replaced) for r in records]
 
 
 def record_for(session: Session, actor: User, record_id: int) -> ExternalRecord:

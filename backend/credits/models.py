@@ -124,6 +124,9 @@ class ExternalRecord(Base):
     evidence_type: Mapped[str] = mapped_column(String(64))
     evidence_size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    # A record the teacher corrected after it was sent back (issue 18): the new record names the one it replaces.
+    # The sent-back entry stays as it was (the ledger is append-only); the new one is pending again.
+    resubmits_id: Mapped[int | None] = mapped_column(ForeignKey("external_records.id"), unique=True)
 
 
 class LedgerRewriteRefused(Exception):

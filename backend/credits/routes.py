@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from backend.accounts.deps import AdminUser, CurrentUser, DistrictAdmin
 from backend.accounts.models import Role, User
@@ -244,25 +244,60 @@ def _refuse_oversized(request: Request) -> None:
 
 @pages.post("/credits/external", dependencies=[Depends(_refuse_oversized)])
 def external_submit(request: Request, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
-    values = {k: str(form.get(k) or "") for k in ("title", "hours", "category", "level", "earned_on", "topic")}
-    upload = form.get("file")
-    received = (
-        external.Upload(upload.filename or "", upload.file)
-        if isinstance(upload, UploadFile) and upload.filename
-        else None
-    )
+    values, received = _record_form(form)
     try:
         external.submit(session, request.app.state.storage, user, external.RecordIn(**values), received)
     except InvalidInput as exc:
-        locale = request.state.locale
-        return _external_form(
-            request,
-            422,
-            values=values,
-            errors={k: translate(locale, v) for k, v in exc.fields.items()},
-            form_error=translate(locale, exc.message, **exc.params),
-        )
-    return redirect(request, "/credits/mine#external")
+        return _external_form_refused(request, exc, values)
+    return redirect(request, "/credits/mine?submitted=1#external")
+
+
+def _external_form_refused(request: Request, exc: InvalidInput, values: dict[str, str], **extra: object) -> Response:
+    """The form again with what was typed and each field's problem (422)."""
+    locale = request.state.locale
+    return _external_form(
+        request,
+        422,
+        values=values,
+        errors={k: translate(locale, v) for k, v in exc.fields.items()},
+        form_error=translate(locale, exc.message, **exc.params),
+        **extra,
+    )
+
+
+RECORD_FIELDS = ("title", "hours", "category", "level", "earned_on", "topic")
+
+
+def _record_form(form: FormData) -> tuple[dict[str, str], external.Upload | None]:
+    """An external record's fields and its evidence file (None when no file was chosen), as the form sent them."""
+    values = {k: str(form.get(k) or "") for k in RECORD_FIELDS}
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        return values, external.Upload(upload.filename, upload.file)
+    return values, None
+
+
+def _record_values(record: object) -> dict[str, str]:
+    return {k: str(getattr(record, k) or "") for k in RECORD_FIELDS}
+
+
+@pages.get("/credits/external/{record_id}/edit")
+def external_edit(request: Request, record_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    record, entry = external.sent_back(session, user, record_id)
+    return _external_form(request, values=_record_values(record), original=record, reason=entry.reason)
+
+
+@pages.post("/credits/external/{record_id}/resubmit", dependencies=[Depends(_refuse_oversized)])
+def external_resubmit(
+    request: Request, record_id: int, form: FormDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    values, received = _record_form(form)
+    try:
+        external.resubmit(session, request.app.state.storage, user, record_id, external.RecordIn(**values), received)
+    except InvalidInput as exc:
+        record, entry = external.sent_back(session, user, record_id)
+        return _external_form_refused(request, exc, values, original=record, reason=entry.reason)
+    return redirect(request, "/credits/mine?resubmitted=1#external")
 
 
 @pages.get("/credits/external/{record_id}/evidence")

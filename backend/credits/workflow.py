@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue.models import Course
 from backend.credits import service as credits
@@ -29,6 +30,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
+from backend.notices import service as notices
 from backend.people.models import School
 from backend.people.records import scope
 from backend.training import service as training
@@ -162,7 +164,24 @@ def apply(session: Session, actor: User, entry_ids: Sequence[int], action: str, 
     session.flush()  # one batch of updates and event rows; then one audit row per entry
     for (entry, school_id), before in zip(found, befores, strict=True):
         _audit(session, entry, actor, action, before, school_id, reason)
+    if action == "reject":
+        _tell_sent_back(session, [entry for entry, _school in found], reason or "")
     return len(found)
+
+
+def _tell_sent_back(session: Session, entries: Sequence[LedgerEntry], reason: str) -> None:
+    """The teacher learns that hours came back, with the reason and where to correct them (issue 18)."""
+    titles = source_titles(session, [(e.source, e.source_ref) for e in entries])
+    courses = course_titles(session, {e.course_id for e in entries if e.course_id})
+    for e in entries:
+        title = titles.get(e.source_ref) or courses.get(e.course_id or 0) or ""
+        if e.source == "external" and e.source_ref.startswith(EXTERNAL_PREFIX):
+            link = f"/credits/external/{e.source_ref.removeprefix(EXTERNAL_PREFIX)}/edit"
+            message = _("Your hours “%(title)s” (%(hours)s) were sent back: %(reason)s. Correct them and submit again.")
+        else:
+            link = "/credits/mine"
+            message = _("Your hours “%(title)s” (%(hours)s) were sent back: %(reason)s.")
+        notices.notify(session, e.user_id, message, link=link, title=title, hours=e.hours, reason=reason)
 
 
 def reverse(session: Session, actor: User, entry_id: int, reason: str | None) -> LedgerEntry:
@@ -407,3 +426,25 @@ def course_titles(session: Session, course_ids: set[int]) -> dict[int, str]:
     return {
         cid: title for cid, title in session.execute(select(Course.id, Course.title).where(Course.id.in_(course_ids)))
     }
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Ledger entries as the audit log names them: whose, what, how many hours (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(
+        select(LedgerEntry.id, User.display_name, LedgerEntry.hours, LedgerEntry.source, LedgerEntry.source_ref,
+               LedgerEntry.course_id)
+        .join(User, User.id == LedgerEntry.user_id)
+        .where(LedgerEntry.id.in_(numbers))
+    ).all()  # fmt: skip
+    titles = source_titles(session, [(r.source, r.source_ref) for r in rows])
+    courses = course_titles(session, {r.course_id for r in rows if r.course_id})
+    named = {}
+    for r in rows:
+        about = titles.get(r.source_ref) or courses.get(r.course_id or 0) or ""
+        name = f"{r.display_name} · {r.hours} 学时" + (f" · {about}" if about else "")
+        named[str(r.id)] = audit_describe.Subject(name, f"/credits/entries/{r.id}")
+    return named
+
+
+audit_describe.register_subject("ledger_entry", _audit_names)

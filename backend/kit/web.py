@@ -4,6 +4,7 @@ domain's globals (the tiers and topics) with `add_template_globals`, so this mod
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -32,7 +33,9 @@ def add_template_globals(**values: Any) -> None:
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that swaps a part of the page. A history restore (the back button, when htmx has no snapshot
+    of the page) asks for the whole page, so it gets the full rendering."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def request_locale(request: Request) -> str:
@@ -69,11 +72,21 @@ def render_markdown(text: str) -> Markup:
     return Markup(_markdown.render(text or ""))  # noqa: S704  # nosec B704 - markdown-it escapes raw HTML (html=False)
 
 
+# Values every full page shows that belong to a domain (the header's count of unread notices): domains register a
+# function of the request here, so the ground imports no domain.
+_CONTEXT_PROVIDERS: list[Callable[[Request], dict[str, Any]]] = []
+
+
+def register_context(provider: Callable[[Request], dict[str, Any]]) -> None:
+    _CONTEXT_PROVIDERS.append(provider)
+
+
 def base_context(request: Request) -> dict[str, Any]:
     locale = request_locale(request)
     _ = translator(locale)
     return {
         "request": request,
+        "htmx": is_htmx(request),
         "user": getattr(request.state, "viewer", None),
         "_": _,
         "locale": locale,
@@ -95,6 +108,8 @@ def render(
     if block and is_htmx(request):
         response = templates.TemplateResponse(request, name, ctx, block_name=block, status_code=status)
     else:
+        for provider in _CONTEXT_PROVIDERS:  # whole pages only: a swapped block has no header
+            ctx |= provider(request)
         response = templates.TemplateResponse(request, name, ctx, status_code=status)
     response.headers["Vary"] = "HX-Request"
     return response  # type: ignore[return-value]

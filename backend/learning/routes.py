@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.catalogue import service as catalogue
 from backend.credits import hours, programs
+from backend.credits.next_step import next_step
 from backend.db import SessionDep, WriteSessionDep
 from backend.kit import clock
 from backend.kit.numbers import Int
@@ -26,9 +27,16 @@ pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["learning"])
 
 
+LANDING = {"district_admin": "/dashboard", "trainer": "/studio"}  # issue 17: each role lands on its own work
+
+
 @pages.get("/")
 def home(request: Request, user: OptionalUser) -> Response:
-    return redirect(request, "/learning" if user else "/login")
+    if user is None:
+        return redirect(request, "/login")
+    if user.role == "school_admin" and user.school_id is not None:
+        return redirect(request, f"/dashboard/schools/{user.school_id}")
+    return redirect(request, LANDING.get(user.role, "/learning"))
 
 
 @pages.post("/courses/{course_id}/enroll")
@@ -88,6 +96,7 @@ def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -
             "policy": policy,
             "enrollments": enrollments,
             "courses": courses,
+            "next_step": next_step(session, user.id, policy, clock.now().astimezone(clock.SHANGHAI).date()),
             "progress": progress,
             "entries": hours.entries(session, user.id),
         },

@@ -236,7 +236,8 @@ def title_review_page(
             "school_id": school_id,
             "only": only,
             "schools": records.schools_to_filter(session, user),
-            "policy": load_policy(session),
+            "policy": (policy := load_policy(session)),
+            "window": rules.evaluation_window(day, policy),  # "the last 5 years" in years, as the detail says
         },
         block="results",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.audit import describe as audit_describe
 from backend.people.models import District, School
 
 
@@ -28,3 +29,13 @@ def ensure_school(session: Session, district: District, code: str, name: str, st
 
 def school_by_code(session: Session, code: str) -> School | None:
     return session.scalar(select(School).where(School.code == code))
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Schools as the audit log names them (issue 18)."""
+    numbers = [int(i) for i in ids if i.isdigit()]
+    rows = session.execute(select(School.id, School.name).where(School.id.in_(numbers))).all()
+    return {str(sid): audit_describe.Subject(name) for sid, name in rows}
+
+
+audit_describe.register_subject("school", _audit_names)

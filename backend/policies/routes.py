@@ -6,73 +6,83 @@ is an audit event with the value before and after.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from backend.accounts.deps import DistrictAdmin
+from backend.audit import describe as audit_describe
 from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
-from backend.kit.i18n import _, translate
+from backend.kit.i18n import _, translate, translator
 from backend.kit.web import redirect, render
 from backend.policies import service
+from backend.policies.catalog import SECTIONS, SETTINGS
 from backend.policies.service import DEFAULT_POLICY, Policy
 
 pages = APIRouter(include_in_schema=False)
 
-INVALID = _("Not a valid value.")
-# The settings of the credit rules (issue 5), labelled for administrators; every other setting is listed by its key.
-LABELS = {
-    "induction_hours": _("Induction: credit hours required"),
-    "induction_trainee_years": _("Induction: years as trainee homeroom teacher"),
-    "induction_assessment_course": _("Induction: code of the assessment course"),
-    "annual_hours_target": _("Annual hours of a homeroom teacher"),
-    "homeroom_service_kinds": _("Service kinds that count as homeroom teacher"),
-    "cycle_first_year": _("Credit cycle: first year of a cycle"),
-    "cycle_years": _("Credit cycle: years per cycle"),
-    "cycle_credits": _("Credit cycle: credits required"),
-    "cycle_min_ethics": _("Credit cycle: minimum credits, ethics"),
-    "cycle_min_knowledge_skills": _("Credit cycle: minimum credits, knowledge and skills"),
-    "cycle_min_practice": _("Credit cycle: minimum credits, practice"),
-    "cycle_min_self_study": _("Credit cycle: minimum credits, self-study"),
-    "cycle_max_self_study": _("Credit cycle: self-study credits counted at most"),
-    "cycle_min_city": _("Credit cycle: minimum credits, city level"),
-    "cycle_min_district": _("Credit cycle: minimum credits, district level"),
-    "cycle_min_school": _("Credit cycle: minimum credits, school-based"),
-    "workshop_counts_as_level": _("Credit cycle: level that workshop hours count toward"),
-    "hours_per_credit": _("Hours per credit"),
-    "school_year_start_month": _("School year: month it starts in"),
-    "workshop_min_classes": _("Workshop rule: classes from which a school workshop is required"),
-    "workshop_min_members": _("Workshop rule: minimum members of the workshop"),
-    "tier_suggested_for_trainees": _("Tier suggested for trainee homeroom teachers"),
-    "mentoring_max_hours": _("Mentoring: hours credited at most per pair"),
-    "mentoring_category": _("Mentoring: credit category"),
-    "mentoring_level": _("Mentoring: credit level"),
-}
+
+
+def _size(n: int) -> str:
+    """Bytes as a person reads them (2 GB), beside the exact number the setting holds."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{Decimal(n) / size:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{n} B"
+
+
+def _shown(name: str, value: object, _: Callable[..., str]) -> str:
+    """A value in words: a switch as 开启/关闭, codes as their names, bytes with a readable size."""
+    meta = SETTINGS[name]
+    text = service.as_text(value)
+    if meta.choices:
+        labels = dict(meta.choices)
+        return "、".join(_(labels.get(code, code)) for code in text.split(",") if code) or "—"
+    if name == "upload_max_bytes":
+        return f"{text}（{_size(int(str(value)))}）"
+    return text if text != "" else "—"
 
 
 def _page(request: Request, policy: Policy, status: int = 200, **extra: object) -> Response:
-    rows = [
-        (
-            f.name,
-            LABELS.get(f.name),
-            service.as_text(getattr(policy, f.name)),
-            service.as_text(getattr(DEFAULT_POLICY, f.name)),
-            isinstance(getattr(DEFAULT_POLICY, f.name), bool),
-        )
+    _ = translator(request.state.locale)
+    rows: dict[str, dict[str, Any]] = {
+        f.name: {
+            "name": f.name,
+            "meta": SETTINGS[f.name],
+            "value": service.as_text(getattr(policy, f.name)),
+            "default": _shown(f.name, getattr(DEFAULT_POLICY, f.name), _),
+            "step": _step(getattr(DEFAULT_POLICY, f.name)),
+        }
         for f in fields(Policy)
+    }
+    sections = [
+        (key, heading, [r for r in rows.values() if SETTINGS[r["name"]].section == key]) for key, heading in SECTIONS
     ]
-    labelled = [r for r in rows if r[1]]
-    others = [r for r in rows if not r[1]]
     return render(
         request,
         "policies/edit.html",
-        {"labelled": labelled, "others": others, "errors": {}, "values": {}} | extra,
+        {"sections": sections, "errors": {}, "values": {}} | extra,
         status=status,
     )
+
+
+def _step(default: object) -> str:
+    return "1" if isinstance(default, int) else "any"
+
+
+def describe(name: str, value: object, _: Callable[..., str]) -> str:
+    """A setting's value as the audit log shows it (in words, with its unit)."""
+    meta = SETTINGS.get(name)
+    if meta is None:
+        return service.as_text(value)
+    text = _shown(name, value, _)
+    return f"{text} {_(meta.unit)}" if meta.unit and not meta.choices and name != "upload_max_bytes" else text
 
 
 @pages.get("/admin/policy")
@@ -85,16 +95,19 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
     current = service.load_policy(session)
     changes: dict[str, object] = {}
     errors: dict[str, str] = {}
-    submitted = {f.name: str(form.get(f.name)).strip() for f in fields(Policy) if form.get(f.name) is not None}
+    # Several values for a setting of several choices (checkboxes), one for every other.
+    submitted = {
+        f.name: ",".join(str(v).strip() for v in form.getlist(f.name) if str(v).strip())
+        for f in fields(Policy)
+        if form.get(f.name) is not None
+    }
     for name, raw in submitted.items():
         try:
-            value = getattr(service.policy_from_rows([(name, raw)]), name)
-        except InvalidInput:
-            errors[name] = translate(request.state.locale, INVALID)
+            value = service.parse_setting(name, raw)  # the declared range, checked here and not only in the browser
+        except InvalidInput as exc:
+            errors[name] = translate(request.state.locale, exc.message, **exc.params)
             continue
-        if isinstance(value, Decimal | int | float) and not isinstance(value, bool) and value < 0:
-            errors[name] = translate(request.state.locale, INVALID)
-        elif (problem := service.out_of_bounds(name, value)) is not None:
+        if (problem := service.out_of_bounds(name, value)) is not None:
             errors[name] = translate(request.state.locale, problem)
         elif value != getattr(current, name):
             changes[name] = value
@@ -110,3 +123,21 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
     for name, value in changes.items():
         service.set_policy(session, name, value, user.id)  # audited there
     return redirect(request, f"/admin/policy?saved={len(changes)}")
+
+
+def _audit_details(key: str, value: object, t: Callable[..., str]) -> tuple[str, str] | None:
+    """A policy change in the audit log: the setting's name and its value in words, with the unit (issue 18)."""
+    if key not in SETTINGS:
+        return None
+    return t(SETTINGS[key].label), describe(key, value, t)
+
+
+def _audit_names(session: object, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """A setting by its name on the policy page, linked to its field."""
+    return {
+        i: audit_describe.Subject(SETTINGS[i].label, f"/admin/policy#p-{i}", msgid=True) for i in ids if i in SETTINGS
+    }
+
+
+audit_describe.register_details("policy", _audit_details)
+audit_describe.register_subject("policy", _audit_names)

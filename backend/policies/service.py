@@ -19,6 +19,7 @@ from backend.audit import service as audit
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _
+from backend.policies.catalog import SETTINGS
 from backend.policies.models import PolicySetting
 
 
@@ -236,6 +237,39 @@ def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
     # Any: each value was coerced to its field's own type by _coerce.
     changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in known}
     return replace(DEFAULT_POLICY, **changes)
+
+
+def parse_setting(name: str, raw: str) -> object:
+    """A value typed on the policy page, as the setting's type, within its declared range (`catalog.SETTINGS`).
+
+    Raises InvalidInput with a message that says what is accepted. `set_policy` itself takes any value of the right
+    type (tests and scripts shorten time limits); people change settings through this check.
+    """
+    meta = SETTINGS[name]
+    raw = raw.strip()
+    if meta.choices:
+        codes = [code for code, _label in meta.choices]
+        picked = [part.strip() for part in raw.split(",") if part.strip()] if meta.multiple else [raw]
+        if not picked or any(code not in codes for code in picked):
+            raise InvalidInput("Choose from the list.")
+        raw = ",".join(code for code in codes if code in picked)  # stored in the list's order, no duplicates
+    kind = type(getattr(DEFAULT_POLICY, name))
+    try:
+        value = _coerce(name, raw)
+    except InvalidInput:
+        if kind is int:
+            raise InvalidInput("Enter a whole number.") from None
+        raise InvalidInput("Enter a number.") from None
+    if isinstance(value, bool) or meta.minimum is None and meta.maximum is None:
+        return value
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise InvalidInput("Not a valid value.")
+    low = meta.minimum if meta.minimum is not None else number
+    high = meta.maximum if meta.maximum is not None else number
+    if not low <= number <= high:
+        raise InvalidInput("Enter a number from %(low)s to %(high)s.", low=low, high=high)
+    return value
 
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:

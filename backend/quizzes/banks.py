@@ -94,6 +94,32 @@ def add_question(
     return question
 
 
+def update_question(session: Session, question: Question, data: QuestionInput) -> Question:
+    """A question corrected in place (issue 18), checked by the same rules as a new one. Only a draft's questions
+    are edited (the caller checks), so no attempt has answered this wording yet."""
+    checked = service.build_question(
+        kind=data.kind, prompt=data.prompt, options=data.options, answer=data.answer, accepted=data.accepted,
+        explanation=data.explanation, points=data.points,
+    )
+    for name in ("kind", "prompt", "options", "answer", "accepted", "explanation", "points"):
+        setattr(question, name, getattr(checked, name))
+    session.flush()
+    return question
+
+
+def as_form_values(question: Question) -> dict[str, str]:
+    """A stored question in the studio form's notation (the Excel sheet's): the inverse of question_from_form."""
+    if question.kind in ("single", "multiple"):
+        answer = "".join("ABCDEF"[i] for i in question.answer)
+    elif question.kind == "truefalse":
+        answer = "正确" if question.answer == [0] else "错误"
+    else:
+        answer = "|".join(question.accepted)
+    options = "\n".join(question.options) if question.kind in ("single", "multiple") else ""
+    return {"kind": question.kind, "prompt": question.prompt, "options": options, "answer": answer,
+            "explanation": question.explanation or "", "points": str(question.points)}  # fmt: skip
+
+
 def get_question(session: Session, question_id: int) -> Question:
     question = session.get(Question, question_id)
     if question is None:

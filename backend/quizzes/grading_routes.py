@@ -115,8 +115,13 @@ def _grade(request: Request, session: SessionDep, user: User, form: FormData, co
     return apply_form(
         request, session, change,
         refused=lambda errors: _form_again(request, context | errors | {"values": dict(form)}),
-        done=lambda: _graded(request, graded()),
+        done=lambda: _graded(request, graded() | {"waiting": _waiting(session, user)}),
     )
+
+
+def _waiting(session: SessionDep, user: User) -> int:
+    """How many items still wait for this person: the queue's count, sent with each graded row (issue 18)."""
+    return grading.queue(session, access.editable_course_ids(session, user), size=1).total
 
 
 @pages.get("/grading/attempts/{attempt_id}")

@@ -135,7 +135,44 @@ def studio_quiz_add_question(
     return _quiz_change(
         request, session, user, course, form,
         lambda: banks.add_question(session, _question_input(form), quiz=banks.ensure_quiz(session, course.id)),
-        "#questions",
+        "?done=added#questions",
+    )
+
+
+def _quiz_question(session: SessionDep, user: User, course_id: int, question_id: int) -> tuple[Course, Any]:
+    """A question of the draft course's own quiz (not one drawn from a bank); 404 for any other."""
+    course, quiz = _course_quiz(session, user, course_id, draft=True)
+    question = banks.get_question(session, question_id)
+    if question.quiz_id != quiz.id:
+        raise NotFound(_("This question does not exist."))
+    return course, question
+
+
+def _question_edit_page(request: Request, course: Course, question: Any, values: dict[str, Any],
+                        refusal: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """The question's form; `refusal`: the errors by field and the form's message (error_context)."""
+    return render(request, "quizzes/question_edit.html", {
+        "course": course, "question": question, "values": values, "errors": {}, "kinds": excel.KIND_NAMES,
+    } | (refusal or {}), status=status)  # fmt: skip
+
+
+@pages.get("/studio/courses/{course_id}/quiz/questions/{question_id}/edit")
+def studio_quiz_edit_question(
+    request: Request, course_id: int, question_id: int, session: SessionDep, user: CurrentUser
+) -> Response:
+    course, question = _quiz_question(session, user, course_id, question_id)
+    return _question_edit_page(request, course, question, banks.as_form_values(question))
+
+
+@pages.post("/studio/courses/{course_id}/quiz/questions/{question_id}")
+def studio_quiz_update_question(
+    request: Request, course_id: int, question_id: int, form: FormDep, session: SessionDep, user: CurrentUser
+) -> Response:
+    course, question = _quiz_question(session, user, course_id, question_id)
+    return apply_form(
+        request, session, lambda: banks.update_question(session, question, _question_input(form)),
+        done=f"/studio/courses/{course.id}/quiz?done=edited#questions",
+        refused=lambda errors: _question_edit_page(request, course, question, dict(form), errors, 422),
     )
 
 

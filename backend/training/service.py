@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES
 from backend.credits import service as credits
@@ -502,3 +503,12 @@ def unmarked_teachers(session: Session, ts: TrainingSession) -> list[User]:
             .order_by(User.display_name, User.username)
         )
     )
+
+
+def _audit_names(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    """Offline sessions as the audit log names them (issue 18)."""
+    found = titles(session, {int(i) for i in ids if i.isdigit()})
+    return {str(sid): audit_describe.Subject(title, f"/training/sessions/{sid}") for sid, title in found.items()}
+
+
+audit_describe.register_subject("training_session", _audit_names)

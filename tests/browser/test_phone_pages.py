@@ -42,7 +42,7 @@ ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["/studio", "/studio/banks", "/training", "/organisation/workshops"],
     ),
     "school_admin": (
-        [*TEACHER_NAV, "/training"],
+        ["/dashboard", *TEACHER_NAV, "/training"],
         SCHOOL_ADMIN_MENU,
         [
             "/admin/teachers",
@@ -56,7 +56,7 @@ ROLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ],
     ),  # fmt: skip
     "district_admin": (
-        [*TEACHER_NAV, "/studio", "/grading", "/training"],
+        ["/dashboard", *TEACHER_NAV, "/studio", "/grading", "/training"],
         DISTRICT_MENU,
         [
             "/credits/queue",

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import PORTAL, Account, LiveServer, _run
 
 ADMIN = Account("secadmin", "周主任", "e2e-SecAdmin-pass")
-PAGES = ("/learning", "/courses", "/studio", "/grading", "/admin/hours", "/admin/users", "/admin/audit", "/account")
+PAGES = ("/dashboard", "/learning", "/courses", "/studio", "/grading", "/admin/hours", "/admin/users", "/admin/audit",
+         "/account")  # fmt: skip
 
 
 def test_admin_pages_raise_no_csp_violation_and_two_factor_is_turned_on(
@@ -29,7 +30,7 @@ def test_admin_pages_raise_no_csp_violation_and_two_factor_is_turned_on(
     page.fill("#username", ADMIN.username)
     page.fill("#password", ADMIN.password)
     page.locator("form[action='/login'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/$|/learning$|/courses$"))
+    expect(page).to_have_url(re.compile(r"/$|/learning$|/courses$|/dashboard$"))
     for path in PAGES:
         response = page.goto(f"{live_server.url}{path}")
         assert response is not None and response.status == 200, path

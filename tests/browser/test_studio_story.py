@@ -266,8 +266,12 @@ def reviewer_publishes(page: Page, base: str) -> None:
     assert_no_english(page)
     shot(page, "studio-04-review.png")
     item.get_by_role("button", name=zh("Publish")).click()
-    expect(page).to_have_url(re.compile(r"/studio/review$"))
+    expect(page).to_have_url(re.compile(r"/studio/review\?done=published&course=\d+$"))
     expect(page.locator(".review-item").filter(has_text=TITLE)).to_have_count(0)
+    # The queue says what was done (issue 18: it used to just empty), with the way to the published course.
+    published = zh("Published: teachers can find the course in the course library.")
+    expect(page.locator(".alert.success")).to_contain_text(f"《{TITLE}》{published}")
+    shot(page, "studio-04c-published.png")
 
 
 def trainer_finds_the_published_quiz_read_only(page: Page, base: str, editor: str) -> None:

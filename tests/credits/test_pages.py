@@ -60,7 +60,7 @@ def people(session: Session) -> dict[str, User]:
 def test_external_record_goes_from_teacher_through_school_and_district(client, session, people, storage) -> None:
     token = login(client, people["teacher"].username)
     r = _submit(client, token, _form())
-    assert r.status_code == 303 and r.headers["location"] == "/credits/mine#external"
+    assert r.status_code == 303 and r.headers["location"] == "/credits/mine?submitted=1#external"
     record = session.scalars(select(ExternalRecord).where(ExternalRecord.user_id == people["teacher"].id)).one()
     page = client.get("/credits/mine").text
     assert "上海市班主任专题培训" in page and "待核定" in page
@@ -228,7 +228,7 @@ def test_district_admin_changes_a_policy_and_the_progress_page_follows(client, s
     token = login(client, people["district"].username)
     assert "hours_per_credit" in client.get("/admin/policy").text
     bad = client.post("/admin/policy", data={"csrf_token": token, "hours_per_credit": "ten", "cycle_credits": "40"})
-    assert bad.status_code == 422 and "Not a valid value." in bad.text
+    assert bad.status_code == 422 and "Enter a number." in bad.text
     r = client.post("/admin/policy", data={"csrf_token": token, "cycle_credits": "40"}, follow_redirects=False)
     assert r.status_code == 303
     logged = audit.events(session, action_prefix="policy.set")
@@ -237,3 +237,54 @@ def test_district_admin_changes_a_policy_and_the_progress_page_follows(client, s
     ]
     page = client.get(f"/credits/teachers/{people['teacher'].id}").text
     assert "0.0 / 40.0" in page
+
+
+def test_policy_page_names_every_setting_in_chinese_with_unit_rule_range_and_a_fitting_control(
+    client, session, people
+) -> None:
+    from dataclasses import fields
+
+    from markupsafe import escape
+
+    from backend.kit.i18n import translate
+    from backend.policies.catalog import SETTINGS
+    from backend.policies.service import Policy
+
+    assert set(SETTINGS) == {f.name for f in fields(Policy)}  # one declaration per setting, no more, no fewer
+    login(client, people["district"].username)
+    page = client.get("/admin/policy").text
+    zh = lambda msgid: str(escape(translate("zh_CN", msgid)))  # noqa: E731
+    # Labels only in Chinese: the English keys stay out of the text (they remain the inputs' names).
+    visible = re.sub(r"<[^>]+>", " ", page)
+    for name, meta in SETTINGS.items():
+        assert zh(meta.label) in page, name
+        assert name not in visible, name
+        assert zh(meta.source) in page, name
+    # A switch for yes/no, a choice for a code, checkboxes for several codes, numbers with their unit and range.
+    assert re.search(r'type="radio" name="admin_totp_required" value="true"\s+checked', page)
+    assert '<select id="p-workshop_counts_as_level"' in page
+    assert re.search(r'type="checkbox" name="homeroom_service_kinds" value="rotating"\s+checked', page)
+    assert re.search(r'name="coverage_threshold" value="0.9" type="number"[^>]*min="0.5" max="1"', page)
+    assert "true" not in visible and "homeroom,rotating" not in visible
+
+
+def test_policy_ranges_are_checked_on_the_server_and_nothing_is_saved_on_error(client, session, people) -> None:
+    from backend.policies.service import load_policy
+
+    client.cookies.set("portal_lang", "en")
+    token = login(client, people["district"].username)
+    data = {"csrf_token": token, "coverage_threshold": "1.5", "heartbeat_seconds": "2.5", "cycle_credits": "40",
+            "homeroom_service_kinds": ["", "principal"], "workshop_counts_as_level": "galaxy"}  # fmt: skip
+    bad = client.post("/admin/policy", data=data)
+    assert bad.status_code == 422
+    assert "Enter a number from 0.5 to 1." in bad.text and "Enter a whole number." in bad.text
+    assert bad.text.count("Choose from the list.") == 2
+    assert load_policy(session).cycle_credits == Decimal("36")  # all or nothing
+    ok = {"csrf_token": token, "homeroom_service_kinds": ["", "rotating", "deputy", "homeroom"],
+          "allow_seek_ahead": "true", "coverage_threshold": "0.95"}  # fmt: skip
+    assert client.post("/admin/policy", data=ok, follow_redirects=False).status_code == 303
+    policy = load_policy(session)
+    assert policy.homeroom_service_kinds == "homeroom,deputy,rotating" and policy.allow_seek_ahead is True
+    assert policy.coverage_threshold == 0.95
+    none_ticked = client.post("/admin/policy", data={"csrf_token": token, "homeroom_service_kinds": ""})
+    assert none_ticked.status_code == 422 and "Choose from the list." in none_ticked.text

@@ -25,8 +25,8 @@ DISTRICT_MENU = [*SCHOOL_MENU[:-1], "/studio/review", "/admin/users", "/admin/po
 EXPECTED = {
     Role.teacher: (TEACHER, []),
     Role.trainer: ([*TEACHER, "/studio", "/grading", "/training", "/organisation/workshops"], []),
-    Role.school_admin: ([*TEACHER, "/training"], SCHOOL_MENU),
-    Role.district_admin: ([*TEACHER, "/studio", "/grading", "/training"], DISTRICT_MENU),
+    Role.school_admin: (["/dashboard", *TEACHER, "/training"], SCHOOL_MENU),
+    Role.district_admin: (["/dashboard", *TEACHER, "/studio", "/grading", "/training"], DISTRICT_MENU),
 }
 
 

@@ -90,6 +90,11 @@ def test_admin_imports_an_excel_roster_and_reimports_without_duplicates(
         )
         in r.text
     )
+    # How the new accounts get their first password is said where they are created.
+    assert zh(
+        "To give a new teacher a password, open their account under Accounts and choose Reset password: the portal "
+        "shows a temporary password once, to hand over in person; the teacher chooses their own at the first sign-in."
+    ) in r.text
     assert profiles(session) == {
         "1001": ("陈晓燕", date(1996, 9, 1), "appointed", "compass"),
         "1002": ("刘建国", date(2001, 9, 1), "trainee", None),
@@ -115,6 +120,7 @@ def test_admin_imports_an_excel_roster_and_reimports_without_duplicates(
         )
         in r.text
     )
+    assert "Reset password" not in r.text and zh("Reset password") not in r.text  # nobody new: nothing to explain
     assert session.scalar(select(func.count()).select_from(TeacherProfile)) == 3
     assert profiles(session)["1001"][0] == "陈晓艳" and profiles(session)["1003"][2] == "appointed"
     # An empty optional cell keeps what is stored.
@@ -148,7 +154,8 @@ def test_a_roster_with_any_wrong_row_imports_nothing_and_reports_every_problem(
     ]
     r = upload(client, xlsx(rows), "有误.xlsx")
     assert r.status_code == 422
-    assert zh("Problems found (nothing was imported)") in r.text
+    assert zh("Problems found (no teacher was imported)") in r.text
+    assert "题目" not in r.text  # the roster holds teachers, not quiz questions
     # Each problem, with its spreadsheet row (the header is row 1) and column.
     expected = [
         (3, "工号", zh("The staff number is missing.")),

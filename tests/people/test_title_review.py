@@ -114,14 +114,19 @@ def test_the_teacher_page_shows_the_records_behind_every_figure(client: TestClie
     page = client.get(f"/admin/title-review/{veteran.id}?as_of={REVIEW_DAY}")
     assert page.status_code == 200
     text = page.text
-    assert zh("Paper requirement waived: all four conditions hold on %(date)s.", date=REVIEW_DAY) in text
+    # Dates as the rest of the portal writes them (issue 18), never ISO in the text.
+    day = "2026年9月1日"
+    assert zh("Paper requirement waived: all four conditions hold on %(date)s.", date=day) in text
     assert (
-        zh("Teaching since %(start)s: %(n)s completed years on %(date)s.", start="1996-09-01", n=30, date=REVIEW_DAY)
+        zh("Teaching since %(start)s: %(n)s completed years on %(date)s.", start="1996年9月1日", n=30, date=day)
         in text
     )
     # 7,305 days although the two periods add up to 7,489: the overlap counts once.
-    assert "7305" in text and "2016-03-01" in text and "2016-08-31" in text
-    assert zh("Evaluations of %(first)s to %(last)s count.", first=2021, last=2026) in text
+    assert "7305" in text and "2016年3月1日" in text and "2016年8月31日" in text
+    # "The last 5 years" said the same way here and on the list: which years they are.
+    window = zh("“The last %(n)s years”: evaluations of %(first)s to %(last)s.", n=5, first=2021, last=2026)
+    assert window in text
+    assert window in client.get(f"/admin/title-review?as_of={REVIEW_DAY}").text
     # Certified hours: 12 − 2 in 2026 (the pending 3 h is not counted), 6.5 in 2025; each entry linked.
     assert ">10.0<" in text and ">6.5<" in text
     assert (

@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import select
 
+from backend.kit.i18n import translate
 from backend.learning import service as learning
 from backend.quizzes.models import Attempt, GradeChange
 from tests.quizzes.helpers import enrolled_teacher, essay, owned_course, quiz_with, single
@@ -37,6 +38,9 @@ def test_an_essay_waits_for_grading_then_passes_and_completes_the_course(client_
                          headers={"HX-Request": "true"})
     assert graded.status_code == 200 and "<html" not in graded.text and 'class="grading-form graded"' in graded.text
     assert "70" in graded.text  # (2 + 5) of 10 points
+    # The queue's count comes along, out of band, so it is not left stale (issue 18).
+    waiting = translate("zh_CN", "%(n)s waiting, oldest first.", n=0)
+    assert f'<p class="muted" id="grading-count" hx-swap-oob="true">{waiting}</p>' in graded.text
 
     result = web.get(f"/api/v1/quiz/attempts/{body['id']}").json()
     assert result["status"] == "graded" and result["passed"] and result["score_percent"] == 70

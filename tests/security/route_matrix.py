@@ -115,6 +115,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/auth/logout"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
     ("GET", "/metrics"): NOBODY.but(note="no role opens it: the operator's network or METRICS_TOKEN, "
                                          "tests/kit/test_metrics.py"),
@@ -126,6 +127,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/training/c/{code}"): PUBLIC.but(note="the scanned code leads to the check-in page, which needs a login"),
     # --- every signed-in user: own account, the catalogue, own learning and hours ------------------------------------
     ("GET", "/account"): ANY_USER,
+    ("GET", "/notices"): ANY_USER.but(note="one's own notices only"),
     ("GET", "/account/2fa"): ANY_USER,
     ("POST", "/account/2fa"): ANY_USER,
     ("POST", "/account/2fa/disable"): ANY_USER,
@@ -190,6 +192,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # --- certificates: own, and the admins of the holder's school --------------------------------------------------
     ("GET", "/certificates/{number}.pdf"): SELF_OR_ADMINS,
     ("GET", "/credits/external/{record_id}/evidence"): SELF_OR_ADMINS,
+    ("GET", "/credits/external/{record_id}/edit"): TEACHER_SELF.but(
+        allowed_as={409}, note="only the teacher changes her record; the world's is pending, not sent back (409)"
+    ),
+    ("POST", "/credits/external/{record_id}/resubmit"): TEACHER_SELF.but(
+        allowed_as={409}, note="only the teacher resubmits her record; the world's is pending, not sent back (409)"
+    ),
     # --- the studio: authors; a course's owners and the district -----------------------------------------------------
     ("GET", "/studio"): Allow(AUTHORS),
     ("GET", "/studio/courses/new"): Allow(AUTHORS),
@@ -229,6 +237,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/studio/courses/{course_id}/quiz/questions"): STUDIO,
     ("POST", "/studio/courses/{course_id}/quiz/questions/{question_id}/delete"): STUDIO.but(
         params={**DRAFT, "question_id": "draft_question_id"}
+    ),
+    ("GET", "/studio/courses/{course_id}/quiz/questions/{question_id}/edit"): STUDIO.but(
+        params={**DRAFT, "question_id": "draft_question_id"}
+    ),
+    ("POST", "/studio/courses/{course_id}/quiz/questions/{question_id}"): STUDIO.but(
+        params={**DRAFT, "question_id": "draft_question_id"},
+        form={"kind": "single", "prompt": "改过的题目", "options": "甲\n乙", "answer": "A", "points": "1"},
     ),
     ("POST", "/studio/courses/{course_id}/quiz/draws"): STUDIO,
     ("POST", "/studio/courses/{course_id}/quiz/draws/{rule_id}/delete"): STUDIO,
@@ -318,6 +333,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/teachers/{teacher_id}/evaluations/{year}/delete"): SCHOOL_SCOPED,
     ("GET", "/admin/title-review"): Allow(ADMINS),
     ("GET", "/admin/title-review/export.xlsx"): Allow(ADMINS),
+    # Dashboards (issue 17): a school admin's /dashboard is their own school's; an export job is its requester's.
+    ("GET", "/dashboard"): Allow(ADMINS),
+    ("GET", "/dashboard/schools/{school_id}"): SCHOOL_SCOPED.but(params={"school_id": "school_b_id"}),
+    ("GET", "/dashboard/export.xlsx"): Allow(ADMINS),
+    ("POST", "/dashboard/teachers-export"): Allow(ADMINS, form={"year": "2026"}),
+    ("GET", "/dashboard/jobs/{job_id}"): Allow("district_admin"),
+    ("GET", "/dashboard/jobs/{job_id}/download"): Allow("district_admin"),
     ("GET", "/admin/title-review/{teacher_id}"): SCHOOL_SCOPED,
     # --- accounts: school admins for their school's users; roles, tokens, policy and audit are the district's --------
     ("GET", "/admin/users"): Allow(ADMINS),

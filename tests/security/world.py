@@ -27,6 +27,7 @@ from backend.catalogue.models import Lesson
 from backend.credits import certificates, external
 from backend.credits import service as credits
 from backend.credits.certificate_models import Certificate
+from backend.dashboards.models import DashboardJob
 from backend.kit import clock
 from backend.kit.csrf import CSRF_COOKIE, new_cookie_value, token_for
 from backend.learning import playbacks
@@ -253,9 +254,17 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     )
     session.add(ready)
     storage.put_stream(ready.storage_key, io.BytesIO(PNG), len(PNG), "image/png")
+    # The district admin's export of every teacher's figures (failed, so visiting it starts no work).
+    job = DashboardJob(
+        kind="export", key=f"export:{users['district_admin'].id}", params={}, state="failed", done=0, total=0,
+        requested_by=users["district_admin"].id, created_at=clock.now(),
+    )  # fmt: skip
+    session.add(job)
     session.flush()
 
     ids: dict[str, object] = {
+        "job_id": job.id,
+        "school_b_id": school_b.id,
         "course_id": course.id,
         "draft_course_id": draft.id,
         "lesson_id": course.lessons[0].id,

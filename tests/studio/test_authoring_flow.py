@@ -91,7 +91,7 @@ def test_trainer_builds_a_course_and_a_district_admin_sends_it_back_then_publish
     assert queue.status_code == 200 and "家校沟通的艺术" in queue.text
     assert reviewer.post(f"/studio/courses/{course_id}/send-back", {"comment": "  "}).status_code == 422
     back = reviewer.post(f"/studio/courses/{course_id}/send-back", {"comment": "请补充家访案例。", "next": "review"})
-    assert back.status_code == 303 and back.headers["location"] == "/studio/review"
+    assert back.status_code == 303 and back.headers["location"] == f"/studio/review?done=sent_back&course={course_id}"
     session.expunge_all()
     assert session.get(Course, course_id).status == "draft"
     assert "请补充家访案例。" in author.get(f"/studio/courses/{course_id}").text  # shown to the owners
