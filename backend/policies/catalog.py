@@ -45,6 +45,8 @@ class Setting:
     choices: tuple[tuple[str, str], ...] = ()  # (code, label msgid): a select, or checkboxes when `multiple`
     multiple: bool = False  # a comma-separated list of codes
     reason: str = ""  # msgid: why the range is what it is, when that is not obvious
+    # The range is a safety bound: set_policy refuses a value outside it too, not only the page (issue 14).
+    enforced: bool = False
 
     @property
     def control(self) -> str:
@@ -242,53 +244,50 @@ SETTINGS: dict[str, Setting] = {
         _("Service kinds that count as homeroom teacher"), "title", _TITLE, choices=KIND_CHOICES, multiple=True
     ),
     # --- security ----------------------------------------------------------------------------------------------
+    # The security numbers may be tightened, never turned off (issue 14): `enforced` ranges are refused by
+    # set_policy too, whoever calls it, with the reason (OWASP ASVS).
     "session_idle_minutes": Setting(
-        _("Sign out after this long without activity"),
-        "security",
-        _ASVS,
-        MINUTES,
-        D(5),
-        D(120),
-        reason=_("A longer idle time leaves a shared school computer signed in."),
+        _("Sign out after this long without activity"), "security", _ASVS, MINUTES, D(1), D(30),
+        reason=_("A session ends after at most 30 minutes idle (ASVS 3.3.2)."), enforced=True,
     ),
     "session_absolute_hours": Setting(
-        _("Sign out after this long in any case"),
-        "security",
-        _ASVS,
-        _("hours"),
-        D(1),
-        D(24),
-        reason=_("One working day at most, so a stolen session does not last."),
+        _("Sign out after this long in any case"), "security", _ASVS, _("hours"), D(1), D(12),
+        reason=_("A session ends at most 12 hours after sign-in (ASVS 3.3.2)."), enforced=True,
     ),
     "login_max_failures_per_account": Setting(
-        _("Wrong passwords for one account before it is locked"), "security", _ASVS, TIMES, D(3), D(20)
+        _("Wrong passwords for one account before it is locked"), "security", _ASVS, TIMES, D(3), D(10),
+        reason=_("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."), enforced=True,
     ),
     "login_max_failures_per_address": Setting(
-        _("Wrong passwords from one network address before it is locked"), "security", _ASVS, TIMES, D(5), D(200)
+        _("Wrong passwords from one network address before it is locked"), "security", _ASVS, TIMES, D(5), D(100),
+        reason=_("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."), enforced=True,
     ),
-    "login_window_minutes": Setting(_("Wrong passwords are counted over"), "security", _ASVS, MINUTES, D(1), D(120)),
-    "login_lockout_minutes": Setting(_("A locked account or address waits"), "security", _ASVS, MINUTES, D(1), D(120)),
+    "login_window_minutes": Setting(
+        _("Wrong passwords are counted over"), "security", _ASVS, MINUTES, D(5), D(60),
+        reason=_("Failures are counted over 5 to 60 minutes (ASVS 2.2.1)."), enforced=True,
+    ),
+    "login_lockout_minutes": Setting(
+        _("A locked account or address waits"), "security", _ASVS, MINUTES, D(1), D(60),
+        reason=_("A lockout lasts 1 to 60 minutes (ASVS 2.2.1)."), enforced=True,
+    ),
     "password_min_length": Setting(
-        _("Shortest password accepted"),
-        "security",
-        _ASVS,
-        CHARS,
-        D(12),
-        D(64),
-        reason=_("OWASP ASVS 2.1.1 asks for at least 12 characters."),
+        _("Shortest password accepted"), "security", _ASVS, CHARS, D(12), D(64),
+        reason=_("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."), enforced=True,
     ),
     "admin_totp_required": Setting(
-        _("Administrators must sign in with a second step"), "security", _ASVS, choices=SWITCH
+        _("Administrators must sign in with a second step"), "security", _ASVS, choices=SWITCH, minimum=D(1),
+        maximum=D(1), reason=_("Administrators must sign in with a second factor (ASVS 4.3.1)."), enforced=True,
     ),
     # --- issue 14: the name locked everywhere only briefly; issue 16: the homeroom organisation ---------------------
     "login_max_failures_per_account_any_address": Setting(
         _("Wrong passwords for one account from every address before it is locked everywhere"),
         "security", _ASVS, TIMES, D(10), D(100),
-        reason=_("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."),
+        reason=_("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."), enforced=True,
     ),
     "login_account_lockout_minutes": Setting(
         _("An account locked everywhere waits"), "security", _ASVS, MINUTES, D(1), D(5),
-        reason=_("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),  # noqa: E501 - one msgid, shared with the bound
+        reason=_("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),  # noqa: E501 - one msgid
+        enforced=True,
     ),
     "school_year_start_month": Setting(
         _("School year: month it starts in"), "induction", _("District plan 二(一)3"), "", D(1), D(12)

@@ -9,7 +9,9 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from backend.audit.describe import ACTIONS
 from tests.browser.conftest import PORTAL, Account, LiveServer, _run
+from tests.browser.test_teacher_story import zh
 
 ADMIN = Account("secadmin", "周主任", "e2e-SecAdmin-pass")
 PAGES = ("/dashboard", "/learning", "/courses", "/studio", "/grading", "/admin/hours", "/admin/users", "/admin/audit",
@@ -47,6 +49,6 @@ def test_admin_pages_raise_no_csp_violation_and_two_factor_is_turned_on(
     expect(page.locator("ol.codes li")).to_have_count(10)
     page.screenshot(path=str(screenshots / "security-02-recovery-codes.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/audit")
-    expect(page.locator("table")).to_contain_text("auth.2fa_enrolled")
+    expect(page.locator("table")).to_contain_text(zh(ACTIONS["auth.2fa_enrolled"]))  # 开启两步验证, in words
     page.screenshot(path=str(screenshots / "security-03-audit-log.png"), full_page=True)
     assert not violations, violations

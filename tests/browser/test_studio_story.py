@@ -174,7 +174,7 @@ def add_lesson(page: Page, kind: str, title: str) -> None:
 
 
 def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) -> str:
-    log_in(page, base, TRAINER)  # type: ignore[arg-type]
+    log_in(page, base, TRAINER, lands="/studio")  # type: ignore[arg-type]
     page.locator(".mainnav").get_by_role("link", name=zh("Course studio")).click()
     page.get_by_role("link", name=zh("New course")).first.click()
     fill(
@@ -258,7 +258,7 @@ def trainer_builds_and_submits(page: Page, base: str, files: dict[str, Path]) ->
 
 
 def reviewer_publishes(page: Page, base: str) -> None:
-    log_in(page, base, REVIEWER)  # type: ignore[arg-type]
+    log_in(page, base, REVIEWER, lands="/dashboard")  # type: ignore[arg-type]
     page.goto(f"{base}/studio")
     page.get_by_role("link", name=re.compile(zh("Review queue"))).click()
     item = page.locator(".review-item").filter(has_text=TITLE)
@@ -276,7 +276,7 @@ def reviewer_publishes(page: Page, base: str) -> None:
 
 def trainer_finds_the_published_quiz_read_only(page: Page, base: str, editor: str) -> None:
     """Once published, the quiz changes only in a new version, which is reviewed again."""
-    log_in(page, base, TRAINER)  # type: ignore[arg-type]
+    log_in(page, base, TRAINER, lands="/studio")  # type: ignore[arg-type]
     page.goto(f"{editor}/quiz")
     expect(page.locator("p.alert").first).to_contain_text(zh(
         "Only a draft's quiz and assignments can be changed, so that no teacher is assessed on a question nobody "

@@ -54,12 +54,13 @@ def assert_no_english(page: Page) -> None:
     assert not words, f"English words on {page.url}: {words}"
 
 
-def log_in(page: Page, base: str, account: Account) -> None:
+def log_in(page: Page, base: str, account: Account, lands: str = "/learning") -> None:
+    """Signs in; each role lands on its work (teachers: 我的学习, trainers: the studio, admins: the dashboard)."""
     page.goto(f"{base}/login")
     page.fill("#username", account.username)
     page.fill("#password", account.password)
     page.locator("form[action='/login'] button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/learning$"))
+    expect(page).to_have_url(re.compile(re.escape(lands) + "$"))
 
 
 def correct_choice(question: dict[str, Any]) -> list[int]:

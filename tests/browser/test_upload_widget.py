@@ -73,7 +73,7 @@ def page(browser: Any, server: str) -> Iterator[Any]:
     page.fill("#username", TRAINER)
     page.fill("#password", PASSWORD)
     page.locator("form[action='/login'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/learning$"))
+    page.wait_for_url(re.compile(r"/studio$"))  # a trainer lands on the studio
     page.goto(f"{server}/studio/uploads/new")
     yield page
     context.close()

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import select
 
+from backend.accounts.models import User
 from backend.accounts.service import create_api_token
 from backend.learning import coverage
 from backend.learning.models import AttentionPrompt, Enrollment, LearnerState, LessonProgress, PlaybackSession
@@ -190,6 +191,13 @@ def test_many_teachers_viewing_at_random_keep_every_invariant(live_client, live_
         @rule(seconds=st.sampled_from([30, 60, 600]))
         def idle(self, seconds: int) -> None:
             clock.advance(seconds)
+            # A personal token ends after the policy's idle minutes, as a sign-in does: back at the screen, each
+            # teacher signs in again (a fresh token), or the next request would be refused before the judge saw it.
+            with sessions() as s:
+                for teacher in self.teachers:
+                    token = create_api_token(s, s.get(User, teacher.user_id), "stateful test")
+                    teacher.headers = {"Authorization": f"Bearer {token}"}
+                s.commit()
 
         # --- what must always hold --------------------------------------------------------------------------------
         @invariant()
