@@ -30,6 +30,7 @@ from backend.credits.programs import cycle_years
 from backend.dashboards import hours_source
 from backend.dashboards.models import DashboardRow, DashboardSnapshot
 from backend.kit import clock
+from backend.organisation import figures as organisation_figures
 from backend.people import rules
 from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
 from backend.people.title_review import reviews_of
@@ -383,6 +384,10 @@ def compute(
     schools = list(session.scalars(select(School).order_by(School.code)))
     teachers = teacher_figures(session, policy, year, as_of, progress=progress)
     rows = school_rows(teachers, schools, month_states(session, schools, year, policy), policy, as_of)
+    # Classes, the workshop rule and mentors: the organisation's figures of the school, the same in each tier's row.
+    for school_id, org in organisation_figures.by_school(session, schools, as_of, policy).items():
+        for tier in ("", *TIER_CODES):
+            rows[(school_id, tier)].update(org.as_dict())
     meta = {"evaluation_year": _evaluation_year(session, year), "cycle": list(cycle_years(policy, year))}
     return Computed(rows, meta, int((time.perf_counter() - started) * 1000))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from backend.accounts.models import Role, User
@@ -236,20 +236,35 @@ def sign_off(session: Session, actor: User, pair_id: int, note: str, policy: Pol
     return pair
 
 
+def _unmentored_trainee(day: date) -> list[ColumnElement[bool]]:
+    """The rule (每名见习班主任配备带教导师): an active trainee 班主任 with no pair covering `day`."""
+    covered = select(Mentorship.mentee_id).where(Mentorship.start <= day, Mentorship.end >= day)
+    return [
+        User.role == Role.teacher,
+        User.is_active.is_(True),
+        TeacherProfile.status == "trainee",
+        User.id.not_in(covered),
+    ]
+
+
 def trainees_without_mentor(session: Session, actor: User, day: date) -> list[User]:
     """Trainee homeroom teachers in the actor's scope with no pair covering `day`."""
-    covered = select(Mentorship.mentee_id).where(Mentorship.start <= day, Mentorship.end >= day)
     return list(
         session.scalars(
             select(User)
             .join(TeacherProfile, TeacherProfile.user_id == User.id)
-            .where(
-                school_scope(actor),
-                User.role == Role.teacher,
-                User.is_active.is_(True),
-                TeacherProfile.status == "trainee",
-                User.id.not_in(covered),
-            )  # fmt: skip
+            .where(school_scope(actor), *_unmentored_trainee(day))
             .order_by(User.school_id, User.display_name)
         )
     )
+
+
+def unmentored_by_school(session: Session, day: date) -> dict[int, int]:
+    """Per school, how many trainees have no mentor on `day` (every school: the caller checks who may see it)."""
+    rows = session.execute(
+        select(User.school_id, func.count())
+        .join(TeacherProfile, TeacherProfile.user_id == User.id)
+        .where(User.school_id.is_not(None), *_unmentored_trainee(day))
+        .group_by(User.school_id)
+    )
+    return {school_id: n for school_id, n in rows}

@@ -67,6 +67,8 @@ def _classes_page(
     schools = scope.schools_in_scope(session, user)
     if school_id is None and schools:
         school_id = schools[0].id
+    if school_id is None and user.role == Role.district_admin:  # a district without schools yet: nothing to pick
+        return render(request, "organisation/no_schools.html", {}, status=status)
     view = classes.overview(session, user, school_id, year, policy)
     context: dict[str, Any] = {
         "view": view,

@@ -458,7 +458,13 @@ def workshop_rule(
     schools = scope.schools_in_scope(session, actor)
     if school_id is not None:
         schools = [scope.school_for(session, actor, school_id)]
-    day = scope.counting_day(year, policy, as_of)
+    return rule_for_schools(session, schools, year, policy, scope.counting_day(year, policy, as_of))
+
+
+def rule_for_schools(
+    session: Session, schools: list[School], year: int, policy: Policy, day: date
+) -> list[WorkshopRule]:
+    """The rule for the given schools on `day` (the caller has checked who may see them)."""
     counts = classes.class_counts(session, year)
     school_workshops: dict[int, list[Workshop]] = defaultdict(list)
     joint_workshops: dict[int, list[Workshop]] = defaultdict(list)

@@ -137,3 +137,32 @@ def test_waiting_times_come_from_the_status_history(session: Session) -> None:
     assert (school_a["verified_n"], school_a["certified_n"]) == (1, 1)
     assert 4.99 < school_a["verify_days"] < 5.01 and school_a["certify_days"] < 0.01
     assert service.mean_days(school_a["verify_days"], school_a["verified_n"]) == "5.0"
+
+
+def test_classes_the_workshop_rule_and_mentors_read_as_on_the_organisation_pages(session: Session) -> None:
+    """每班必须配备班主任, the workshop rule and trainees' mentors: the dashboard shows what the organisation's own
+    pages say for the same school and day."""
+    from datetime import date
+
+    from backend.organisation import classes, mentoring, workshops
+    from tests.organisation.helpers import district_admin, make_classes, school_admin
+
+    day = date(2026, 10, 15)  # in the 2026 school year
+    admin, district = school_admin(session, "ORG-A"), district_admin(session)
+    make_classes(session, admin, 15)
+    unstaffed = classes.add_class(session, admin, admin.school_id, 2026, "16班", "三年级")  # nobody appointed
+    policy = load_policy(session)
+
+    snapshot = figures.build_snapshot(session, kind="month", year=2026, as_of=day)
+    row = _row(session, snapshot.id, "ORG-A")
+    compliance = classes.class_compliance(session, admin.school_id, 2026, day)
+    [rule] = workshops.workshop_rule(session, district, 2026, policy, day, school_id=admin.school_id)
+    assert (row["classes"], row["classes_without_homeroom"]) == (compliance.classes, len(compliance.without)) == (16, 1)
+    assert compliance.without == (unstaffed.name,)
+    assert row["workshop_rule"] == rule.status == "not_met"  # 16 classes and no school workshop
+    unmentored = [u for u in mentoring.trainees_without_mentor(session, district, day) if u.school_id == admin.school_id]
+    assert row["trainees_without_mentor"] == len(unmentored)
+    assert _row(session, snapshot.id, "ORG-A", "horizon")["classes"] == 16  # the same in every tier's row
+
+    view = service.district_view(session, district, service.Filters(year=2026, as_of=day))
+    assert view.total["schools_without_homeroom"] >= 1 and view.total["workshop_not_met"] >= 1

@@ -180,3 +180,17 @@ def test_the_api_lists_classes_with_appointments_and_the_compliance(
     assert client.get("/api/v1/organisation/schools/S-B/classes").status_code == 404
     assert "/api/v1/organisation/schools/{school_code}/classes" in client.get("/openapi.json").json()["paths"]
     assert session.scalar(select(Appointment).where(Appointment.user_id == teacher.id)) is not None
+
+
+NO_SCHOOLS = ("No school is recorded in the district yet. Schools come with the roster import; once a school is there, "
+              "its classes and homeroom teachers are kept here.")
+
+
+def test_a_district_without_schools_sees_how_to_add_them_not_an_error(client: TestClient, session: Session) -> None:
+    admin = district_admin(session)
+    session.commit()
+    login(client, admin.username)
+    r = client.get("/organisation/classes")
+    assert r.status_code == 200
+    assert zh(NO_SCHOOLS) in r.text
+    assert 'href="/admin/teachers/import"' in r.text

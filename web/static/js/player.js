@@ -207,6 +207,13 @@
   });
   video.addEventListener("play", function () {
     const fresh = !playback;
+    if (fresh) {
+      // The server counts from the moment it starts the playback, so the video waits for it: nothing watched
+      // before then would ever be credited (on a slow connection, the first second or two of every lesson).
+      video.pause();
+      startPlayback().then(function () { video.play(); }).catch(function () {});
+      return;
+    }
     startPlayback().then(function () {
       if (!fresh) beat(false, video.currentTime);   // the pause before this moment is not counted
       if (playback.counting) say("counting", "", "ok");
