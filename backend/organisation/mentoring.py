@@ -267,4 +267,4 @@ def unmentored_by_school(session: Session, day: date) -> dict[int, int]:
         .where(User.school_id.is_not(None), *_unmentored_trainee(day))
         .group_by(User.school_id)
     )
-    return {school_id: n for school_id, n in rows}
+    return {school_id: n for school_id, n in rows if school_id is not None}
