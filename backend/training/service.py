@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import describe as audit_describe
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES
+from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.credits import service as credits
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
@@ -111,6 +111,7 @@ def empty_form(actor: User, policy: Policy) -> dict[str, Any]:
         "title": "",
         "theme": "",
         "tier": "",
+        "topic": "",
         "level": levels_for(actor)[0] if levels_for(actor) else "school",
         "category": "practice",
         "school_id": actor.school_id,
@@ -144,6 +145,12 @@ def _parse(form: dict[str, Any], actor: User, policy: Policy) -> tuple[dict[str,
     if tier and tier not in TIER_CODES:
         errors["tier"] = _("Choose one of the four tiers.")
     values["tier"] = tier or None
+    # The induction topic it covers, if any (optional): attendance is then tagged with it, so its certified hours
+    # count toward that topic of the induction (credits.hours reads the ledger entry's topics).
+    topic = _text(form, "topic")
+    if topic and topic not in TOPIC_CODES:
+        errors["topic"] = _("Choose one of the eight induction topics, or none.")
+    values["topic"] = topic or None
     values["level"] = _text(form, "level")
     if values["level"] not in levels_for(actor):
         errors["level"] = _("Choose a level you may schedule.")
@@ -214,6 +221,7 @@ def as_record(ts: TrainingSession) -> dict[str, Any]:
         "title": ts.title,
         "theme": ts.theme,
         "tier": ts.tier,
+        "topic": ts.topic,
         "level": ts.level,
         "category": ts.category,
         "school_id": ts.school_id,
