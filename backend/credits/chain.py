@@ -13,15 +13,20 @@ the events of an entry follow each other and end at the entry's current status, 
 caught too. Removing the newest rows leaves no break in the chain: compare the heads `verify` prints (and the
 backup manifest records) with the ones you kept.
 
+An entry's induction topics (`ledger_entry_topics`, written with the entry and never changed) are hashed into the
+entry: the pseudo-column `topics` (`TOPICS`) is the entry's topic codes, sorted and comma-separated. They are given
+to the entry before it is written (`backend.credits.service.tag`, which keeps them in the entry's instance info;
+the session hook writes the topic rows with the entry), so a topic added or removed by SQL shows as a changed entry.
+
 A migration that adds a hashed column must re-stamp the existing rows (`restamp`), as the migration that
-introduced the chain did.
+introduced the chain did (and 19b_chain_topics, when the topics joined the entry's hash).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -30,18 +35,20 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, event, func, inspect, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
 
-from backend.credits.models import LedgerEntry, LedgerEntryEvent, default_training_date
+from backend.credits.models import LedgerEntry, LedgerEntryEvent, LedgerEntryTopic, default_training_date
 from backend.kit.models import UTCDateTime
 
 # The columns each chained row is hashed over, in this order. "status" of an entry: the status it was written with.
 HASHED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ledger_entries": (
         "id", "user_id", "hours", "category", "level", "source", "source_ref", "course_id", "year", "reverses_id",
-        "created_at", "trained_on", "status",
+        "created_at", "trained_on", "status", "topics",
     ),
     "ledger_entry_events": ("id", "entry_id", "from_status", "to_status", "reason", "actor_id", "at"),
 }
 GENESIS = ""
+TOPICS = "topics"  # not a column: the entry's induction topics, sorted and comma-separated ("" for none)
+TOPICS_INFO = "chain_topics"  # the key, in a new entry's InstanceState.info, of the topics it is written with
 _MODELS = {LedgerEntry: "ledger_entries", LedgerEntryEvent: "ledger_entry_events"}
 _LOCK_KEY = 0x1ED6E6  # PostgreSQL advisory lock: one writer of the chains at a time, until it commits
 
@@ -55,6 +62,8 @@ def canonical(table: Table, column: str, value: Any) -> Any:
     """The value as both databases give it back: decimals at the column's scale, times in UTC to the µs."""
     if value is None:
         return None
+    if column not in table.c:  # TOPICS: already its text
+        return value
     kind = table.c[column].type
     if isinstance(value, Decimal) or getattr(kind, "scale", None) is not None:
         scale = getattr(kind, "scale", None)
@@ -69,10 +78,21 @@ def canonical(table: Table, column: str, value: Any) -> Any:
     return value
 
 
+def topics_text(codes: Iterable[str]) -> str:
+    """An entry's induction topics as its hash covers them: sorted, comma-separated."""
+    return ",".join(sorted(set(codes)))
+
+
 def digest(table_name: str, prev: str, row: Mapping[str, Any], columns: Sequence[str] | None = None) -> str:
-    """SHA-256 of the previous row's hash and this row's hashed columns (a migration names the columns of its day)."""
+    """SHA-256 of the previous row's hash and this row's hashed columns (a migration names the columns of its day).
+    An entry without topics (none given, or a bulk loader's row without the key) leaves `topics` out of the payload,
+    so untagged entries keep the hashes they had before topics were hashed."""
     table = _table(table_name)
-    values = [canonical(table, column, row[column]) for column in columns or HASHED_COLUMNS[table_name]]
+    values = [
+        canonical(table, column, row[column])
+        for column in columns or HASHED_COLUMNS[table_name]
+        if column != TOPICS or row.get(TOPICS)  # an entry without topics hashes as it did before they were hashed
+    ]
     payload = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev}\n{payload}".encode()).hexdigest()
 
@@ -123,10 +143,19 @@ def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: object
                 default = column.default
                 if getattr(obj, column.key, None) is None and default is not None and default.is_scalar:
                     setattr(obj, column.key, getattr(default, "arg", None))
-        rows = [{column: getattr(obj, column) for column in HASHED_COLUMNS[table_name]} for obj in new]
+        topics = [tuple(inspect(obj).info.pop(TOPICS_INFO, ())) for obj in new]
+        rows = [
+            {column: getattr(obj, column) for column in HASHED_COLUMNS[table_name] if column != TOPICS}
+            for obj in new
+        ]
+        if table_name == "ledger_entries":
+            for row, codes in zip(rows, topics, strict=True):
+                row[TOPICS] = topics_text(codes)
         stamp(session.connection(), table_name, rows)
-        for obj, row in zip(new, rows, strict=True):
+        for obj, row, codes in zip(new, rows, topics, strict=True):
             obj.id, obj.chain_prev, obj.chain_hash = row["id"], row["chain_prev"], row["chain_hash"]
+            # The topic rows go in with the entry, in this flush: exactly the topics its hash covers.
+            session.add_all(LedgerEntryTopic(entry_id=obj.id, topic=code) for code in sorted(set(codes)))
 
 
 def restamp(connection: Connection, columns: dict[str, Sequence[str]] | None = None) -> None:
@@ -137,12 +166,16 @@ def restamp(connection: Connection, columns: dict[str, Sequence[str]] | None = N
     for table_name, hashed in (columns or HASHED_COLUMNS).items():  # only the tables named, when named
         names = tuple(hashed)
         table = _table(table_name)
+        topics = _topics(connection) if TOPICS in names else {}
         prev, updates = GENESIS, []
-        rows = connection.execute(select(*[table.c[n] for n in dict.fromkeys(("id", *names))]).order_by(table.c.id))
+        stored = [table.c[n] for n in dict.fromkeys(("id", *names)) if n != TOPICS]
+        rows = connection.execute(select(*stored).order_by(table.c.id))
         for row in rows.mappings().all():
             values = dict(row)
             if table_name == "ledger_entries" and "status" in values:
                 values["status"] = initial.get(row["id"], values["status"])
+            if TOPICS in names:
+                values[TOPICS] = topics.get(row["id"], "")
             h = digest(table_name, prev, values, names)
             updates.append({"b_id": row["id"], "b_prev": prev, "b_hash": h})
             prev = h
@@ -180,6 +213,15 @@ class Report:
         return not self.problems
 
 
+def _topics(connection: Connection) -> dict[int, str]:
+    """Each tagged entry's induction topics, as its hash covers them (`topics_text`)."""
+    t = LedgerEntryTopic.__table__
+    codes: dict[int, list[str]] = {}
+    for entry_id, topic in connection.execute(select(t.c.entry_id, t.c.topic)):
+        codes.setdefault(entry_id, []).append(topic)
+    return {entry_id: topics_text(found) for entry_id, found in codes.items()}
+
+
 def _initial_statuses(connection: Connection) -> dict[int, str]:
     """Each entry's status when it was written, from its first status event (entries without one: unchanged)."""
     e = _table("ledger_entry_events")
@@ -196,7 +238,7 @@ def _walk(connection: Connection, table_name: str, override: Mapping[int, Mappin
 ]:
     table = _table(table_name)
     names = HASHED_COLUMNS[table_name]
-    columns = [table.c[n] for n in dict.fromkeys(("id", *names, "chain_prev", "chain_hash"))]
+    columns = [table.c[n] for n in dict.fromkeys(("id", *names, "chain_prev", "chain_hash")) if n != TOPICS]
     problems: list[Problem] = []
     prev, prev_id, count = GENESIS, None, 0
     for row in connection.execute(select(*columns).order_by(table.c.id)).mappings():
@@ -225,10 +267,10 @@ def verify(connection: Connection, heads: Mapping[str, Mapping[str, Any]] | None
         select(e.c.id, e.c.entry_id, e.c.from_status, e.c.to_status).order_by(e.c.id)
     ):
         events.setdefault(entry_id, []).append((event_id, from_status, to_status))
-    initial = {
-        entry_id: {"status": moves[0][1] if moves[0][1] is not None else moves[0][2]}
-        for entry_id, moves in events.items()
-    }
+    # What each entry's hash covers besides its stored columns: the status it was written with, and its topics.
+    initial: dict[int, dict[str, Any]] = {entry_id: {TOPICS: text} for entry_id, text in _topics(connection).items()}
+    for entry_id, moves in events.items():
+        initial.setdefault(entry_id, {})["status"] = moves[0][1] if moves[0][1] is not None else moves[0][2]
     counts: dict[str, int] = {}
     found_heads: dict[str, dict[str, Any]] = {}
     problems: list[Problem] = []

@@ -225,9 +225,9 @@ def _create(
             status="pending",
             created_at=now,
         )
+        credits.tag(session, entry, [checked.topic] if checked.topic else [])
         session.add(entry)
         session.flush()
-        credits.tag(session, entry, [checked.topic] if checked.topic else [])
         audit.record(
             session,
             "ledger.resubmit_external" if replaces else "ledger.submit_external",

@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.catalogue.models import Course, CourseTopic
 from backend.catalogue.taxonomy import TOPIC_CODES
+from backend.credits import chain
 from backend.credits.hours import CATEGORIES, INDUCTION_TIER, LEVELS
 from backend.credits.models import LedgerEntry, LedgerEntryTopic
 from backend.kit import clock
@@ -29,9 +30,9 @@ def _append_once(session: Session, entry: LedgerEntry, topics: Iterable[str] = (
         return existing
     try:
         with session.begin_nested():
+            tag(session, entry, topics)
             session.add(entry)
             session.flush()
-            tag(session, entry, topics)
     except IntegrityError:
         # Another request recorded the same event a moment ago.
         return session.scalars(lookup).one()
@@ -39,14 +40,16 @@ def _append_once(session: Session, entry: LedgerEntry, topics: Iterable[str] = (
 
 
 def tag(session: Session, entry: LedgerEntry, topics: Iterable[str]) -> None:
-    """Tags a new entry with the induction topics it covers (unknown codes are refused: they would count nowhere)."""
+    """Gives a new entry, before it is written, the induction topics it covers (unknown codes are refused: they
+    would count nowhere). The topics are part of the entry's chain hash (`backend.credits.chain`), so they are
+    written with it, in the same flush, and never after: tagging an entry already written is refused."""
     codes = sorted(set(topics))
     unknown = [code for code in codes if code not in TOPIC_CODES]
     if unknown:
         raise ValueError(f"unknown topics {unknown}")
-    session.add_all(LedgerEntryTopic(entry_id=entry.id, topic=code) for code in codes)
-    if codes:
-        session.flush()
+    if entry.chain_hash is not None:
+        raise ValueError("an entry's induction topics are written with it: tag it before it is flushed")
+    inspect(entry).info[chain.TOPICS_INFO] = codes
 
 
 def topics_of(session: Session, entry_id: int) -> list[str]:

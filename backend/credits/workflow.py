@@ -219,9 +219,9 @@ def reverse(session: Session, actor: User, entry_id: int, reason: str | None) ->
         reverses_id=original.id,
         created_at=clock.now(),
     )
+    credits.tag(session, correction, credits.topics_of(session, original.id))  # it un-covers what the original covered
     session.add(correction)
     session.flush()
-    credits.tag(session, correction, credits.topics_of(session, original.id))  # it un-covers what the original covered
     session.add(_event(correction, actor, None, text))
     _audit(session, correction, actor, "reverse", None, school_id, text)
     session.flush()

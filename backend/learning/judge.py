@@ -97,6 +97,29 @@ def next_prompt_due(now: datetime, policy: Policy) -> datetime:
     return now + timedelta(seconds=_random.uniform(low, high))
 
 
+def prompt_missed(prompt_state: str, deadline: datetime | None, now: datetime) -> bool:
+    """Rule 4: an open attention check is missed once its answer time has passed."""
+    return prompt_state == "open" and deadline is not None and now > deadline
+
+
+@dataclass(frozen=True)
+class MissedPrompt:
+    """A playback's pending credit after a missed check: what the playback keeps, and what was dropped."""
+
+    pending_ms: int
+    pending_coverage: list[list[int]]
+    rejected_ms: int
+    dropped_ms: int
+    prompt_state: str = "missed"
+
+
+def drop_for_missed_prompt(pending_ms: int, rejected_ms: int) -> MissedPrompt:
+    """Rule 4, the one copy: a missed attention check drops all credit and coverage pending since the last
+    confirmation (counted as rejected) and stops credit until the check is answered. The judge applies it to a
+    beat after the deadline; `playbacks` to a late answer and to a playback closed with a check open."""
+    return MissedPrompt(pending_ms=0, pending_coverage=[], rejected_ms=rejected_ms + pending_ms, dropped_ms=pending_ms)
+
+
 def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     """Judges one beat with `beat.seq > state.last_seq` (the caller answers retries and refuses old ones)."""
     elapsed = min(MAX_ELAPSED_MS, max(0, int((now - state.last_beat_at).total_seconds() * 1000)))
@@ -113,10 +136,11 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     allowed_advance = int(window * policy.max_playback_rate) + policy.position_slack_ms
 
     prompt_state, prompt_missed_ms = state.prompt_state, None
-    pending_ms, pending_cov = state.pending_ms, state.pending_coverage
-    if prompt_state == "open" and state.prompt_deadline is not None and now > state.prompt_deadline:
-        prompt_state, prompt_missed_ms = "missed", pending_ms
-        pending_ms, pending_cov = 0, []
+    pending_ms, pending_cov, rejected_ms = state.pending_ms, state.pending_coverage, state.rejected_ms
+    if prompt_missed(state.prompt_state, state.prompt_deadline, now):
+        drop = drop_for_missed_prompt(pending_ms, rejected_ms)
+        prompt_state, prompt_missed_ms = drop.prompt_state, drop.dropped_ms
+        pending_ms, pending_cov, rejected_ms = drop.pending_ms, drop.pending_coverage, drop.rejected_ms
 
     credit, bank, note, covered = 0, 0, None, None
     if prompt_state == "missed":
@@ -163,7 +187,7 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
         bank_ms=bank,
         pending_ms=pending_ms + credit,
         pending_coverage=pending_cov,
-        rejected_ms=state.rejected_ms + max(0, elapsed - credit) + (prompt_missed_ms or 0),
+        rejected_ms=rejected_ms + max(0, elapsed - credit),
         prompt_state=prompt_state,
         prompt_id=prompt_id,
         prompt_due_at=prompt_due_at,

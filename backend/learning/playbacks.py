@@ -31,7 +31,7 @@ from backend.kit.i18n import _
 from backend.kit.numbers import INT_MAX
 from backend.learning import coverage
 from backend.learning import service as learning
-from backend.learning.judge import next_prompt_due
+from backend.learning.judge import drop_for_missed_prompt, next_prompt_due, prompt_missed
 from backend.learning.models import AttentionPrompt, Enrollment, LearnerState, LessonProgress, PlaybackSession
 from backend.policies.service import Policy
 
@@ -269,13 +269,13 @@ def close_stale_playbacks(session: Session, user_id: int, policy: Policy, now: d
 
 
 def _drop_for_missed_prompt(session: Session, playback: PlaybackSession) -> None:
-    dropped = playback.pending_ms
-    playback.rejected_ms += dropped
-    playback.pending_ms, playback.pending_coverage = 0, []
-    playback.prompt_state = "missed"
+    """The judge's missed-check rule (`judge.drop_for_missed_prompt`) applied to a playback row and its prompt."""
+    drop = drop_for_missed_prompt(playback.pending_ms, playback.rejected_ms)
+    playback.pending_ms, playback.pending_coverage = drop.pending_ms, drop.pending_coverage
+    playback.rejected_ms, playback.prompt_state = drop.rejected_ms, drop.prompt_state
     prompt = session.get(AttentionPrompt, playback.prompt_id) if playback.prompt_id else None
     if prompt is not None and prompt.outcome == "open":
-        prompt.outcome, prompt.dropped_ms = "missed", dropped
+        prompt.outcome, prompt.dropped_ms = "missed", drop.dropped_ms
 
 
 @dataclass(frozen=True)
@@ -297,7 +297,9 @@ def answer_prompt(
     now = clock.now()
     prompt = session.get(AttentionPrompt, prompt_id)
     completed, confirmed = False, 0
-    if playback.prompt_state == "open" and playback.prompt_deadline and now <= playback.prompt_deadline:
+    deadline = playback.prompt_deadline
+    in_time = deadline is not None and not prompt_missed(playback.prompt_state, deadline, now)
+    if playback.prompt_state == "open" and in_time:
         confirmed = playback.pending_ms
         completed = confirm(session, playback, policy, now)
         outcome = "answered"

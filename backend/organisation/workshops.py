@@ -417,6 +417,21 @@ def add_activity(
     return activity
 
 
+@training.registration_source
+def registered_members(ts: TrainingSession) -> ColumnElement[bool] | None:
+    """Who is registered for a workshop activity's session (issue 13: the people a trainer may mark present): the
+    workshop's members whose term covers the session's day. None for a session of no workshop."""
+    if ts.id is None:
+        return None
+    on_the_day = (WorkshopMember.start <= ts.day) & (or_(WorkshopMember.end.is_(None), WorkshopMember.end >= ts.day))
+    members = (
+        select(WorkshopMember.user_id)
+        .join(WorkshopActivity, WorkshopActivity.workshop_id == WorkshopMember.workshop_id)
+        .where(WorkshopActivity.session_id == ts.id, on_the_day)
+    )
+    return User.id.in_(members)
+
+
 def workshop_of_session(session: Session, session_id: int) -> tuple[Workshop, WorkshopActivity] | None:
     row = session.execute(
         select(Workshop, WorkshopActivity)

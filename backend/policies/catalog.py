@@ -6,7 +6,9 @@ bounds for the security settings) is one line here. The default values stay in `
 every field of `Policy` is declared here, and nothing else.
 
 The range is what the policy page accepts (`service.parse_setting`, on the server); the browser shows it as the
-input's min/max and in words. `reason` says why a bound is where it is, when it is not obvious (security bounds).
+input's min/max and in words. `reason` says why a bound is where it is; a range with a reason is a safe bound (the
+security numbers, issue 14) that `service.set_policy` enforces for every caller. This is the one declaration of
+those bounds.
 """
 
 from __future__ import annotations
@@ -44,9 +46,23 @@ class Setting:
     maximum: Decimal | None = None
     choices: tuple[tuple[str, str], ...] = ()  # (code, label msgid): a select, or checkboxes when `multiple`
     multiple: bool = False  # a comma-separated list of codes
-    reason: str = ""  # msgid: why the range is what it is, when that is not obvious
-    # The range is a safety bound: set_policy refuses a value outside it too, not only the page (issue 14).
-    enforced: bool = False
+    reason: str = ""  # msgid: why the range is what it is; a range with a reason is a safe bound (see `guarded`)
+
+    @property
+    def guarded(self) -> bool:
+        """A safe bound (issue 14's security numbers): `service.set_policy` refuses a value outside the range with
+        the reason, whoever calls it. Other ranges are what the policy page accepts; scripts and tests may go
+        beyond them (a one-second heartbeat, say)."""
+        return bool(self.reason) and (self.minimum is not None or self.maximum is not None)
+
+    def within(self, value: object) -> bool:
+        """Whether `value` lies in the declared range (no range: any value). A switch counts 1 for on, 0 for off."""
+        if self.minimum is None and self.maximum is None:
+            return True
+        number = Decimal(int(value)) if isinstance(value, bool) else Decimal(str(value))
+        if not number.is_finite():
+            return False
+        return (self.minimum is None or self.minimum <= number) and (self.maximum is None or number <= self.maximum)
 
     @property
     def control(self) -> str:
@@ -243,52 +259,51 @@ SETTINGS: dict[str, Setting] = {
     "homeroom_service_kinds": Setting(
         _("Service kinds that count as homeroom teacher"), "title", _TITLE, choices=KIND_CHOICES, multiple=True
     ),
-    # --- security ----------------------------------------------------------------------------------------------
-    # The security numbers may be tightened, never turned off (issue 14): `enforced` ranges are refused by
-    # set_policy too, whoever calls it, with the reason (OWASP ASVS).
+    # --- security: safe bounds (issue 14). Each range has a reason, so `service.set_policy` enforces it for every
+    # caller, not only the page: the security numbers may be tightened, never turned off. ----------------------------
     "session_idle_minutes": Setting(
-        _("Sign out after this long without activity"), "security", _ASVS, MINUTES, D(1), D(30),
-        reason=_("A session ends after at most 30 minutes idle (ASVS 3.3.2)."), enforced=True,
+        _("Sign out after this long without activity"), "security", _ASVS, MINUTES, D(5), D(30),
+        reason=_("A session ends after at most 30 minutes idle (ASVS 3.3.2)."),
     ),
     "session_absolute_hours": Setting(
         _("Sign out after this long in any case"), "security", _ASVS, _("hours"), D(1), D(12),
-        reason=_("A session ends at most 12 hours after sign-in (ASVS 3.3.2)."), enforced=True,
+        reason=_("A session ends at most 12 hours after sign-in (ASVS 3.3.2)."),
     ),
     "login_max_failures_per_account": Setting(
         _("Wrong passwords for one account before it is locked"), "security", _ASVS, TIMES, D(3), D(10),
-        reason=_("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."), enforced=True,
+        reason=_("Between 3 and 10 failed sign-ins of a name from one address (ASVS 2.2.1)."),
     ),
     "login_max_failures_per_address": Setting(
         _("Wrong passwords from one network address before it is locked"), "security", _ASVS, TIMES, D(5), D(100),
-        reason=_("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."), enforced=True,
+        reason=_("Between 5 and 100 failed sign-ins from one address (ASVS 2.2.1)."),
     ),
     "login_window_minutes": Setting(
         _("Wrong passwords are counted over"), "security", _ASVS, MINUTES, D(5), D(60),
-        reason=_("Failures are counted over 5 to 60 minutes (ASVS 2.2.1)."), enforced=True,
+        reason=_("Failures are counted over 5 to 60 minutes (ASVS 2.2.1)."),
     ),
     "login_lockout_minutes": Setting(
         _("A locked account or address waits"), "security", _ASVS, MINUTES, D(1), D(60),
-        reason=_("A lockout lasts 1 to 60 minutes (ASVS 2.2.1)."), enforced=True,
+        reason=_("A lockout lasts 1 to 60 minutes (ASVS 2.2.1)."),
     ),
     "password_min_length": Setting(
         _("Shortest password accepted"), "security", _ASVS, CHARS, D(12), D(64),
-        reason=_("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."), enforced=True,
+        reason=_("Passwords need at least 12 characters (ASVS 2.1.1); at most 64 may be required."),
     ),
     "admin_totp_required": Setting(
-        _("Administrators must sign in with a second step"), "security", _ASVS, choices=SWITCH, minimum=D(1),
-        maximum=D(1), reason=_("Administrators must sign in with a second factor (ASVS 4.3.1)."), enforced=True,
+        _("Administrators must sign in with a second step"), "security", _ASVS, choices=SWITCH,
+        minimum=D(1), maximum=D(1),  # on only (a switch's value counts 1 for on)
+        reason=_("Administrators must sign in with a second factor (ASVS 4.3.1)."),
     ),
-    # --- issue 14: the name locked everywhere only briefly; issue 16: the homeroom organisation ---------------------
     "login_max_failures_per_account_any_address": Setting(
         _("Wrong passwords for one account from every address before it is locked everywhere"),
         "security", _ASVS, TIMES, D(10), D(100),
-        reason=_("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."), enforced=True,
+        reason=_("Between 10 and 100 failed sign-ins of a name from every address (ASVS 2.2.1)."),
     ),
     "login_account_lockout_minutes": Setting(
         _("An account locked everywhere waits"), "security", _ASVS, MINUTES, D(1), D(5),
         reason=_("A name is locked for everyone for 1 to 5 minutes only: its owner is not locked out for long (ASVS 2.2.1)."),  # noqa: E501 - one msgid
-        enforced=True,
     ),
+    # --- issue 16: the homeroom organisation ----------------------------------------------------------------------
     "school_year_start_month": Setting(
         _("School year: month it starts in"), "induction", _("District plan 二(一)3"), "", D(1), D(12)
     ),

@@ -107,9 +107,7 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
         except InvalidInput as exc:
             errors[name] = translate(request.state.locale, exc.message, **exc.params)
             continue
-        if (problem := service.out_of_bounds(name, value)) is not None:
-            errors[name] = translate(request.state.locale, problem)
-        elif value != getattr(current, name):
+        if value != getattr(current, name):
             changes[name] = value
     if errors:
         return _page(

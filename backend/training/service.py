@@ -12,19 +12,20 @@ both are idempotent, so a second scan or a second hand-marking changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import describe as audit_describe
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES
+from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.credits import service as credits
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
@@ -111,6 +112,7 @@ def empty_form(actor: User, policy: Policy) -> dict[str, Any]:
         "title": "",
         "theme": "",
         "tier": "",
+        "topic": "",
         "level": levels_for(actor)[0] if levels_for(actor) else "school",
         "category": "practice",
         "school_id": actor.school_id,
@@ -144,6 +146,12 @@ def _parse(form: dict[str, Any], actor: User, policy: Policy) -> tuple[dict[str,
     if tier and tier not in TIER_CODES:
         errors["tier"] = _("Choose one of the four tiers.")
     values["tier"] = tier or None
+    # The induction topic it covers, if any (optional): attendance is then tagged with it, so its certified hours
+    # count toward that topic of the induction (credits.hours reads the ledger entry's topics).
+    topic = _text(form, "topic")
+    if topic and topic not in TOPIC_CODES:
+        errors["topic"] = _("Choose one of the eight induction topics, or none.")
+    values["topic"] = topic or None
     values["level"] = _text(form, "level")
     if values["level"] not in levels_for(actor):
         errors["level"] = _("Choose a level you may schedule.")
@@ -214,6 +222,7 @@ def as_record(ts: TrainingSession) -> dict[str, Any]:
         "title": ts.title,
         "theme": ts.theme,
         "tier": ts.tier,
+        "topic": ts.topic,
         "level": ts.level,
         "category": ts.category,
         "school_id": ts.school_id,
@@ -400,14 +409,42 @@ def _parse_usernames(text: str) -> list[str]:
     return [name for name in (part.strip() for part in parts) if name]
 
 
+# Registration: who is registered for a session is known to the package that holds it — a workshop activity's
+# members, in `backend.organisation.workshops`, which sits above training and so answers through this list (as
+# `audit_describe.register_subject` does): each source gives a condition on `User` for a session, or None when the
+# session is not one of its own.
+RegistrationSource = Callable[[TrainingSession], ColumnElement[bool] | None]
+_registration_sources: list[RegistrationSource] = []
+
+
+def registration_source(source: RegistrationSource) -> RegistrationSource:
+    """Adds a source of registrations (once; usable as a decorator)."""
+    if source not in _registration_sources:
+        _registration_sources.append(source)
+    return source
+
+
+def registered_condition(ts: TrainingSession) -> ColumnElement[bool]:
+    """The people registered for a session, as a condition on `User`: the members of the workshop whose activity it
+    is, on the session's day. A session of no workshop has no registration: nobody is registered for it."""
+    if not _registration_sources:
+        raise RuntimeError("nobody answers who is registered for a session: is backend.organisation imported?")
+    found = [condition for source in _registration_sources if (condition := source(ts)) is not None]
+    return or_(*found) if found else false()
+
+
 def markable_condition(actor: User, ts: TrainingSession) -> ColumnElement[bool]:
     """Whom the actor may mark present at this session (issue 13, separation of duties): teachers only, never the
-    actor; a school admin only the teachers of their own school; a trainer only teachers who could attend the
-    session (the portal has no registration for workshop sessions yet, so: its school's teachers for a school
-    session, any teacher for a workshop); a district admin any teacher who may attend it."""
+    actor; a school admin only the teachers of their own school; a trainer only the people registered for the
+    session (`registered_condition`: its workshop's members; a trainer's session of no workshop has nobody to
+    hand-mark, its teachers check in with the code); a district admin any teacher who may attend it."""
     conditions: list[ColumnElement[bool]] = [User.role == Role.teacher, User.id != actor.id]
     if actor.role == Role.school_admin:
         conditions.append(User.school_id == actor.school_id if actor.school_id is not None else false())
+    elif actor.role == Role.trainer:
+        conditions.append(registered_condition(ts))
+    elif actor.role != Role.district_admin:
+        conditions.append(false())
     if ts.level == "school":
         conditions.append(User.school_id == ts.school_id if ts.school_id is not None else false())
     return and_(*conditions)
@@ -487,15 +524,15 @@ def attendee_count(session: Session, ts: TrainingSession) -> int:
 
 
 def unmarked_teachers(session: Session, ts: TrainingSession) -> list[User]:
-    """For a school's session: the school's teachers not yet recorded, to tick by hand."""
-    if ts.school_id is None:
-        return []
+    """The teachers to tick by hand, not yet recorded: a school's session lists the school's teachers, a session of
+    no school the people registered for it (a workshop activity's members)."""
     present = select(Attendance.user_id).where(Attendance.session_id == ts.id)
+    invited = User.school_id == ts.school_id if ts.school_id is not None else registered_condition(ts)
     return list(
         session.scalars(
             select(User)
             .where(
-                User.school_id == ts.school_id,
+                invited,
                 User.role == Role.teacher,
                 User.is_active.is_(True),
                 User.id.not_in(present),

@@ -37,9 +37,9 @@ for hours, status, topic in (("31.5", "certified", "norms"), ("0.5", "pending", 
     entry = LedgerEntry(user_id=user.id, hours=Decimal(hours), category="practice", level="school", source="external",
                         source_ref="e2e-hours-label:" + uuid.uuid4().hex, year=day.year, trained_on=day,
                         status=status, created_at=now)
+    credits.tag(session, entry, [topic])
     session.add(entry)
     session.flush()
-    credits.tag(session, entry, [topic])
 session.commit()
 """
 

@@ -67,9 +67,9 @@ def _complete(session: Session, teacher: User, course: Course, hours: str, statu
         status=status,
         created_at=COMPLETED,
     )
+    credits.tag(session, entry, credits.induction_topics_of_course(session, course.id))  # as the service does
     session.add(entry)
     session.flush()
-    credits.tag(session, entry, credits.induction_topics_of_course(session, course.id))  # as the service does
 
 
 def _teacher_with_course(session: Session, name: str = "张晓明", school: str = "S-A") -> Completed:

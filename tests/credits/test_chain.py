@@ -19,13 +19,15 @@ from tests.factories import make_user
 
 @pytest.fixture
 def ledger(session: Session) -> dict[str, object]:
-    """Five entries by the services and their moves by the workflow (verified, certified, rejected, a reversal)."""
+    """Five entries by the services and their moves by the workflow (verified, certified, rejected, a reversal).
+    Two are offline sessions on an induction topic."""
     teacher = make_user(session, Role.teacher, "T-01")
     admin = make_user(session, Role.school_admin, "T-01")
     district = make_user(session, Role.district_admin, None)
     entries = [
         credits.record_offline_attendance(session, user_id=teacher.id, hours=Decimal(h), category="practice",
-                                          level="school", session_ref=f"chain:{n}", day=date(2026, 11, 2))
+                                          level="school", session_ref=f"chain:{n}", day=date(2026, 11, 2),
+                                          topic={0: "crisis", 2: "policy_law"}.get(n))
         for n, h in enumerate(("3.0", "6.0", "1.5", "2.0", "4.0"))
     ]
     workflow.apply(session, admin, [entries[0].id, entries[1].id, entries[2].id], "verify")
@@ -41,9 +43,10 @@ def _tamper(session: Session, sql: str, **params: object) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("ALTER TABLE ledger_entries DISABLE TRIGGER USER"))
         session.execute(text("ALTER TABLE ledger_entry_events DISABLE TRIGGER USER"))
+        session.execute(text("ALTER TABLE ledger_entry_topics DISABLE TRIGGER USER"))
     else:
         for name in ("ledger_entries_no_rewrite", "ledger_entries_no_delete", "ledger_entry_events_no_update",
-                     "ledger_entry_events_no_delete"):
+                     "ledger_entry_events_no_delete", "ledger_entry_topics_no_update", "ledger_entry_topics_no_delete"):
             session.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
     session.execute(text(sql), params)
     session.expire_all()
@@ -61,6 +64,29 @@ def test_what_the_portal_writes_verifies_and_each_row_is_chained_to_the_one_befo
     assert rows[0].chain_prev == chain.GENESIS
     assert all(later.chain_prev == earlier.chain_hash for earlier, later in zip(rows, rows[1:], strict=False))
     assert report.heads["ledger_entries"] == {"id": ledger["correction"].id, "hash": rows[-1].chain_hash}
+
+
+def test_induction_topics_are_written_with_their_entry_and_a_reversal_carries_them(session, ledger) -> None:
+    entries = ledger["entries"]
+    correction = workflow.reverse(session, make_user(session, Role.district_admin, None), entries[0].id, reason="错记")
+    assert credits.topics_of(session, entries[0].id) == ["crisis"] == credits.topics_of(session, correction.id)
+    assert credits.topics_of(session, entries[2].id) == ["policy_law"] and not credits.topics_of(session, entries[3].id)
+    assert _report(session).ok
+    with pytest.raises(ValueError, match="before it is flushed"):  # later tagging would not match its hash
+        credits.tag(session, entries[3], ["moral"])
+
+
+def test_an_induction_topic_added_removed_or_changed_by_sql_is_reported_at_its_entry(session, ledger) -> None:
+    entries = ledger["entries"]
+    tagged, changed, plain = entries[0], entries[2], entries[3]
+    _tamper(session, "DELETE FROM ledger_entry_topics WHERE entry_id = :id", id=tagged.id)
+    _tamper(session, "UPDATE ledger_entry_topics SET topic = 'norms' WHERE entry_id = :id", id=changed.id)
+    # Adding needs no trigger switched off: a topic row counts toward the induction from the moment it is there.
+    session.execute(text("INSERT INTO ledger_entry_topics (entry_id, topic) VALUES (:id, 'moral')"), {"id": plain.id})
+    problems = [str(p) for p in _report(session).problems]
+    assert problems == [
+        f"ledger_entries row {entry.id}: was changed outside the application" for entry in (tagged, changed, plain)
+    ]
 
 
 def test_hours_changed_by_sql_are_reported_at_that_row(session, ledger) -> None:

@@ -54,3 +54,53 @@ def test_existing_rows_are_chained_and_verify_and_it_goes_down_and_up(empty_data
             assert chain.verify(conn).ok
     finally:
         engine.dispose()
+
+
+TOPICS_PARENT, TOPICS_OURS = "8d_dashboards", "19b_chain_topics"
+TAGGED = [
+    *LEGACY,
+    "INSERT INTO ledger_entry_topics (entry_id, topic) VALUES (1, 'crisis')",
+    "INSERT INTO ledger_entry_topics (entry_id, topic) VALUES (1, 'activities')",
+]
+
+
+def test_entries_chained_before_topics_were_hashed_are_restamped_with_them(empty_database_url: str) -> None:
+    upgrade(empty_database_url, TOPICS_PARENT)
+    engine = create_engine(empty_database_url)
+    sqlite = empty_database_url.startswith("sqlite")
+    before_columns = {"ledger_entries": chain.HASHED_COLUMNS["ledger_entries"][:-1]}
+    assert chain.HASHED_COLUMNS["ledger_entries"][-1] == chain.TOPICS
+    try:
+        with engine.begin() as conn:
+            for statement in TAGGED:
+                if statement.startswith("INSERT INTO ledger_entries "):  # the training date is required since 13
+                    statement = statement.replace("status, created_at)", "status, created_at, trained_on)")
+                    statement = statement.replace("+00')", "+00', '2026-11-02')")
+                conn.execute(text(statement.replace("TRUE", "1").replace("+00'", "'") if sqlite else statement))
+            chain.restamp(conn)  # as the portal of 8d_dashboards chained them: the topics were not in the hash
+            chain.restamp(conn, before_columns)
+            old = dict(conn.execute(text("SELECT id, chain_hash FROM ledger_entries")).tuples())
+            assert [p.row_id for p in chain.verify(conn).problems] == [1, 2]  # today's hashing sees the topics
+        upgrade(empty_database_url, TOPICS_OURS)
+        with engine.connect() as conn:
+            report = chain.verify(conn)
+            assert report.ok, report.problems
+            new = dict(conn.execute(text("SELECT id, chain_hash FROM ledger_entries")).tuples())
+            assert new[1] != old[1] and new[2] != old[2]  # the tagged entry, and the one chained after it
+        with engine.begin() as conn:  # a topic removed by SQL is now reported at its entry
+            if sqlite:
+                conn.execute(text("DROP TRIGGER ledger_entry_topics_no_delete"))
+            else:
+                conn.execute(text("ALTER TABLE ledger_entry_topics DISABLE TRIGGER USER"))
+            conn.execute(text("DELETE FROM ledger_entry_topics WHERE topic = 'crisis'"))
+            assert [str(p) for p in chain.verify(conn).problems] == [
+                "ledger_entries row 1: was changed outside the application"
+            ]
+            conn.execute(text("INSERT INTO ledger_entry_topics (entry_id, topic) VALUES (1, 'crisis')"))
+            if not sqlite:
+                conn.execute(text("ALTER TABLE ledger_entry_topics ENABLE TRIGGER USER"))
+        downgrade(empty_database_url, TOPICS_PARENT)
+        with engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT id, chain_hash FROM ledger_entries")).tuples()) == old
+    finally:
+        engine.dispose()

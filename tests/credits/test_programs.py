@@ -36,7 +36,10 @@ def _entry(
     level: str = "school",
     year: int = 2026,
     course_id: int | None = None,
+    topics: tuple[str, ...] = (),
 ) -> LedgerEntry:
+    if course_id:  # a Horizon course's topics, as the service does
+        topics = (*topics, *credits.induction_topics_of_course(session, course_id))
     entry = LedgerEntry(
         user_id=teacher.id,
         hours=Decimal(hours),
@@ -49,10 +52,9 @@ def _entry(
         status=status,
         created_at=RECORDED,
     )
+    credits.tag(session, entry, topics)  # written with the entry: its chain hash covers them
     session.add(entry)
     session.flush()
-    if course_id:
-        credits.tag(session, entry, credits.induction_topics_of_course(session, course_id))  # as the service does
     return entry
 
 
@@ -299,10 +301,8 @@ def test_external_and_offline_hours_tagged_with_a_topic_count_toward_the_inducti
     teacher = make_user(session)
     course = make_course(session, tier="horizon", topics=ALL_TOPICS[:6], hours="24")
     _entry(session, teacher, "24", course_id=course.id)
-    external = _entry(session, teacher, "5")  # an external record on activity design and management
-    credits.tag(session, external, ["activities"])
-    offline = _entry(session, teacher, "3", level="school")  # a school session on education policy and law
-    credits.tag(session, offline, ["policy_law"])
+    _entry(session, teacher, "5", topics=("activities",))  # an external record on activity design and management
+    _entry(session, teacher, "3", level="school", topics=("policy_law",))  # a school session on education law
     _entry(session, teacher, "10")  # untagged: counts for the year, not for the induction
     progress = programs.induction_progress(session, teacher.id, DEFAULT_POLICY, TODAY)
     assert (progress.hours, progress.missing_topics) == (Decimal("32"), [])

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import TOPICS
-from backend.credits.models import LedgerEntry, LedgerEntryTopic
-from backend.credits.service import induction_topics_of_course
+from backend.credits.models import LedgerEntry
+from backend.credits.service import induction_topics_of_course, tag
 from backend.kit import clock
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from tests.factories import make_course, make_user
@@ -32,12 +32,10 @@ def entry(
         source_ref=f"test:{uuid.uuid4().hex}", course_id=course_id, year=trained.year, trained_on=trained,
         status=status, created_at=written,
     )  # fmt: skip
+    if course_id is not None:  # a Horizon course's topics are the entry's induction topics, as on completion
+        tag(session, row, induction_topics_of_course(session, course_id))  # written with it (its chain hash)
     session.add(row)
     session.flush()
-    if course_id is not None:  # a Horizon course's topics are the entry's induction topics, as on completion
-        for topic in induction_topics_of_course(session, course_id):
-            session.add(LedgerEntryTopic(entry_id=row.id, topic=topic))
-        session.flush()
     return row
 
 

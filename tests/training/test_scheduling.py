@@ -132,3 +132,48 @@ def test_scheduling_without_csrf_token_is_refused(client: TestClient, session: S
     login(client, admin.username)
     assert client.post("/training", data=FORM).status_code == 403
     assert _count(session) == 0
+
+
+# --- issue 13: a session on an induction topic counts toward the induction ----------------------------------------
+
+
+def test_a_session_on_an_induction_topic_counts_toward_that_topic_once_certified(
+    client: TestClient, session: Session
+) -> None:
+    from backend.credits import hours, workflow
+    from backend.credits import service as credits
+    from backend.credits.models import LedgerEntry
+    from backend.training import service as training
+
+    admin = make_user(session, Role.school_admin, school_code="S-A")
+    district = make_user(session, Role.district_admin, school_code=None)
+    teacher = make_user(session, school_code="S-A")
+    token = login(client, admin.username)
+    assert 'name="topic"' in client.get("/training/new").text  # optional: "no induction topic" is the default
+    bad = client.post("/training", data={**FORM, "topic": "astrology", "csrf_token": token})
+    assert bad.status_code == 422 and 'id="topic-error"' in bad.text and _count(session) == 0
+    r = client.post("/training", data={**FORM, "topic": "crisis", "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    ts = session.scalar(select(TrainingSession).where(TrainingSession.title == FORM["title"]))
+    assert ts is not None and ts.topic == "crisis"
+    logged = session.scalar(select(AuditEvent).where(AuditEvent.action == "training.schedule"))
+    assert logged is not None and logged.after["topic"] == "crisis"
+    assert client.get(r.headers["location"]).status_code == 200
+    plain = client.post("/training", data={**FORM, "title": "无专题", "csrf_token": token}, follow_redirects=False)
+    assert plain.status_code == 303
+    untagged = session.scalar(select(TrainingSession).where(TrainingSession.title == "无专题"))
+    assert untagged is not None and untagged.topic is None
+
+    training.mark_attendance(session, admin, ts, user_ids=[teacher.id])  # the session (20 November) has taken place
+    training.mark_attendance(session, admin, untagged, user_ids=[teacher.id])
+    entries = {e.source_ref.split(":")[1]: e for e in session.scalars(
+        select(LedgerEntry).where(LedgerEntry.user_id == teacher.id))}  # fmt: skip
+    tagged, other = entries[str(ts.id)], entries[str(untagged.id)]
+    assert credits.topics_of(session, tagged.id) == ["crisis"] and credits.topics_of(session, other.id) == []
+    progress = hours.induction(session, teacher.id)
+    assert "crisis" in progress.awaiting_topics and "crisis" not in progress.covered  # pending hours do not cover
+    assert progress.hours.awaiting == Decimal("3.0")  # only the tagged session counts toward the induction
+    workflow.apply(session, admin, [tagged.id], "verify")
+    workflow.apply(session, district, [tagged.id], "certify")
+    progress = hours.induction(session, teacher.id)
+    assert progress.covered == frozenset({"crisis"}) and progress.hours.certified == Decimal("3.0")
