@@ -51,6 +51,9 @@ LABELS = {
     "mentoring_max_hours": _("Mentoring: hours credited at most per pair"),
     "mentoring_category": _("Mentoring: credit category"),
     "mentoring_level": _("Mentoring: credit level"),
+    "reserve_min_evaluation": _("Reserve pool: lowest latest annual evaluation (empty: none)"),
+    "reserve_requires_willingness": _("Reserve pool: the teacher's willingness must be confirmed"),
+    "reserve_review_months": _("Reserve pool: review each member at least every (months)"),
 }
 
 
