@@ -24,7 +24,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
-from backend.kit.numbers import Int
+from backend.kit.numbers import Bool, Int
 from backend.kit.web import redirect, render
 from backend.organisation import assignments, pool, scope, workshops
 from backend.organisation.routes import _number, _values
@@ -221,7 +221,7 @@ class PoolMemberOut(BaseModel):
 
 class NominationIn(BaseModel):
     teacher_id: Int = Field(ge=1)
-    willing: bool = Field(description="The teacher is willing to take on the work (愿担责)")
+    willing: Bool = Field(description="The teacher is willing to take on the work (愿担责)")
     reason: str = Field(default="", max_length=2000)
     since: date | None = None
 
