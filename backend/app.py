@@ -246,6 +246,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.dashboards.routes import pages as dashboard_pages  # issue 17, supervision dashboards
 
     app.include_router(dashboard_pages)
+    from backend.organisation.pool_routes import api as pool_api  # the reserve pool and assigned learning
+    from backend.organisation.pool_routes import pages as pool_pages
+
+    app.include_router(pool_pages)
+    app.include_router(pool_api, prefix="/api/v1")
     for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
         app.include_router(router, prefix="/api/v1")
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.

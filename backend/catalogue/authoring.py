@@ -217,6 +217,8 @@ class CourseFields:
     topics: list[str]
     credit_hours: Decimal
     credit_category: str
+    # Issue 16: the code of a course to complete first ("" = none); checked against the catalogue on save.
+    prerequisite: str = ""
 
 
 def _text(raw: Mapping[str, Any], name: str) -> str:
@@ -244,6 +246,9 @@ def parse_fields(raw: Mapping[str, Any]) -> CourseFields:
     category = _text(raw, "credit_category") or "knowledge_skills"
     if category not in CATEGORY_CODES:
         errors["credit_category"] = _("Choose a credit category.")
+    prerequisite = _text(raw, "prerequisite")
+    if len(prerequisite) > 32:
+        errors["prerequisite"] = _("Enter the code of a published course.")
     hours = Decimal("0")
     try:
         hours = Decimal(_text(raw, "credit_hours") or "x")
@@ -261,6 +266,7 @@ def parse_fields(raw: Mapping[str, Any]) -> CourseFields:
         topics=sorted(set(topics)),
         credit_hours=hours.quantize(Decimal("0.1")),
         credit_category=category,
+        prerequisite=prerequisite,
     )
 
 
@@ -273,6 +279,7 @@ def fields_of(course: Course) -> dict[str, Any]:
         "topics": course.topic_codes,
         "credit_hours": str(course.credit_hours),
         "credit_category": course.credit_category,
+        "prerequisite": course.prerequisite_code or "",
     }
 
 
@@ -283,6 +290,7 @@ def _apply(course: Course, fields: CourseFields) -> None:
     course.tier = fields.tier
     course.credit_hours = fields.credit_hours
     course.credit_category = fields.credit_category
+    course.prerequisite_code = fields.prerequisite or None
     if course.topic_codes != fields.topics:
         course.topics.clear()
         course.topics.extend(CourseTopic(topic=t) for t in fields.topics)
@@ -302,9 +310,27 @@ def _new_code(session: Session) -> str:
             return code
 
 
+def check_prerequisite(session: Session, code: str | None, prerequisite: str) -> None:
+    """A prerequisite is a published course's code, not the course itself, and not a course that requires this one
+    (learning enforces it: `learning.service.require_prerequisite`)."""
+    if not prerequisite:
+        return
+    message = None
+    required = catalogue.current_published(session, prerequisite)
+    if prerequisite == code:
+        message = _("A course cannot require itself.")
+    elif required is None:
+        message = _("Enter the code of a published course.")
+    elif code and required.prerequisite_code == code:
+        message = _("That course already requires this one.")
+    if message:
+        raise InvalidInput(_("Please correct the marked fields."), fields={"prerequisite": message})
+
+
 def create_course(session: Session, user: User, fields: CourseFields) -> Course:
     """A new draft with a fresh code; its creator becomes the owner."""
     require_author(user)
+    check_prerequisite(session, None, fields.prerequisite)
     course = Course(code=_new_code(session), version=1, status="draft", created_at=clock.now(), code_locked=False)
     course.topics = []
     course.lessons = []
@@ -318,6 +344,8 @@ def create_course(session: Session, user: User, fields: CourseFields) -> Course:
 def update_course(session: Session, user: User, course: Course, fields: CourseFields) -> Course:
     ownership.require_editor(session, user, course)
     catalogue.require_draft(course)
+    if fields.prerequisite != (course.prerequisite_code or ""):
+        check_prerequisite(session, course.code, fields.prerequisite)
     _apply(course, fields)
     session.flush()
     return course

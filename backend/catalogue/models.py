@@ -38,6 +38,8 @@ class Course(Base):
     # Studio: the cover image's storage key, and whether the course code may still be changed (once, while a draft).
     cover_key: Mapped[str | None] = mapped_column(String(255))
     code_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Issue 16: the code of a course a teacher completes first (any version of it); learning enforces it.
+    prerequisite_code: Mapped[str | None] = mapped_column(String(32))
 
     topics: Mapped[list[CourseTopic]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="CourseTopic.topic"

@@ -64,6 +64,8 @@ def course_page(request: Request, course_id: int, session: SessionDep, user: Cur
             "quiz": quiz,
             "quiz_state": quiz_state,
             "assignment_items": assignments.states_for(session, course.id, user.id),
+            # Issue 16: the course to complete first, while it is not (enrolling and starting are refused until then).
+            "prerequisite": learning.missing_prerequisite(session, user.id, course),
         },
     )
 

@@ -40,6 +40,22 @@ def get_course(session: Session, course_id: int, *, with_lessons: bool = True) -
     return course
 
 
+def newest_version(session: Session, code: str) -> Course | None:
+    """The newest version of a course code, whatever its status (None: no such code)."""
+    return session.scalar(select(Course).where(Course.code == code).order_by(Course.version.desc()).limit(1))
+
+
+def current_published(session: Session, code: str) -> Course | None:
+    """The version of a course code teachers start now: the newest published one not superseded."""
+    return session.scalar(
+        select(Course)
+        .where(Course.code == code, Course.status == "published", Course.superseded_at.is_(None))
+        .options(selectinload(Course.lessons), selectinload(Course.topics))
+        .order_by(Course.version.desc())
+        .limit(1)
+    )
+
+
 def get_lesson(session: Session, lesson_id: int) -> Lesson:
     lesson = session.get(Lesson, lesson_id)
     if lesson is None:

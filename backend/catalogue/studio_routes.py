@@ -51,6 +51,7 @@ def _form_fields(form: Any) -> dict[str, Any]:
         "topics": form.getlist("topics"),
         "credit_hours": form.get("credit_hours"),
         "credit_category": form.get("credit_category"),
+        "prerequisite": form.get("prerequisite"),
     }
 
 
@@ -166,7 +167,7 @@ def studio_home(request: Request, session: SessionDep, user: AuthorUser) -> Resp
 def new_course_page(request: Request, user: AuthorUser) -> Response:
     authoring.require_author(user)
     values = {"title": "", "summary": "", "description_md": "", "tier": "horizon", "topics": [],
-              "credit_hours": "1.0", "credit_category": "knowledge_skills"}
+              "credit_hours": "1.0", "credit_category": "knowledge_skills", "prerequisite": ""}
     return render(request, "studio/new.html", {"values": values, "errors": {}})
 
 
@@ -454,6 +455,7 @@ class CourseIn(BaseModel):
     topics: list[str] = Field(default_factory=list)
     credit_hours: Decimal
     credit_category: str = "knowledge_skills"
+    prerequisite: str = Field(default="", max_length=64, description="Code of a course to complete first")
 
 
 class CoursePatch(BaseModel):
@@ -464,6 +466,7 @@ class CoursePatch(BaseModel):
     topics: list[str] | None = None
     credit_hours: Decimal | None = None
     credit_category: str | None = None
+    prerequisite: str | None = Field(default=None, max_length=64, description="Code of a course to complete first")
 
 
 class LessonIn(BaseModel):

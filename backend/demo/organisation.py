@@ -8,7 +8,11 @@ What someone trying `make run` finds under 管理 › 班主任队伍 (this scho
 - a district workshop hosted by 李德研员 (the trainer) with an activity a week ago whose attendance gave 王老师 and
   刘老师 pending hours, and an exchange visit (互学互访) in two weeks;
 - 刘老师's tier set by the district (地平线), with the reason, on the teacher record;
-- a mentoring pair: 王老师 mentors the trainee 刘老师, two meetings in the log.
+- a mentoring pair: 王老师 mentors the trainee 刘老师, two meetings in the log;
+- the reserve pool (储备池): two teachers of 第一实验小学 nominated by 张主任, one reviewed by the district as ready
+  for appointment (可聘任); the pool's rolling training is the course HZ-01 assigned to it, due in a month;
+- an assignment with one teacher late: HZ-02 assigned by the district to a list (周老师), its deadline three days ago
+  and the course not completed (`load_pool_and_assignments`).
 The extra teachers come in through the roster import and the classes through the class import, as a school would
 bring them. Skipped entirely when the first school workshop exists, so a second load changes nothing.
 """
@@ -21,9 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.organisation import class_import, mentoring, scope, tiers, workshops
-from backend.organisation.models import Workshop
-from backend.people import directory, roster
+from backend.catalogue import service as catalogue
+from backend.organisation import assignments, class_import, mentoring, pool, scope, tiers, workshops
+from backend.organisation.models import PoolMember, Workshop
+from backend.people import directory, records, roster
 from backend.people import service as people
 from backend.policies.service import load_policy
 from backend.training import service as training
@@ -149,3 +154,41 @@ def load_organisation(session: Session) -> None:
     for days_ago, minutes, notes in ((30, 90, "跟岗观察晨会与午间管理"), (10, 60, "主题班会设计指导")):
         day = max(first_day, today - timedelta(days=days_ago))
         mentoring.log_meeting(session, users["teacher"], pair.id, day.isoformat(), minutes, notes)
+
+
+# Two young teachers of 第一实验小学 (任职状态 储备池) whom the school nominates, through the roster import.
+POOL_CANDIDATES = (("SYR001", "沈老师R1"), ("SYR002", "韩老师R2"))
+
+
+def load_pool_and_assignments(session: Session) -> None:
+    """The reserve pool and assigned learning (issue 16); skipped when the pool has a member already."""
+    if session.scalar(select(PoolMember.id).limit(1)) is not None:
+        return
+    names = ["school_admin", "district_admin", "teacher_zhou"]
+    users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(names)))}
+    school_admin, district_admin = users["school_admin"], users["district_admin"]
+    policy = load_policy(session)
+    today = scope.today()
+    rolling, late = catalogue.current_published(session, "HZ-01"), catalogue.current_published(session, "HZ-02")
+    if rolling is not None:  # the pool's rolling training: whoever is nominated is enrolled
+        assignments.create(session, district_admin, course_id=rolling.id, kind="pool",
+                           due=(today + timedelta(days=30)).isoformat(), note="储备池滚动培训：本学期必修")  # fmt: skip
+    rows = [[number, name, "SJ-SY", "2024-09-01", "储备池", ""] for number, name in POOL_CANDIDATES]
+    roster.import_roster(session, district_admin, _csv(list(roster.COLUMNS), rows), "储备教师名单.csv")
+    members = []
+    for n, (number, _name) in enumerate(POOL_CANDIDATES):
+        teacher = directory.user_with_staff_no(session, number)
+        assert teacher is not None, number
+        # The school records last year's evaluation (考评合格, the district's criterion), then nominates.
+        records.save_evaluation(session, school_admin, teacher.id,
+                                {"year": str(today.year - 1), "result": "excellent" if n == 0 else "qualified"})
+        members.append(pool.nominate(
+            session, school_admin, teacher.id, policy, willing=True, reason="本人自愿，带班经验丰富",
+            since=(today - timedelta(days=120)).isoformat(),
+        ))  # fmt: skip
+    pool.review(session, district_admin, members[0].id, "ready", "储备期表现优秀，培训按时完成，可聘任",
+                (today - timedelta(days=5)).isoformat())  # fmt: skip
+    if late is not None:  # one teacher late: the deadline passed three days ago and the course is not completed
+        assignments.create(session, district_admin, course_id=late.id, kind="list",
+                           due=(today - timedelta(days=3)).isoformat(), note="区级必修：德育工作专题",
+                           teacher_ids=[users["teacher_zhou"].id])  # fmt: skip

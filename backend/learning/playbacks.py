@@ -67,6 +67,7 @@ def start_playback(session: Session, user_id: int, lesson_id: int, policy: Polic
     if lesson.kind != "video" or not lesson.media_key or not lesson.duration_ms:
         raise Conflict(_("This lesson has no video to play."))
     enrollment = learning.require_enrollment(session, user_id, lesson.course_id)
+    learning.require_prerequisite(session, user_id, catalogue.get_course(session, lesson.course_id, with_lessons=False))
     progress = learning._progress(session, enrollment, lesson)
     now = clock.now()
     learner = _learner(session, user_id)

@@ -54,6 +54,7 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
     enrollment = service.enrollment_for(session, user.id, course.id)
     if enrollment is None:
         return redirect(request, f"/courses/{course.id}")
+    service.require_prerequisite(session, user.id, course)  # an assigned course waits for its prerequisite
     policy = load_policy(session)
     progress = service.progress_by_lesson(session, enrollment.id).get(lesson.id)
     index = [lesson_.id for lesson_ in course.lessons].index(lesson.id)
@@ -80,6 +81,9 @@ def lesson_page(request: Request, lesson_id: int, session: SessionDep, user: Cur
 def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -> Response:
     policy = load_policy(session)
     playbacks.close_stale_playbacks(session, user.id, policy)
+    # Assigned courses with their deadlines come first (the organisation's section, issue 16); it enrols the teacher
+    # in any assigned course of a group they joined since, so it runs before the enrollments are read.
+    sections = service.home_extra_sections(session, user)
     year = clock.local_year(clock.now())
     enrollments = service.my_enrollments(session, user.id)
     courses = {e.course_id: catalogue.get_course(session, e.course_id) for e in enrollments}
@@ -99,6 +103,7 @@ def my_learning(request: Request, session: WriteSessionDep, user: CurrentUser) -
             "next_step": next_step(session, user.id, policy, clock.now().astimezone(clock.SHANGHAI).date()),
             "progress": progress,
             "entries": hours.entries(session, user.id),
+            "sections": sections,
         },
     )
 

@@ -6,7 +6,10 @@ Completion is decided here and nowhere else, from the server's own records (conf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,13 +48,20 @@ def enrollment_for(session: Session, user_id: int, course_id: int) -> Enrollment
     return session.scalar(select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.course_id == course_id))
 
 
-def enroll(session: Session, user_id: int, course: Course) -> Enrollment:
-    """Idempotent: enrolling twice returns the first enrollment."""
+def enroll(session: Session, user_id: int, course: Course, *, assigned: bool = False) -> Enrollment:
+    """Idempotent: enrolling twice returns the first enrollment.
+
+    A course with a prerequisite refuses a teacher who has not completed it, naming it; except an enrolment made
+    because the course was assigned to the teacher (`assigned`, issue 16): the course is then on their list, and
+    starting it is refused until the prerequisite is complete (`require_prerequisite`, asked by the lesson page and
+    every playback start)."""
     existing = enrollment_for(session, user_id, course.id)
     if existing is not None:
         return existing
     if not catalogue.is_open_to_learners(course) or course.superseded_at is not None:
         raise Conflict(_("This course is not open for enrollment."))
+    if not assigned:
+        require_prerequisite(session, user_id, course)
     enrollment = Enrollment(user_id=user_id, course_id=course.id, enrolled_at=clock.now())
     try:
         with session.begin_nested():
@@ -61,6 +71,92 @@ def enroll(session: Session, user_id: int, course: Course) -> Enrollment:
         assert found is not None
         return found
     return enrollment
+
+
+# --- prerequisites (issue 16): a course may require another completed first --------------------------------------
+
+
+def has_completed(session: Session, user_id: int, code: str) -> bool:
+    """Whether the teacher completed any version of the course `code`."""
+    return (
+        session.scalar(
+            select(Enrollment.id)
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Enrollment.user_id == user_id, Course.code == code, Enrollment.completed_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def missing_prerequisite(session: Session, user_id: int, course: Course) -> Course | None:
+    """The course the teacher must complete before `course` (its newest version, for its title), or None (also when
+    the prerequisite's code no longer exists: a course that is gone blocks nobody)."""
+    code = course.prerequisite_code
+    if not code or has_completed(session, user_id, code):
+        return None
+    return catalogue.newest_version(session, code)
+
+
+def require_prerequisite(session: Session, user_id: int, course: Course) -> None:
+    missing = missing_prerequisite(session, user_id, course)
+    if missing is not None:
+        raise Conflict(_("Complete the course %(title)s first: this course builds on it."), title=missing.title)
+
+
+# --- reading many learners at once (assigned learning, issue 16) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LearnerStatus:
+    state: str  # completed | in_progress | not_started (enrolled or not)
+    completed_at: datetime | None
+
+
+def statuses(session: Session, code: str, user_ids: list[int]) -> dict[int, LearnerStatus]:
+    """Each learner's status in the course `code` (any version; a completed one wins): completed, in progress (some
+    lesson watched or read, or a quiz attempted is not counted: watching is), or not started."""
+    found: dict[int, LearnerStatus] = {uid: LearnerStatus("not_started", None) for uid in user_ids}
+    for i in range(0, len(user_ids), 900):
+        chunk = user_ids[i : i + 900]
+        started = select(LessonProgress.enrollment_id).where(LessonProgress.covered_ms > 0)
+        rows = session.execute(
+            select(Enrollment.user_id, Enrollment.completed_at, Enrollment.id.in_(started))
+            .join(Course, Course.id == Enrollment.course_id)
+            .where(Course.code == code, Enrollment.user_id.in_(chunk))
+        )
+        for user_id, completed_at, was_started in rows:
+            if completed_at is not None:
+                best = found[user_id]
+                if best.completed_at is None or completed_at < best.completed_at:
+                    found[user_id] = LearnerStatus("completed", completed_at)
+            elif was_started and found[user_id].state == "not_started":
+                found[user_id] = LearnerStatus("in_progress", None)
+    return found
+
+
+def enrolled_among(session: Session, course_id: int, user_ids: list[int]) -> set[int]:
+    """Which of these learners are enrolled in the course (this version)."""
+    found: set[int] = set()
+    for i in range(0, len(user_ids), 900):
+        found.update(
+            session.scalars(
+                select(Enrollment.user_id).where(
+                    Enrollment.course_id == course_id, Enrollment.user_id.in_(user_ids[i : i + 900])
+                )
+            )
+        )
+    return found
+
+
+# Sections other packages put at the top of "My learning" (the organisation's assigned courses, issue 16): learning
+# sits below them, so it does not import them; each registers a function (session, user) → (template, context).
+HomeSection = Callable[[Session, User], tuple[str, dict[str, Any]] | None]
+home_sections: list[HomeSection] = []
+
+
+def home_extra_sections(session: Session, user: User) -> list[tuple[str, dict[str, Any]]]:
+    return [found for section in home_sections if (found := section(session, user)) is not None]
 
 
 def my_enrollments(session: Session, user_id: int) -> list[Enrollment]:

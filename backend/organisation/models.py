@@ -156,3 +156,61 @@ class MentoringMeeting(Base):
     notes: Mapped[str] = mapped_column(String(1000), default="")
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class PoolMember(Base):
+    """A teacher in the district's reserve pool of homeroom teachers (班主任储备池, the plan's 二(一)1), nominated by
+    their school. `status` follows the latest review: reserve (继续储备) → ready (可聘任) or left (退出)."""
+
+    __tablename__ = "org_pool_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)  # the nominating school
+    since: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(16), default="reserve")  # reserve | ready | left
+    left_on: Mapped[date | None] = mapped_column(Date)
+    nominated_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class PoolReview(Base):
+    """A periodic review (定期更新) of a pool member by the district: outcome, reviewer, day and note."""
+
+    __tablename__ = "org_pool_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("org_pool_members.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(16))  # keep (继续储备) | ready (可聘任) | exit (退出)
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class LearningAssignment(Base):
+    """A course assigned (必修) to a group with a deadline: a tier, the reserve pool, the trainees, a workshop's
+    members, a school, or a list of teachers. A school admin's assignment (`school_id` set) reaches only the
+    group's people of that school."""
+
+    __tablename__ = "org_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    group_kind: Mapped[str] = mapped_column(String(16))  # tier | pool | trainees | workshop | school | list
+    group_value: Mapped[str] = mapped_column(String(32), default="")  # the tier code, workshop id or school id
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    due: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class AssignmentPerson(Base):
+    """A teacher named on an assignment's list (uploaded from Excel)."""
+
+    __tablename__ = "org_assignment_people"
+
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("org_assignments.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)

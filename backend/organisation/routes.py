@@ -27,7 +27,7 @@ from backend.kit.i18n import _, translate
 from backend.kit.numbers import Int
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
-from backend.organisation import class_import, classes, scope, tiers
+from backend.organisation import assignments, class_import, classes, pool, scope, tiers
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
@@ -84,6 +84,11 @@ def _classes_page(
         "values": {},
         "form": None,
         "today": scope.today(),
+        # The reserve pool's candidates with their record (储备期表现作为聘任依据), where a 班主任 is appointed.
+        "pool_records": pool.records_for_school(session, user, view.school.id, policy),
+        "pool_status_labels": pool.STATUS_LABELS,
+        "outcome_labels": pool.OUTCOME_LABELS,
+        "state_labels": assignments.STATE_LABELS,
     }
     return render(request, "organisation/classes.html", context | extra, status=status)
 

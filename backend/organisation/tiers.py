@@ -22,7 +22,7 @@ from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
 from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
-from backend.organisation import scope
+from backend.organisation import assignments, scope
 from backend.organisation.models import TierChange
 from backend.people import records
 from backend.policies.service import Policy, load_policy
@@ -105,6 +105,7 @@ def set_tier(
         school_id=record.user.school_id, on_behalf_of_id=teacher_id,
         before={"tier": before}, after={"tier": tier, "effective": day.isoformat(), "reason": reason},
     )  # fmt: skip
+    assignments.sync_person(session, teacher_id)  # the tier's assigned courses reach the teacher now
     return change
 
 

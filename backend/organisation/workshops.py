@@ -344,6 +344,10 @@ def add_member(
     _audit(session, "organisation.member_add", actor, workshop, on_behalf_of_id=teacher.id,
            after={"user_id": teacher.id, "role": role, "start": first.isoformat(),
                   "end": until.isoformat() if until else None})  # fmt: skip
+    # The workshop's assigned courses reach the new member now (assignments imports this module, hence here).
+    from backend.organisation import assignments
+
+    assignments.sync_person(session, teacher.id)
     return member
 
 

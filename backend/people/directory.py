@@ -26,15 +26,19 @@ def start_record(session: Session, user: User, staff_no: str | None) -> TeacherP
     return profile
 
 
-def teachers_with_staff_nos(session: Session, school_id: int, staff_nos: list[str]) -> dict[str, User]:
-    """The school's teachers among these staff numbers, by staff number (for imports that name teachers by 工号)."""
+def teachers_with_staff_nos(session: Session, school_id: int | None, staff_nos: list[str]) -> dict[str, User]:
+    """The school's teachers among these staff numbers, by staff number (for imports that name teachers by 工号);
+    `school_id` None: the whole district's (a district admin's list)."""
     found: dict[str, User] = {}
     for i in range(0, len(staff_nos), 900):
-        for staff_no, user in session.execute(
+        stmt = (
             select(TeacherProfile.staff_no, User)
             .join(User, User.id == TeacherProfile.user_id)
-            .where(TeacherProfile.staff_no.in_(staff_nos[i : i + 900]), User.school_id == school_id)
-        ):
+            .where(TeacherProfile.staff_no.in_(staff_nos[i : i + 900]))
+        )
+        if school_id is not None:
+            stmt = stmt.where(User.school_id == school_id)
+        for staff_no, user in session.execute(stmt):
             if staff_no:
                 found[staff_no] = user
     return found

@@ -324,4 +324,18 @@ SETTINGS: dict[str, Setting] = {
     "mentoring_level": Setting(
         _("Mentoring: credit level"), "credits", _("District plan 二(一)2"), choices=LEVEL_CHOICES
     ),
+    # --- issue 16: the reserve pool (储备池) -------------------------------------------------------------------------
+    "reserve_min_evaluation": Setting(
+        _("Reserve pool: lowest latest annual evaluation (empty: none)"), "induction", _("District plan 二(一)1"),
+        choices=(("", _("No requirement")), ("excellent", _("Excellent")), ("qualified", _("Qualified")),
+                 ("basic", _("Basically qualified"))),
+    ),
+    "reserve_requires_willingness": Setting(
+        _("Reserve pool: the teacher's willingness must be confirmed"), "induction", _("District plan 二(一)1"),
+        choices=SWITCH,
+    ),
+    "reserve_review_months": Setting(
+        _("Reserve pool: review each member at least every (months)"), "induction", _("District plan 二(一)1"), "",
+        D(1), D(60),
+    ),
 }

@@ -135,6 +135,14 @@ class Policy:
     mentoring_max_hours: Decimal = Decimal("12")
     mentoring_category: str = "practice"
     mentoring_level: str = "school"
+    # The plan, 二(一)1 (建立班主任储备池，将愿担责且考评合格的教师纳入，强化滚动培训并定期更新):
+    # the district's criteria for the reserve pool. A school nominates a teacher whose latest annual
+    # evaluation is at least this result (考评合格; empty: no condition), with the teacher's willingness
+    # confirmed (愿担责); the district reviews each member at least every this many months (定期更新;
+    # a member not reviewed for longer is shown as due).
+    reserve_min_evaluation: str = "qualified"
+    reserve_requires_willingness: bool = True
+    reserve_review_months: int = 12
 
 
 DEFAULT_POLICY = Policy()

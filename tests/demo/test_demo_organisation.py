@@ -45,3 +45,30 @@ def test_the_demo_organisation_shows_each_rule_met_and_not_and_loads_once(
     appointments = session.scalar(select(func.count()).select_from(Appointment))
     demo_organisation.load_organisation(session)
     assert session.scalar(select(func.count()).select_from(Appointment)) == appointments
+
+
+def test_the_demo_has_a_reserve_pool_with_a_review_and_an_assignment_with_one_teacher_late(
+    session: Session, storage: LocalStorage
+) -> None:
+    from backend.organisation import assignments, pool
+    from backend.organisation.models import LearningAssignment, PoolMember
+    from tests.factories import make_course
+
+    demo.load_accounts(session)
+    demo.load_records(session, storage)
+    demo_organisation.load_organisation(session)
+    for code in ("HZ-01", "HZ-02"):  # the demo's courses (imported from courses/ by `portal demo load`)
+        make_course(session, title=code).code = code
+    demo_organisation.load_pool_and_assignments(session)
+    district = session.scalars(select(User).where(User.username == "district_admin")).one()
+    members = pool.list_members(session, district, load_policy(session))
+    assert len(members) == 2
+    assert [(r.member.status, len(r.reviews)) for r in members].count(("ready", 1)) == 1
+    assert all(r.assigned and r.assigned[0].course.code == "HZ-01" for r in members)  # the pool's rolling training
+    views = {v.course.code: v for v in assignments.list_views(session, district)}
+    assert [r.teacher.username for r in views["HZ-02"].late] == ["teacher_zhou"]
+    assert views["HZ-01"].late == []
+
+    demo_organisation.load_pool_and_assignments(session)
+    assert session.scalar(select(func.count()).select_from(PoolMember)) == 2
+    assert session.scalar(select(func.count()).select_from(LearningAssignment)) == 2

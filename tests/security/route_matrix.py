@@ -407,6 +407,32 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/organisation/compliance"): Allow(ADMINS),
     # Mentoring: the pair of school B's teacher (the mentee) and another teacher of B; the mentee sees the pair but
     # neither keeps its log nor signs it off.
+    # --- the reserve pool and assigned learning (issue 16): schools nominate and assign within their school, ----------
+    # the district reviews; school B nominated the teacher (a second nomination is a 409: past authorisation).
+    ("GET", "/organisation/pool"): Allow(ADMINS),
+    ("POST", "/organisation/pool"): SCHOOL_SCOPED.but(form={"teacher": "{teacher_id}", "willing": "1"}),
+    ("POST", "/organisation/pool/{member_id}/reviews"): DISTRICT_ONLY.but(
+        params={"member_id": "pool_member_id"}, form={"outcome": "keep"}
+    ),
+    ("GET", "/organisation/assignments"): Allow(ADMINS),
+    ("POST", "/organisation/assignments"): Allow(ADMINS).but(
+        form={"course": "{course_id}", "kind": "pool", "due": "2026-12-31"}
+    ),
+    ("GET", "/organisation/assignments/{assignment_id}"): SCHOOL_SCOPED.but(
+        params={"assignment_id": "learning_assignment_id"}
+    ),
+    ("GET", "/api/v1/organisation/pool"): Allow(ADMINS),
+    ("POST", "/api/v1/organisation/pool"): SCHOOL_SCOPED.but(json={"teacher_id": "{teacher_id}", "willing": True}),
+    ("POST", "/api/v1/organisation/pool/{member_id}/reviews"): DISTRICT_ONLY.but(
+        params={"member_id": "pool_member_id"}, json={"outcome": "keep"}
+    ),
+    ("GET", "/api/v1/organisation/assignments"): Allow(ADMINS),
+    ("POST", "/api/v1/organisation/assignments"): Allow(ADMINS).but(
+        json={"course_id": "{course_id}", "group": "pool", "due": "2026-12-31"}
+    ),
+    ("GET", "/api/v1/organisation/assignments/{assignment_id}"): SCHOOL_SCOPED.but(
+        params={"assignment_id": "learning_assignment_id"}
+    ),
     ("GET", "/organisation/mentoring"): ANY_USER,
     ("POST", "/organisation/mentoring"): SCHOOL_SCOPED.but(form={"mentor": "{teacher_id}", "mentee": "{teacher_id}"}),
     ("GET", "/organisation/mentoring/{pair_id}"): Allow("teacher", "school_admin_own", "district_admin"),

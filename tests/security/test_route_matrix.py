@@ -78,6 +78,7 @@ SCHOOL_LISTS = [
     "/training/compliance",
     "/organisation/classes",
     "/organisation/mentoring",
+    "/organisation/pool",
 ]
 
 

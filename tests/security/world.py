@@ -35,7 +35,8 @@ from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.models import Upload, UploadState
 from backend.media.storage import Storage
-from backend.organisation import classes, mentoring, workshops
+from backend.organisation import assignments as assigned_learning
+from backend.organisation import classes, mentoring, pool, workshops
 from backend.people import service as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.policies.service import load_policy
@@ -230,6 +231,11 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     member = workshops.add_member(session, users["district_admin"], workshop.id, teacher.id, "member", "2026-09-01")
     mentor = _user(session, Role.teacher, school_b.id, "乙校带教老师")
     pair = mentoring.create_pair(session, users["school_admin_own"], mentor.id, teacher.id, "2026-09-01", "2027-06-30")
+    # The teacher in the reserve pool, nominated by school B, and the course assigned by school B to its pool.
+    pool_member = pool.nominate(session, users["school_admin_own"], teacher.id, policy, willing=True)
+    learning_assignment = assigned_learning.create(
+        session, users["school_admin_own"], course_id=course.id, kind="pool", due="2026-12-31"
+    )
 
     # The trainer's unfinished upload and the district's integration token.
     upload = uploads.start_upload(session, storage, trainer, filename="第1讲.mp4", size=4096, kind="video")
@@ -304,6 +310,8 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "member_id": member.id,
         "school_code": school_b.code,
         "pair_id": pair.id,
+        "pool_member_id": pool_member.id,
+        "learning_assignment_id": learning_assignment.id,
     }
     world = World(users=users, ids=ids)
     world.cookies["anonymous"] = {}
