@@ -214,9 +214,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(security_pages)
     app.include_router(audit_pages)
+    from backend.people.routes import api as people_api
     from backend.people.routes import pages as people_pages  # issue 5, teacher records and title review
 
     app.include_router(people_pages)
+    app.include_router(people_api, prefix="/api/v1")
     from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
 
     app.include_router(certificate_pages)

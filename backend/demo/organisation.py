@@ -8,7 +8,8 @@ What someone trying `make run` finds under 管理 › 班主任队伍 (this scho
 - a district workshop hosted by 李德研员 (the trainer) with an activity a week ago whose attendance gave 王老师 and
   刘老师 pending hours, and an exchange visit (互学互访) in two weeks;
 - 刘老师's tier set by the district (地平线), with the reason, on the teacher record;
-- a mentoring pair: 王老师 mentors the trainee 刘老师, two meetings in the log.
+- a mentoring pair: 王老师 mentors the trainee 刘老师, two meetings in the log;
+- a declined appointment (拒任班主任) of a 岳阳中学 teacher this year, shown in this year's title review.
 The extra teachers come in through the roster import and the classes through the class import, as a school would
 bring them. Skipped entirely when the first school workshop exists, so a second load changes nothing.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import User
 from backend.organisation import class_import, mentoring, scope, tiers, workshops
 from backend.organisation.models import Workshop
-from backend.people import directory, roster
+from backend.people import declined, directory, roster
 from backend.people import service as people
 from backend.policies.service import load_policy
 from backend.training import service as training
@@ -34,6 +35,7 @@ JOINT_WORKSHOP = "松江二中—泗泾小学联合工作室"
 DISTRICT_WORKSHOP = "松江区小学班主任工作室（区级）"
 PAST_ACTIVITY = "工作室研修：主题班会的设计与评价"
 EXCHANGE_PARTNER = "嘉定区王晓燕班主任工作室"
+DECLINED_REASON = "学校安排担任空缺班级的班主任，本人无正当理由拒绝"
 SURNAMES = "赵钱孙李吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 # (school code, staff-number prefix, extra teachers, classes, classes with a 班主任)
 SCHOOLS = (("SJ-SY", "SYD", 15, 16, 16), ("SJ-YX", "YXD", 14, 15, 14), ("SJ-EZ", "EZD", 6, 6, 6),
@@ -140,6 +142,12 @@ def load_organisation(session: Session) -> None:
     )  # fmt: skip
 
     tiers.set_tier(session, district_admin, users["teacher_liu"].id, "horizon", first_day, "见习班主任，按政策建议")
+
+    # The plan's 二(一)1: a teacher of 岳阳中学 declined the vacant class without good reason this year; the title
+    # review of this year shows it (暂缓当年度评优评先、职称及职务晋升).
+    refused = directory.user_with_staff_no(session, "YXD014")
+    assert refused is not None
+    declined.record(session, district_admin, refused.id, today.year, DECLINED_REASON)
 
     # A mentoring pair: 王老师 mentors the trainee 刘老师 this school year; two meetings logged, not yet signed off.
     pair = mentoring.create_pair(

@@ -316,6 +316,16 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/teachers/{teacher_id}/periods/{period_id}/delete"): SCHOOL_SCOPED,
     ("POST", "/admin/teachers/{teacher_id}/evaluations"): SCHOOL_SCOPED,
     ("POST", "/admin/teachers/{teacher_id}/evaluations/{year}/delete"): SCHOOL_SCOPED,
+    # Declined appointment (plan 二(一)1): recorded and withdrawn by the teacher's school and the district only.
+    ("POST", "/admin/teachers/{teacher_id}/declined"): SCHOOL_SCOPED.but(form={"year": "2026", "reason": "矩阵"}),
+    ("POST", "/admin/teachers/{teacher_id}/declined/{declined_id}/withdraw"): SCHOOL_SCOPED.but(
+        form={"withdraw_reason": "矩阵"}
+    ),
+    ("GET", "/api/v1/people/teachers/{teacher_id}/declined-appointments"): SCHOOL_SCOPED,
+    ("POST", "/api/v1/people/teachers/{teacher_id}/declined-appointments"): SCHOOL_SCOPED.but(
+        json={"year": 2026, "reason": "接口"}
+    ),
+    ("POST", "/api/v1/people/declined-appointments/{declined_id}/withdraw"): SCHOOL_SCOPED.but(json={"reason": "接口"}),
     ("GET", "/admin/title-review"): Allow(ADMINS),
     ("GET", "/admin/title-review/export.xlsx"): Allow(ADMINS),
     ("GET", "/admin/title-review/{teacher_id}"): SCHOOL_SCOPED,

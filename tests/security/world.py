@@ -35,6 +35,7 @@ from backend.media import uploads
 from backend.media.models import Upload, UploadState
 from backend.media.storage import Storage
 from backend.organisation import classes, mentoring, workshops
+from backend.people import declined
 from backend.people import service as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.policies.service import load_policy
@@ -229,6 +230,8 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     member = workshops.add_member(session, users["district_admin"], workshop.id, teacher.id, "member", "2026-09-01")
     mentor = _user(session, Role.teacher, school_b.id, "乙校带教老师")
     pair = mentoring.create_pair(session, users["school_admin_own"], mentor.id, teacher.id, "2026-09-01", "2027-06-30")
+    # The plan's 二(一)1: school B recorded that its teacher declined appointment without good reason in 2024.
+    refusal = declined.record(session, users["school_admin_own"], teacher.id, 2024, "无正当理由拒绝担任班主任")
 
     # The trainer's unfinished upload and the district's integration token.
     upload = uploads.start_upload(session, storage, trainer, filename="第1讲.mp4", size=4096, kind="video")
@@ -295,6 +298,7 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "member_id": member.id,
         "school_code": school_b.code,
         "pair_id": pair.id,
+        "declined_id": refusal.id,
     }
     world = World(users=users, ids=ids)
     world.cookies["anonymous"] = {}
