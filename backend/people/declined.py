@@ -133,5 +133,5 @@ def of_teacher(session: Session, actor: User, user_id: int) -> list[DeclinedRow]
         )
     )
     ids = {r.recorded_by for r in rows} | {r.withdrawn_by for r in rows if r.withdrawn_by}
-    names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))) if ids else {}
+    names = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
     return [DeclinedRow(r, names.get(r.recorded_by, ""), names.get(r.withdrawn_by or 0)) for r in rows]
