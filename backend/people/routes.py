@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
@@ -301,7 +301,9 @@ def title_review_teacher(
 
 
 class DeclinedIn(BaseModel):
-    year: int = Field(ge=2000, le=2100, description="The calendar year deferred (评优评先、职称及职务晋升)")
+    year: Annotated[int, Strict()] = Field(
+        ge=2000, le=2100, description="The calendar year deferred (评优评先、职称及职务晋升)"
+    )
     reason: str = Field(max_length=2000)
 
 

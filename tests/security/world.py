@@ -34,7 +34,8 @@ from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.models import Upload, UploadState
 from backend.media.storage import Storage
-from backend.organisation import classes, mentoring, workshops
+from backend.organisation import classes, evaluation, mentoring, workshops
+from backend.organisation.models import WorkshopOutput
 from backend.people import declined
 from backend.people import service as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
@@ -230,6 +231,20 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     member = workshops.add_member(session, users["district_admin"], workshop.id, teacher.id, "member", "2026-09-01")
     mentor = _user(session, Role.teacher, school_b.id, "乙校带教老师")
     pair = mentoring.create_pair(session, users["school_admin_own"], mentor.id, teacher.id, "2026-09-01", "2027-06-30")
+    # The teacher's output in that workshop (pending the host's review), its file in storage; the district's published
+    # workshop evaluation indicators.
+    output = WorkshopOutput(
+        workshop_id=workshop.id, author_id=teacher.id, title="安全测试成果", kind="case", summary="",
+        media_key="outputs/sec-output.pdf", media_type="application/pdf", media_kind="document", media_name="成果.pdf",
+        media_size=len(PDF), pages=1, status="pending", created_at=clock.now(),
+    )  # fmt: skip
+    session.add(output)
+    storage.put_stream(output.media_key, io.BytesIO(PDF), len(PDF), "application/pdf")
+    district_admin = users["district_admin"]
+    indicator_set = evaluation.create_set(session, district_admin, "安全测试指标")
+    indicator = evaluation.add_indicator(session, district_admin, indicator_set.id, "开展活动", "10", "activities")
+    evaluation.publish(session, district_admin, indicator_set.id)
+    session.flush()
     # The plan's 二(一)1: school B recorded that its teacher declined appointment without good reason in 2024.
     refusal = declined.record(session, users["school_admin_own"], teacher.id, 2024, "无正当理由拒绝担任班主任")
 
@@ -299,6 +314,9 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "school_code": school_b.code,
         "pair_id": pair.id,
         "declined_id": refusal.id,
+        "output_id": output.id,
+        "set_id": indicator_set.id,
+        "indicator_id": indicator.id,
     }
     world = World(users=users, ids=ids)
     world.cookies["anonymous"] = {}
