@@ -220,9 +220,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(security_pages)
     app.include_router(audit_pages)
+    from backend.people.routes import api as people_api
     from backend.people.routes import pages as people_pages  # issue 5, teacher records and title review
 
     app.include_router(people_pages)
+    app.include_router(people_api, prefix="/api/v1")
     from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
 
     app.include_router(certificate_pages)
@@ -235,6 +237,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(workshop_pages)
     app.include_router(organisation_api, prefix="/api/v1")
     app.include_router(workshop_api, prefix="/api/v1")
+    from backend.organisation.evaluation_routes import api as evaluation_api
+    from backend.organisation.evaluation_routes import pages as evaluation_pages
+    from backend.organisation.output_routes import api as output_api
+    from backend.organisation.output_routes import pages as output_pages
+
+    app.include_router(output_pages)
+    app.include_router(output_api, prefix="/api/v1")
+    app.include_router(evaluation_pages)
+    app.include_router(evaluation_api, prefix="/api/v1")
     from backend.organisation.mentoring_routes import api as mentoring_api
     from backend.organisation.mentoring_routes import pages as mentoring_pages
 

@@ -530,6 +530,18 @@ def attach_lesson_media(session: Session, user: User, course: Course, lesson: Le
     if not upload_id.strip():
         raise InvalidInput(_("Please correct the marked fields."), fields={"upload_id": _("Upload a file first.")})
     stored = claim_media(session, user, upload_id.strip(), UPLOAD_KIND[lesson.kind])
+    return set_lesson_media(session, user, course, lesson, stored)
+
+
+def set_lesson_media(
+    session: Session, user: User, course: Course, lesson: Lesson, stored: StoredMediaLike
+) -> Lesson:
+    """A video or document lesson's file from media already stored and probed by the upload pipeline: a claimed
+    upload, or another domain's file (a workshop output promoted into the studio keeps pointing at its object)."""
+    ownership.require_editor(session, user, course)
+    catalogue.require_draft(course)
+    if lesson.kind not in ("video", "document") or stored.kind != UPLOAD_KIND[lesson.kind]:
+        raise Conflict(_("Only video and document lessons have a file."))
     lesson.media_key, lesson.media_type = stored.key, stored.content_type
     if lesson.kind == "video":
         lesson.duration_ms, lesson.poster_key, lesson.pages = stored.duration_ms, stored.poster_key, None

@@ -54,7 +54,7 @@ def load(session: Session, storage: Storage, settings: Settings) -> DemoSummary:
     created = load_accounts(session)
     results = importer.import_path(session, storage, settings.courses_dir, publish=True, demo_media=True)
     load_records(session, storage)
-    demo_organisation.load_organisation(session)  # issue 16: classes, 班主任, workshops, tiers
+    demo_organisation.load_organisation(session, storage)  # issue 16: classes, 班主任, workshops, tiers, outputs
     demo_organisation.load_pool_and_assignments(session)  # issue 16: the reserve pool, assigned learning
     return DemoSummary(users_created=created, courses=results)
 

@@ -13,12 +13,16 @@ What someone trying `make run` finds under 管理 › 班主任队伍 (this scho
   for appointment (可聘任); the pool's rolling training is the course HZ-01 assigned to it, due in a month;
 - an assignment with one teacher late: HZ-02 assigned by the district to a list (周老师), its deadline three days ago
   and the course not completed (`load_pool_and_assignments`).
+- a declined appointment (拒任班主任) of a 岳阳中学 teacher this year, shown in this year's title review;
+- (with media storage) two outputs of the district workshop, one accepted by its host and one waiting, and the
+  district's published evaluation indicators with the host's self-assessment of this year.
 The extra teachers come in through the roster import and the classes through the class import, as a school would
 bring them. Skipped entirely when the first school workshop exists, so a second load changes nothing.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -26,9 +30,22 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.catalogue import service as catalogue
-from backend.organisation import assignments, class_import, mentoring, pool, scope, tiers, workshops
+from backend.demo.records import demo_pdf
+from backend.media import uploads
+from backend.media.storage import Storage
+from backend.organisation import (
+    assignments,
+    class_import,
+    evaluation,
+    mentoring,
+    outputs,
+    pool,
+    scope,
+    tiers,
+    workshops,
+)
 from backend.organisation.models import PoolMember, Workshop
-from backend.people import directory, records, roster
+from backend.people import declined, directory, records, roster
 from backend.people import service as people
 from backend.policies.service import load_policy
 from backend.training import service as training
@@ -39,6 +56,10 @@ JOINT_WORKSHOP = "松江二中—泗泾小学联合工作室"
 DISTRICT_WORKSHOP = "松江区小学班主任工作室（区级）"
 PAST_ACTIVITY = "工作室研修：主题班会的设计与评价"
 EXCHANGE_PARTNER = "嘉定区王晓燕班主任工作室"
+DECLINED_REASON = "学校安排担任空缺班级的班主任，本人无正当理由拒绝"
+ACCEPTED_OUTPUT = "“学会感恩”主题班会设计"
+PENDING_OUTPUT = "案例：帮助转学生融入新集体"
+INDICATOR_SET = "松江区班主任工作室评估指标"
 SURNAMES = "赵钱孙李吴郑冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜"
 # (school code, staff-number prefix, extra teachers, classes, classes with a 班主任)
 SCHOOLS = (("SJ-SY", "SYD", 15, 16, 16), ("SJ-YX", "YXD", 14, 15, 14), ("SJ-EZ", "EZD", 6, 6, 6),
@@ -54,7 +75,45 @@ def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     return "\n".join(",".join(row) for row in [header, *rows]).encode("utf-8")
 
 
-def load_organisation(session: Session) -> None:
+def _uploaded_pdf(session: Session, storage: Storage, user: User, filename: str, title: str) -> str:
+    """A PDF sent through the upload pipeline as a member's browser sends it (start, one chunk, complete)."""
+    data = demo_pdf(title)
+    upload = uploads.start_upload(session, storage, user, filename=filename, size=len(data), kind="document")
+    plan = uploads.prepare_chunk(session, user, upload.id, 0, len(data), None)
+    uploads.store_chunk(session, storage, plan, io.BufferedReader(io.BytesIO(data)))  # type: ignore[arg-type]
+    uploads.complete_upload(session, storage, uploads.prepare_completion(session, user, upload.id))
+    return str(upload.id)
+
+
+def _outputs_and_evaluation(
+    session: Session, storage: Storage, users: dict[str, User], workshop: Workshop, year: int
+) -> None:
+    """Two outputs of the district workshop (one accepted by its host, one waiting) and the district's published
+    evaluation indicators with the host's self-assessment of this year."""
+    trainer, district_admin = users["trainer"], users["district_admin"]
+    accepted = outputs.submit(
+        session, users["teacher"], workshop.id, title=ACCEPTED_OUTPUT, kind="meeting_design",
+        summary="三年级“学会感恩”主题班会的设计、实施与反思。",
+        upload_id=_uploaded_pdf(session, storage, users["teacher"], "感恩主题班会设计.pdf", "class meeting design"),
+    )  # fmt: skip
+    outputs.accept(session, trainer, accepted.id)
+    outputs.submit(
+        session, users["teacher_liu"], workshop.id, title=PENDING_OUTPUT, kind="case",
+        summary="一名转学生融入新班级的过程与班主任的做法。",
+        upload_id=_uploaded_pdf(session, storage, users["teacher_liu"], "转学生案例.pdf", "case"),
+    )  # fmt: skip
+    indicator_set = evaluation.create_set(session, district_admin, INDICATOR_SET)
+    for name, top, figure in (("工作室活动开展", "25", "activities"), ("成员参与", "15", "attendance"),
+                              ("成员研修学时", "20", "certified_hours"), ("成果产出", "20", "outputs_accepted"),
+                              ("辐射引领与特色", "20", "")):  # fmt: skip
+        evaluation.add_indicator(session, district_admin, indicator_set.id, name, top, figure)
+    evaluation.publish(session, district_admin, indicator_set.id)
+    items = evaluation.indicators_of(session, indicator_set.id)
+    scores = {item.id: (score, "") for item, score in zip(items, ("22", "13", "15", "16", "17"), strict=True)}
+    evaluation.self_assess(session, trainer, workshop.id, year, scores)
+
+
+def load_organisation(session: Session, storage: Storage | None = None) -> None:
     if session.scalar(select(Workshop.id).where(Workshop.name == SY_WORKSHOP)) is not None:
         return
     names = ["teacher", "teacher_liu", "teacher_zhou", "trainer", "district_admin"]
@@ -145,6 +204,15 @@ def load_organisation(session: Session) -> None:
     )  # fmt: skip
 
     tiers.set_tier(session, district_admin, users["teacher_liu"].id, "horizon", first_day, "见习班主任，按政策建议")
+
+    # The plan's 二(一)1: a teacher of 岳阳中学 declined the vacant class without good reason this year; the title
+    # review of this year shows it (暂缓当年度评优评先、职称及职务晋升).
+    refused = directory.user_with_staff_no(session, "YXD014")
+    assert refused is not None
+    declined.record(session, district_admin, refused.id, today.year, DECLINED_REASON)
+
+    if storage is not None:  # outputs carry files: only where the demo has its media storage
+        _outputs_and_evaluation(session, storage, users, district_workshop, today.year)
 
     # A mentoring pair: 王老师 mentors the trainee 刘老师 this school year; two meetings logged, not yet signed off.
     pair = mentoring.create_pair(

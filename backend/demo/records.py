@@ -64,7 +64,7 @@ EXTERNAL = (
 REJECT_REASON = "证明材料只有签到表照片，看不清日期和学时；请上传盖章的结业证明后重新提交。"
 
 
-def _evidence(title: str) -> bytes:
+def demo_pdf(title: str) -> bytes:
     """A small, valid one-page PDF standing in for the scanned proof (ASCII only: no font needed)."""
     text = f"Demo evidence: {title.encode('unicode_escape').decode('ascii')[:60]}"
     stream = f"BT /F1 12 Tf 72 760 Td ({text}) Tj ET".encode()
@@ -124,7 +124,7 @@ def _external_records(session: Session, storage: Storage, users: dict[str, User]
         else:
             on = today - timedelta(days=earned)
         data = RecordIn(title, hours, category, level, on.isoformat())
-        record = external.submit(session, storage, teacher, data, Upload(filename, io.BytesIO(_evidence(title))))
+        record = external.submit(session, storage, teacher, data, Upload(filename, io.BytesIO(demo_pdf(title))))
         entry_ids = [_entry_of(session, record).id]
         # The teacher's own school admin verifies (or sends back); the district certifies.
         if outcome == "rejected":

@@ -17,14 +17,15 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import anyio.from_thread
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.requests import ClientDisconnect
 
 from backend.accounts.deps import AuthorUser, CurrentUser
+from backend.accounts.models import User
 from backend.db import SessionDep
-from backend.kit.errors import InvalidInput
+from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
 from backend.kit.numbers import BigInt
 from backend.kit.web import render
@@ -34,6 +35,16 @@ from backend.media.serving import serve_object
 from backend.policies.service import load_policy
 
 router = APIRouter()
+
+
+def _uploader(session: SessionDep, user: CurrentUser) -> User:
+    """Authors, and whoever a higher package lets upload (`uploads.extra_uploaders`: active workshop members)."""
+    if not uploads.may_upload(session, user):
+        raise Forbidden(_("Your role does not allow this."))
+    return user
+
+
+UploaderUser = Annotated[User, Depends(_uploader)]
 # The body is pulled from the server in pieces of about this size (bounded memory: one pull per request).
 PULL_BYTES = 1024 * 1024
 
@@ -80,7 +91,7 @@ class UploadOut(BaseModel):
 
 
 @router.post("/api/v1/uploads", status_code=201, tags=["uploads"])
-def start_upload(request: Request, body: UploadStart, session: SessionDep, user: AuthorUser) -> UploadOut:
+def start_upload(request: Request, body: UploadStart, session: SessionDep, user: UploaderUser) -> UploadOut:
     upload = uploads.start_upload(
         session, request.app.state.storage, user, filename=body.filename, size=body.size, kind=body.kind
     )
@@ -88,12 +99,12 @@ def start_upload(request: Request, body: UploadStart, session: SessionDep, user:
 
 
 @router.get("/api/v1/uploads/{upload_id}", tags=["uploads"])
-def upload_status(upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
+def upload_status(upload_id: str, session: SessionDep, user: UploaderUser) -> UploadOut:
     return UploadOut.of(uploads.get_upload(session, user, upload_id))
 
 
 @router.put("/api/v1/uploads/{upload_id}/chunks/{index}", tags=["uploads"])
-def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: AuthorUser) -> UploadOut:
+def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: UploaderUser) -> UploadOut:
     length = _content_length(request)
     plan = uploads.prepare_chunk(session, user, upload_id, index, length, request.headers.get("content-range"))
     if plan.already_stored:
@@ -108,7 +119,7 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
 
 
 @router.post("/api/v1/uploads/{upload_id}/complete", tags=["uploads"])
-def complete_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> UploadOut:
+def complete_upload(request: Request, upload_id: str, session: SessionDep, user: UploaderUser) -> UploadOut:
     plan = uploads.prepare_completion(session, user, upload_id)
     session.commit()  # as for chunks: no transaction stays open while the file is assembled and probed
     upload = uploads.complete_upload(session, request.app.state.storage, plan)  # UploadRejected keeps its deletion
@@ -116,7 +127,7 @@ def complete_upload(request: Request, upload_id: str, session: SessionDep, user:
 
 
 @router.delete("/api/v1/uploads/{upload_id}", status_code=204, tags=["uploads"])
-def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: AuthorUser) -> Response:
+def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: UploaderUser) -> Response:
     uploads.cancel_upload(session, request.app.state.storage, user, upload_id)
     return Response(status_code=204)
 

@@ -28,6 +28,7 @@ import logging
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
@@ -35,7 +36,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import User
+from backend.accounts.models import Role, User
 from backend.kit import clock, metrics
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
@@ -115,6 +116,19 @@ class ChunkPlan:
     offset: int
     length: int
     already_stored: bool  # a retry of a chunk the server has: nothing to do, answer with the status
+
+
+# --- who uploads ----------------------------------------------------------------------------------------------
+# Authors (trainers, district admins) upload lesson media. Higher packages may let other people upload for their own
+# purpose by registering a check here (media sits below them, so it does not import them): the organisation lets
+# active workshop members upload their outputs (成果). Everyone else is refused.
+UploaderCheck = Callable[[Session, User], bool]
+extra_uploaders: list[UploaderCheck] = []
+AUTHOR_ROLES = (Role.trainer, Role.district_admin)
+
+
+def may_upload(session: Session, user: User) -> bool:
+    return user.role in AUTHOR_ROLES or any(check(session, user) for check in extra_uploaders)
 
 
 # --- for other domains --------------------------------------------------------------------------------------

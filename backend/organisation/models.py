@@ -9,8 +9,9 @@ honour list and the annual rules read service periods, so the fact is entered on
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.models import Base
@@ -214,3 +215,105 @@ class AssignmentPerson(Base):
 
     assignment_id: Mapped[int] = mapped_column(ForeignKey("org_assignments.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class WorkshopOutput(Base):
+    """A workshop output (成果: a case, a 主题班会 design, a video, a paper) submitted by a member with its file, which
+    came through the media upload pipeline (`backend.media.uploads.claim_upload`): the stored object is this row's.
+
+        pending ──accept (host)──▶ accepted ──promote (host)──▶ accepted, with a draft course in the studio
+           └──return with a reason (host)──▶ returned (the member reads the reason; a new submission starts over)
+    """
+
+    __tablename__ = "org_workshop_outputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("org_workshops.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # case | meeting_design | video | paper
+    summary: Mapped[str] = mapped_column(String(2000), default="")
+    # The file, as `StoredMedia` describes it (video: MP4/WebM with its duration and poster; document: PDF).
+    media_key: Mapped[str] = mapped_column(String(1024))
+    media_type: Mapped[str] = mapped_column(String(100))
+    media_kind: Mapped[str] = mapped_column(String(16))  # video | document
+    media_name: Mapped[str] = mapped_column(String(255), default="")
+    media_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int | None] = mapped_column(Integer)
+    poster_key: Mapped[str | None] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted | returned
+    review_reason: Mapped[str] = mapped_column(String(500), default="")
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))  # promoted draft
+    promoted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    promoted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class IndicatorSet(Base):
+    """A version of the district's workshop evaluation indicators (研制评估指标). A draft is edited; a published
+    version never changes again: a change is a new version (a copy, as a draft)."""
+
+    __tablename__ = "org_indicator_sets"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | published
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None]
+
+
+class Indicator(Base):
+    """One indicator of a set: a name, a maximum score and, optionally, the figure the portal fills in itself."""
+
+    __tablename__ = "org_indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("org_indicator_sets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    max_score: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    # activities | attendance | certified_hours | outputs_accepted, or "" (scored only)
+    figure: Mapped[str] = mapped_column(String(32), default="")
+
+
+class WorkshopEvaluation(Base):
+    """A workshop's evaluation for one year against one published indicator set: the host's self-assessment
+    (submitted once) and the district reviewers' scores."""
+
+    __tablename__ = "org_evaluations"
+    __table_args__ = (UniqueConstraint("workshop_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workshop_id: Mapped[int] = mapped_column(ForeignKey("org_workshops.id", ondelete="CASCADE"), index=True)
+    set_id: Mapped[int] = mapped_column(ForeignKey("org_indicator_sets.id"))
+    year: Mapped[int] = mapped_column(Integer)  # calendar year, as the hours (`backend.credits.hours`) count it
+    self_submitted_at: Mapped[datetime | None]
+    self_submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class EvaluationScore(Base):
+    """A score of one indicator: the host's self-assessment (`by_role` self) or a district reviewer's (district).
+    `figure` keeps the portal's figure as it stood when the score was given."""
+
+    __tablename__ = "org_eval_scores"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "indicator_id", "by_role", "scorer_id", name="uq_org_eval_scores_scorer"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("org_evaluations.id", ondelete="CASCADE"))
+    indicator_id: Mapped[int] = mapped_column(ForeignKey("org_indicators.id"))
+    by_role: Mapped[str] = mapped_column(String(16))  # self | district
+    scorer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 1))
+    figure: Mapped[Decimal | None] = mapped_column(Numeric(10, 1))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.kit.models import Base
@@ -64,3 +64,23 @@ class AnnualEvaluation(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     year: Mapped[int] = mapped_column(Integer)
     result: Mapped[str] = mapped_column(String(16))  # excellent | qualified | basic | unqualified
+
+
+class DeclinedAppointment(Base):
+    """A school's record that a teacher declined appointment as 班主任 without good reason in a year (the plan's
+    二(一)1: 无正当理由拒绝担任班主任者，暂缓当年度评优评先、职称及职务晋升). Withdrawn, not deleted: the withdrawal
+    keeps its reason and actor beside the original record."""
+
+    __tablename__ = "declined_appointments"
+    __table_args__ = (Index("ix_declined_appointments_user_year", "user_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)  # the calendar year deferred (as annual evaluations and title review)
+    reason: Mapped[str] = mapped_column(String(500))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)  # the teacher's, then
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    withdraw_reason: Mapped[str] = mapped_column(String(500), default="")

@@ -26,7 +26,7 @@ from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, clamp_page
-from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
+from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
 
 PAGE_SIZE = 50
 STATUSES = ("reserve", "trainee", "appointed")
@@ -361,6 +361,13 @@ def save_evaluation(session: Session, actor: User, user_id: int, values: dict[st
     if errors:
         raise InvalidInput(_("Please correct the marked fields."), fields=errors)
     year = int(raw_year)
+    if result == "excellent" and _declined_in(session, user, year):
+        # The plan's 二(一)1: a teacher who declined appointment without good reason is not rated excellent that
+        # year (暂缓当年度评优评先; `backend.people.declined`).
+        raise InvalidInput(
+            _("Please correct the marked fields."),
+            fields={"result": _("A declined appointment is recorded for this year: no excellent rating that year.")},
+        )
     evaluation = _evaluation_of(session, user, year)
     before = {"year": year, "result": evaluation.result} if evaluation else None
     if evaluation is None:
@@ -380,6 +387,19 @@ def save_evaluation(session: Session, actor: User, user_id: int, values: dict[st
         after={"year": year, "result": result},
     )
     return evaluation
+
+
+def _declined_in(session: Session, user: User, year: int) -> bool:
+    return (
+        session.scalar(
+            select(DeclinedAppointment.id).where(
+                DeclinedAppointment.user_id == user.id,
+                DeclinedAppointment.year == year,
+                DeclinedAppointment.withdrawn_at.is_(None),
+            )
+        )
+        is not None
+    )
 
 
 def _evaluation_of(session: Session, user: User, year: int) -> AnnualEvaluation | None:

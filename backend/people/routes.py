@@ -8,11 +8,13 @@ redirects back, so the pages work without JavaScript; htmx requests of the lists
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field, Strict
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
@@ -24,10 +26,11 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
-from backend.people import records, roster, rules, title_review
+from backend.people import declined, records, roster, rules, title_review
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
+api = APIRouter(tags=["people"])
 
 LABELS = {
     "status_labels": records.STATUS_LABELS,
@@ -116,6 +119,8 @@ def _record_page(
     context: dict[str, Any] = LABELS | {
         "record": records.record_of(session, user, teacher_id),
         "sections": records.extra_sections(session, user, teacher_id),
+        "declined": declined.of_teacher(session, user, teacher_id),
+        "this_year": title_review.today().year,
         "schools": records.all_schools(session),
         "statuses": records.STATUSES,
         "kinds": records.PERIOD_KINDS,
@@ -204,6 +209,26 @@ def delete_evaluation(request: Request, teacher_id: int, year: int, session: Ses
     return redirect(request, f"/admin/teachers/{teacher_id}?saved=evaluation_deleted#evaluations")
 
 
+@pages.post("/admin/teachers/{teacher_id}/declined")
+def record_declined(request: Request, teacher_id: int, form: FormDep, session: SessionDep, user: AdminUser) -> Response:
+    def apply(values: dict[str, str]) -> object:
+        return declined.record(session, user, teacher_id, values.get("year"), values.get("reason"))
+
+    return _change(request, session, user, teacher_id, form, "declined", apply, "declined#declined")
+
+
+@pages.post("/admin/teachers/{teacher_id}/declined/{declined_id}/withdraw")
+def withdraw_declined(
+    request: Request, teacher_id: int, declined_id: int, form: FormDep, session: SessionDep, user: AdminUser
+) -> Response:
+    def apply(values: dict[str, str]) -> object:
+        return declined.withdraw(session, user, declined_id, values.get("withdraw_reason"))
+
+    return _change(
+        request, session, user, teacher_id, form, f"withdraw-{declined_id}", apply, "declined_withdrawn#declined"
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Title review
 
@@ -270,3 +295,60 @@ def title_review_teacher(
     return render(
         request, "people/review_detail.html", LABELS | {"detail": detail, "as_of": day, "counting_kinds": kinds}
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# JSON API: declined appointments (the plan's 二(一)1)
+
+
+class DeclinedIn(BaseModel):
+    year: Annotated[int, Strict()] = Field(
+        ge=2000, le=2100, description="The calendar year deferred (评优评先、职称及职务晋升)"
+    )
+    reason: str = Field(max_length=2000)
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+class DeclinedOut(BaseModel):
+    id: int
+    teacher_id: int
+    year: int
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_by: str | None
+    withdraw_reason: str
+
+
+def _declined_out(item: declined.DeclinedRow) -> DeclinedOut:
+    r = item.row
+    return DeclinedOut(
+        id=r.id, teacher_id=r.user_id, year=r.year, reason=r.reason, recorded_by=item.recorded_by,
+        recorded_at=r.recorded_at, withdrawn_at=r.withdrawn_at, withdrawn_by=item.withdrawn_by,
+        withdraw_reason=r.withdraw_reason,
+    )  # fmt: skip
+
+
+@api.get("/people/teachers/{teacher_id}/declined-appointments", response_model=list[DeclinedOut])
+def api_declined(teacher_id: int, session: SessionDep, user: AdminUser) -> list[DeclinedOut]:
+    """A teacher's declined-appointment records, newest year first (school admins: their own school's teachers)."""
+    return [_declined_out(item) for item in declined.of_teacher(session, user, teacher_id)]
+
+
+@api.post("/people/teachers/{teacher_id}/declined-appointments", response_model=DeclinedOut, status_code=201)
+def api_record_declined(teacher_id: int, body: DeclinedIn, session: SessionDep, user: AdminUser) -> DeclinedOut:
+    """Records that the teacher declined appointment as 班主任 without good reason in `year`: that year's title
+    review shows it and defers the waiver, the honour and an excellent rating."""
+    row = declined.record(session, user, teacher_id, body.year, body.reason)
+    return next(_declined_out(i) for i in declined.of_teacher(session, user, teacher_id) if i.row.id == row.id)
+
+
+@api.post("/people/declined-appointments/{declined_id}/withdraw", response_model=DeclinedOut)
+def api_withdraw_declined(declined_id: int, body: WithdrawIn, session: SessionDep, user: AdminUser) -> DeclinedOut:
+    """Withdraws a record with a reason (it stays, marked withdrawn)."""
+    row = declined.withdraw(session, user, declined_id, body.reason)
+    return next(_declined_out(i) for i in declined.of_teacher(session, user, row.user_id) if i.row.id == row.id)

@@ -89,10 +89,13 @@ class Review:
     excellent_years: tuple[int, ...]  # "excellent" results inside the window
     window: tuple[int, int]  # first and last evaluation year considered
     conditions: tuple[Condition, ...] = field(default=())
+    # A standing declined appointment of the review's year (the plan's 二(一)1, `backend.people.declined`): its
+    # reason. That year's title promotion and honours are deferred: no waiver, no honour certificate.
+    deferral: str | None = None
 
     @property
     def waiver(self) -> bool:
-        return all(c.met for c in self.conditions)
+        return self.deferral is None and all(c.met for c in self.conditions)
 
     def condition(self, code: str) -> Condition:
         return next(c for c in self.conditions if c.code == code)
@@ -188,7 +191,10 @@ def review(
     evaluations: Iterable[Evaluation],
     as_of: date,
     policy: Policy,
+    deferral: str | None = None,
 ) -> Review:
+    """The four conditions on `as_of`; `deferral` is the reason of a declined appointment recorded for `as_of`'s
+    year, if one stands (it blocks the waiver and the honour that year, whatever the conditions say)."""
     kinds = counting_kinds(policy)
     counted = tuple(sorted((p for p in periods if p.kind in kinds and p.start < as_of), key=lambda p: p.start))
     counted_ids = {p.id for p in counted}
@@ -226,9 +232,15 @@ def review(
         excellent_years=excellent,
         window=(first, last),
         conditions=conditions,
+        deferral=deferral,
     )
 
 
 def honoured(result: Review, policy: Policy) -> bool:
-    """DOMAIN.md, honours: in post (a counting period covers the date) with ≥ `honour_homeroom_years` of service."""
-    return result.current_period is not None and result.homeroom_years >= policy.honour_homeroom_years
+    """DOMAIN.md, honours: in post (a counting period covers the date) with ≥ `honour_homeroom_years` of service,
+    unless a declined appointment defers that year's honours (暂缓当年度评优评先)."""
+    return (
+        result.deferral is None
+        and result.current_period is not None
+        and result.homeroom_years >= policy.honour_homeroom_years
+    )

@@ -33,8 +33,8 @@ from backend.kit.clock import SHANGHAI
 from backend.kit.i18n import translate
 from backend.kit.pagination import Page, clamp_page
 from backend.kit.xlsx import Sheet, temporary_workbook
-from backend.people import records, rules
-from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
+from backend.people import declined, records, rules
+from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
 from backend.policies.service import Policy, load_policy
 
 PAGE_SIZE = 50
@@ -156,9 +156,10 @@ def _review_rows(session: Session, rows: list[Any], as_of: date, policy: Policy)
     ids = [r[0] for r in rows]
     periods = _periods_by_teacher(session, ids)
     evaluations = _evaluations_by_teacher(session, ids)
+    deferred = declined.standing(session, ids, as_of.year)
     result = []
     for user_id, name, staff_no, school_name, start in rows:
-        review = rules.review(start, periods[user_id], evaluations[user_id], as_of, policy)
+        review = rules.review(start, periods[user_id], evaluations[user_id], as_of, policy, deferred.get(user_id))
         result.append(ReviewRow(user_id, name, staff_no, school_name, review, rules.honoured(review, policy)))
     return result
 
@@ -254,7 +255,8 @@ def teacher_review(session: Session, actor: User, user_id: int, as_of: date) -> 
     policy = load_policy(session)
     periods = [_period(p, record.school_names.get(p.school_id or 0)) for p in record.periods]
     evaluations = [rules.Evaluation(e.year, e.result) for e in record.evaluations]
-    review = rules.review(record.profile.teaching_start, periods, evaluations, as_of, policy)
+    deferral = declined.standing(session, [user_id], as_of.year).get(user_id)
+    review = rules.review(record.profile.teaching_start, periods, evaluations, as_of, policy, deferral)
     years = hours_years(as_of)
     listed = hours.entries(session, user_id, years=years)
     entries = [
@@ -335,6 +337,7 @@ def export_header(years: list[int]) -> list[str]:
         "免论文",
         "荣誉证书（在岗≥20年）",
         "早于从教日期未计入的班主任天数",
+        "暂缓（无正当理由拒绝担任班主任）",
     ]
     return header + sums_header(years)
 
@@ -391,6 +394,18 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         # The hours pivot (`backend.credits.hours.certified_pivot`) is summed in SQL and read as text ("12.5"):
         # 390,000 Decimals fewer to parse at district size, written as numeric cells all the same.
         hours_rows = _Follower(stream(hours.certified_pivot(scoped, years)))
+        # Declined appointments of the review's year: a few rows at most, read whole.
+        deferred = dict(
+            session.execute(
+                select(DeclinedAppointment.user_id, DeclinedAppointment.reason)
+                .where(
+                    DeclinedAppointment.user_id.in_(scoped),
+                    DeclinedAppointment.year == as_of.year,
+                    DeclinedAppointment.withdrawn_at.is_(None),
+                )
+                .order_by(DeclinedAppointment.id)
+            ).all()
+        )
         no_hours = ["0"] * hours.pivot_width(years)
         for user_id, name, staff_no, school_name, start in teachers:
             teacher_periods = [
@@ -398,7 +413,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 for _uid, pid, kind, sid, start, end in periods.take(user_id)
             ]
             teacher_evals = [rules.Evaluation(y, r) for _uid, y, r in evaluations.take(user_id)]
-            review = rules.review(start, teacher_periods, teacher_evals, as_of, policy)
+            review = rules.review(start, teacher_periods, teacher_evals, as_of, policy, deferred.get(user_id))
             honoured = rules.honoured(review, policy)
             met = {c.code: c.met for c in review.conditions}
             current = review.current_period
@@ -421,6 +436,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
                 _yes(review.waiver),
                 _yes(honoured),
                 review.days_before_teaching,
+                f"{as_of.year}年暂缓：{review.deferral}" if review.deferral else "",
             ]
             found = hours_rows.take(user_id)
             line += found[0][1:] if found else no_hours
@@ -458,7 +474,12 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         ["计入的任职类型", "、".join(KIND_NAMES.get(k, k) for k in sorted(rules.counting_kinds(policy)))],
         ["条件3", "基准日当天有一条计入类型的任职记录在任"],
         ["条件4", f"评审年份前 {policy.title_excellent_within_years} 个完整年度及评审当年的年度考核中至少一次优秀"],
-        ["免论文", "四项条件全部满足"],
+        ["免论文", "四项条件全部满足，且评审当年无“无正当理由拒绝担任班主任”记录"],
+        [
+            "暂缓",
+            "学校记录的“无正当理由拒绝担任班主任”（撤销的除外）：暂缓记录所属年度的评优评先、职称及职务晋升，"
+            "该年度不免论文、不列入荣誉名单；次年不受影响",
+        ],
         ["荣誉证书", f"基准日在岗且担任班主任满 {policy.honour_homeroom_years} 年"],
         ["学时", "仅统计状态为“已认定”（区级认定）的学时记录；冲正记录为负数并已计入；按记录所属年度与类别汇总"],
         ["追溯", "“计入的任职记录”列出每条记录的编号；学时明细见平台“学时核查”页面，按教师查看每条记录及其依据"],
@@ -468,7 +489,7 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
             "职称评审",
             header,
             rows(),
-            widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10, 10],
+            widths=[10, 10, 18, 12, 8, 8, 8, 8, 48, 8, 36, 8, 12, 16, 8, 8, 10, 10, 30],
             numbers_from=len(header) - len(sums_header(years)),
         ),
         Sheet(

@@ -12,8 +12,17 @@ from backend.credits.models import LedgerEntry
 from backend.demo import organisation as demo_organisation
 from backend.media.local import LocalStorage
 from backend.organisation import classes, scope, workshops
-from backend.organisation.models import Appointment, Mentorship, TierChange, WorkshopActivity
-from backend.people.models import School
+from backend.organisation.models import (
+    Appointment,
+    IndicatorSet,
+    Mentorship,
+    TierChange,
+    WorkshopActivity,
+    WorkshopEvaluation,
+    WorkshopOutput,
+)
+from backend.people import title_review
+from backend.people.models import DeclinedAppointment, School
 from backend.policies.service import load_policy
 
 
@@ -22,7 +31,7 @@ def test_the_demo_organisation_shows_each_rule_met_and_not_and_loads_once(
 ) -> None:
     demo.load_accounts(session)
     demo.load_records(session, storage)
-    demo_organisation.load_organisation(session)
+    demo_organisation.load_organisation(session, storage)
     policy = load_policy(session)
     district = session.scalars(select(User).where(User.username == "district_admin")).one()
     year = scope.school_year_of(scope.today(), policy)
@@ -41,6 +50,16 @@ def test_the_demo_organisation_shows_each_rule_met_and_not_and_loads_once(
     assert session.scalar(select(WorkshopActivity.partner).where(WorkshopActivity.kind == "exchange"))
     assert session.scalar(select(func.count()).select_from(TierChange)) == 1
     assert session.scalar(select(func.count()).select_from(Mentorship)) == 1
+    # Issue 16's second part: an accepted and a pending output (their files in storage), a published indicator set
+    # with the host's self-assessment, and a declined appointment shown in this year's title review.
+    made = {o.status: o for o in session.scalars(select(WorkshopOutput))}
+    assert set(made) == {"accepted", "pending"} and all(storage.exists(o.media_key) for o in made.values())
+    [indicator_set] = session.scalars(select(IndicatorSet)).all()
+    evaluation_row = session.scalars(select(WorkshopEvaluation)).one()
+    assert indicator_set.status == "published" and evaluation_row.self_submitted_at is not None
+    refused = session.scalars(select(DeclinedAppointment)).one()
+    review = title_review.teacher_review(session, district, refused.user_id, scope.today())
+    assert review.review.deferral == refused.reason and not review.review.waiver
 
     appointments = session.scalar(select(func.count()).select_from(Appointment))
     demo_organisation.load_organisation(session)

@@ -282,7 +282,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
         json={"user_id": "{teacher_id}", "minutes": 10}
     ),
     # Uploads: only their uploader sees or continues them.
-    ("POST", "/api/v1/uploads"): Allow(AUTHORS),
+    # Authors upload lesson media; an active workshop member (the world's teacher, of school B's workshop) uploads
+    # outputs.
+    ("POST", "/api/v1/uploads"): Allow(AUTHORS, "teacher"),
     ("GET", "/api/v1/uploads/{upload_id}"): UPLOADER,
     ("PUT", "/api/v1/uploads/{upload_id}/chunks/{index}"): UPLOADER,
     ("POST", "/api/v1/uploads/{upload_id}/complete"): UPLOADER,
@@ -331,6 +333,16 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/teachers/{teacher_id}/periods/{period_id}/delete"): SCHOOL_SCOPED,
     ("POST", "/admin/teachers/{teacher_id}/evaluations"): SCHOOL_SCOPED,
     ("POST", "/admin/teachers/{teacher_id}/evaluations/{year}/delete"): SCHOOL_SCOPED,
+    # Declined appointment (plan 二(一)1): recorded and withdrawn by the teacher's school and the district only.
+    ("POST", "/admin/teachers/{teacher_id}/declined"): SCHOOL_SCOPED.but(form={"year": "2026", "reason": "矩阵"}),
+    ("POST", "/admin/teachers/{teacher_id}/declined/{declined_id}/withdraw"): SCHOOL_SCOPED.but(
+        form={"withdraw_reason": "矩阵"}
+    ),
+    ("GET", "/api/v1/people/teachers/{teacher_id}/declined-appointments"): SCHOOL_SCOPED,
+    ("POST", "/api/v1/people/teachers/{teacher_id}/declined-appointments"): SCHOOL_SCOPED.but(
+        json={"year": 2026, "reason": "接口"}
+    ),
+    ("POST", "/api/v1/people/declined-appointments/{declined_id}/withdraw"): SCHOOL_SCOPED.but(json={"reason": "接口"}),
     ("GET", "/admin/title-review"): Allow(ADMINS),
     ("GET", "/admin/title-review/export.xlsx"): Allow(ADMINS),
     # Dashboards (issue 17): a school admin's /dashboard is their own school's; an export job is its requester's.
@@ -449,6 +461,61 @@ MATRIX: dict[tuple[str, str], Expect] = {
         json={"day": "2026-12-01", "minutes": 30}
     ),
     ("POST", "/api/v1/organisation/mentoring/{pair_id}/sign-off"): SCHOOL_SCOPED.but(json={}),
+    # Workshop outputs (成果): the teacher is a member of school B's workshop, hosted by the trainer (also a member);
+    # members submit, the host reviews and promotes; the district and school B's admin look but do not review.
+    ("GET", "/organisation/outputs"): ANY_USER,
+    ("POST", "/organisation/outputs"): Allow("teacher", "trainer").but(
+        form={"workshop": "{workshop_id}", "kind": "case", "title": "矩阵成果"}
+    ),
+    ("GET", "/organisation/workshops/{workshop_id}/outputs"): Allow(
+        "teacher", "trainer", "school_admin_own", "district_admin"
+    ),
+    ("POST", "/organisation/outputs/{output_id}/accept"): Allow("trainer"),
+    ("POST", "/organisation/outputs/{output_id}/return"): Allow("trainer", form={"reason": "矩阵"}),
+    ("POST", "/organisation/outputs/{output_id}/promote"): Allow("trainer"),
+    ("GET", "/organisation/outputs/{output_id}/file"): Allow(
+        "teacher", "trainer", "school_admin_own", "district_admin"
+    ),
+    ("GET", "/api/v1/organisation/outputs"): ANY_USER,
+    ("GET", "/api/v1/organisation/workshops/{workshop_id}/outputs"): Allow(
+        "teacher", "trainer", "school_admin_own", "district_admin"
+    ),
+    ("POST", "/api/v1/organisation/workshops/{workshop_id}/outputs"): Allow(
+        "teacher", "trainer", json={"title": "接口成果", "kind": "case", "upload_id": "{ready_upload_id}"}
+    ),
+    ("POST", "/api/v1/organisation/outputs/{output_id}/accept"): Allow("trainer"),
+    ("POST", "/api/v1/organisation/outputs/{output_id}/return"): Allow("trainer", json={"reason": "接口"}),
+    ("POST", "/api/v1/organisation/outputs/{output_id}/promote"): Allow("trainer", json={}),
+    # Workshop evaluation: the district defines the (published, so versioned) indicators and scores; the host
+    # (the trainer) self-assesses; school B's admin reads its workshop's evaluation.
+    ("GET", "/organisation/evaluation"): ANY_USER,
+    ("POST", "/organisation/indicator-sets"): DISTRICT_ONLY.but(form={"name": "矩阵指标"}),
+    ("GET", "/organisation/indicator-sets/{set_id}"): DISTRICT_ONLY,
+    ("POST", "/organisation/indicator-sets/{set_id}/indicators"): DISTRICT_ONLY.but(
+        form={"name": "矩阵", "max_score": "5"}
+    ),
+    ("POST", "/organisation/indicators/{indicator_id}/delete"): DISTRICT_ONLY,
+    ("POST", "/organisation/indicator-sets/{set_id}/publish"): DISTRICT_ONLY,
+    ("POST", "/organisation/indicator-sets/{set_id}/versions"): DISTRICT_ONLY,
+    ("GET", "/organisation/workshops/{workshop_id}/evaluation"): Allow("trainer", "school_admin_own", "district_admin"),
+    ("POST", "/organisation/workshops/{workshop_id}/evaluation/self"): Allow("trainer"),
+    ("POST", "/organisation/workshops/{workshop_id}/evaluation/scores"): DISTRICT_ONLY,
+    ("GET", "/api/v1/organisation/indicator-sets"): DISTRICT_ONLY,
+    ("POST", "/api/v1/organisation/indicator-sets"): DISTRICT_ONLY.but(json={"name": "接口指标"}),
+    ("POST", "/api/v1/organisation/indicator-sets/{set_id}/indicators"): DISTRICT_ONLY.but(
+        json={"name": "接口", "max_score": "5"}
+    ),
+    ("POST", "/api/v1/organisation/indicator-sets/{set_id}/publish"): DISTRICT_ONLY,
+    ("POST", "/api/v1/organisation/indicator-sets/{set_id}/versions"): DISTRICT_ONLY,
+    ("GET", "/api/v1/organisation/workshops/{workshop_id}/evaluation"): Allow(
+        "trainer", "school_admin_own", "district_admin"
+    ),
+    ("POST", "/api/v1/organisation/workshops/{workshop_id}/evaluation/self"): Allow(
+        "trainer", json={"year": 2026, "scores": []}
+    ),
+    ("POST", "/api/v1/organisation/workshops/{workshop_id}/evaluation/scores"): DISTRICT_ONLY.but(
+        json={"year": 2026, "scores": []}
+    ),
     # --- integrations: integration tokens only (tests/accounts/test_api_tokens.py); no cookie session gets in ------
     ("GET", "/api/v1/records/teachers"): NOBODY,
     ("GET", "/api/v1/credits/export"): NOBODY,

@@ -36,7 +36,9 @@ from backend.media import uploads
 from backend.media.models import Upload, UploadState
 from backend.media.storage import Storage
 from backend.organisation import assignments as assigned_learning
-from backend.organisation import classes, mentoring, pool, workshops
+from backend.organisation import classes, evaluation, mentoring, pool, workshops
+from backend.organisation.models import WorkshopOutput
+from backend.people import declined
 from backend.people import service as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.policies.service import load_policy
@@ -236,6 +238,22 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
     learning_assignment = assigned_learning.create(
         session, users["school_admin_own"], course_id=course.id, kind="pool", due="2026-12-31"
     )
+    # The teacher's output in that workshop (pending the host's review), its file in storage; the district's published
+    # workshop evaluation indicators.
+    output = WorkshopOutput(
+        workshop_id=workshop.id, author_id=teacher.id, title="安全测试成果", kind="case", summary="",
+        media_key="outputs/sec-output.pdf", media_type="application/pdf", media_kind="document", media_name="成果.pdf",
+        media_size=len(PDF), pages=1, status="pending", created_at=clock.now(),
+    )  # fmt: skip
+    session.add(output)
+    storage.put_stream(output.media_key, io.BytesIO(PDF), len(PDF), "application/pdf")
+    district_admin = users["district_admin"]
+    indicator_set = evaluation.create_set(session, district_admin, "安全测试指标")
+    indicator = evaluation.add_indicator(session, district_admin, indicator_set.id, "开展活动", "10", "activities")
+    evaluation.publish(session, district_admin, indicator_set.id)
+    session.flush()
+    # The plan's 二(一)1: school B recorded that its teacher declined appointment without good reason in 2024.
+    refusal = declined.record(session, users["school_admin_own"], teacher.id, 2024, "无正当理由拒绝担任班主任")
 
     # The trainer's unfinished upload and the district's integration token.
     upload = uploads.start_upload(session, storage, trainer, filename="第1讲.mp4", size=4096, kind="video")
@@ -312,6 +330,10 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         "pair_id": pair.id,
         "pool_member_id": pool_member.id,
         "learning_assignment_id": learning_assignment.id,
+        "declined_id": refusal.id,
+        "output_id": output.id,
+        "set_id": indicator_set.id,
+        "indicator_id": indicator.id,
     }
     world = World(users=users, ids=ids)
     world.cookies["anonymous"] = {}
