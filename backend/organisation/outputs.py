@@ -38,6 +38,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.media import uploads
+from backend.notices import service as notices
 from backend.organisation import scope, workshops
 from backend.organisation.models import Workshop, WorkshopMember, WorkshopOutput
 from backend.policies.service import Policy
@@ -216,6 +217,8 @@ def return_output(session: Session, actor: User, output_id: int, reason: str) ->
     session.flush()
     _audit(session, "organisation.output_return", actor, output, workshop, on_behalf_of_id=output.author_id,
            before={"status": "pending"}, after={"status": "returned", "reason": reason})  # fmt: skip
+    notices.notify(session, output.author_id, _("Your output “%(title)s” was returned: %(reason)s"),
+                   link="/organisation/outputs", title=output.title, reason=reason)  # fmt: skip
     return output
 
 

@@ -81,6 +81,8 @@ def test_a_member_submits_and_the_host_returns_it_with_a_reason_the_member_reads
     login(client, member.username)
     mine = client.get("/organisation/outputs").text
     assert 'data-status="returned"' in mine and "请补充班会实施后的反思" in mine
+    notices = client.get("/notices").text  # the member is told, with the reason, in the header's notices
+    assert "“感恩”主题班会设计" in notices and "请补充班会实施后的反思" in notices
     [listed] = client.get("/api/v1/organisation/outputs").json()
     assert (listed["status"], listed["review_reason"], listed["reviewed_by"]) == (
         "returned", "请补充班会实施后的反思", "周主持",
