@@ -29,9 +29,15 @@
   let lastPosition = 0;       // playhead at the last timeupdate, before any seek
   let furthest = 0;           // furthest covered point: seeking beyond it is refused
   let timer = null;
+  let firstTimer = null;
   let prompt = null;          // {id, deadline (ms, performance clock)}
   let promptTimer = null;
   let endAfterPrompt = false; // the video ended while a check was open: close once it is answered
+  // The credited time the server last reported, and when: between two answers the display counts on by itself
+  // (at most one heartbeat's worth), so it never sits at 0:00 while the first report is on its way.
+  let serverCredited = null;
+  let serverAt = 0;
+  const firstBeatMs = Math.min(3000, beatMs);   // the first report early: the figures move within seconds
 
   function say(key, extra, tone) {
     statusEl.textContent = (root.getAttribute("data-msg-" + key) || key) + (extra ? " " + extra : "");
@@ -143,7 +149,9 @@
   function show(data, sent) {
     drawCoverage(data.coverage, data.duration_ms);
     if (!playback) return;
-    creditedEl.textContent = fmt(playback.lesson_credited_ms + data.session_credited_ms);
+    serverCredited = playback.lesson_credited_ms + data.session_credited_ms;
+    serverAt = performance.now();
+    creditedEl.textContent = fmt(serverCredited);
     if (data.prompt) openPrompt(data.prompt);
     if (data.course_completed) { say("completed", "", "ok"); return; }
     if (sent.ended && data.prompt) { endAfterPrompt = true; return; }   // closed once the check is answered
@@ -195,6 +203,15 @@
 
   function tick() { if (!video.paused && !video.ended) beat(true, video.currentTime); }
 
+  // Once a second while the video plays, counts and is seen: the credited time moves on between reports.
+  setInterval(function () {
+    if (!playback || !playback.counting || video.paused || video.ended || prompt) return;
+    if (document.visibilityState !== "visible") return;
+    if (serverCredited === null) { serverCredited = playback.lesson_credited_ms || 0; serverAt = performance.now(); }
+    const since = Math.min(performance.now() - serverAt, beatMs);
+    creditedEl.textContent = fmt(serverCredited + since);
+  }, 1000);
+
   if (root.dataset.coverage) {
     drawCoverage(JSON.parse(root.dataset.coverage), parseInt(root.dataset.durationMs, 10));
   }
@@ -218,11 +235,14 @@
       if (!fresh) beat(false, video.currentTime);   // the pause before this moment is not counted
       if (playback.counting) say("counting", "", "ok");
       clearInterval(timer);
-      timer = setInterval(tick, beatMs);
+      clearTimeout(firstTimer);
+      serverAt = performance.now();
+      firstTimer = setTimeout(function () { tick(); timer = setInterval(tick, beatMs); }, firstBeatMs);
     }).catch(function () {});
   });
   video.addEventListener("pause", function () {
     clearInterval(timer);
+    clearTimeout(firstTimer);
     if (!video.seeking && !video.ended && playback) {
       beat(true, video.currentTime);
       if (document.visibilityState === "visible" && !prompt) say("paused", "", "warn");
@@ -230,6 +250,7 @@
   });
   video.addEventListener("ended", function () {
     clearInterval(timer);
+    clearTimeout(firstTimer);
     // Closes the playback, its credit confirmed; with a check open, the server keeps it open until the answer.
     if (playback) beat(true, video.duration, undefined, true);
   });
