@@ -1,5 +1,9 @@
 """Imports courses from the `courses/` folder format: one folder per course with `course.toml` and Markdown.
 
+A course may claim no more credit hours than its content supports: the importer applies the studio's rule
+(`authoring.check_credit_hours`, `minutes_per_credit_hour` of policy) through the same function, with the same
+message, once the lessons' lengths are known.
+
 Idempotent: a folder whose content hash is unchanged is skipped. A changed course is updated in place while it
 is a draft or nobody has enrolled; once teachers have started it, a new version is made and the old one kept
 for them, so nobody's course changes underneath them.
@@ -19,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.catalogue import authoring
 from backend.catalogue.models import Course, CourseTopic, Lesson
 from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.kit import clock
@@ -27,6 +32,7 @@ from backend.learning import service as learning
 from backend.media import library
 from backend.media.probe import InvalidMedia
 from backend.media.storage import Storage
+from backend.policies.service import Policy, load_policy
 from backend.quizzes import banks
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import QuestionBank
@@ -95,7 +101,9 @@ class LessonSpec(BaseModel):
     body: str
     video: str | None = None  # a video file in the course folder (not in git); else a demo clip may be generated
     document: str | None = None  # a PDF in the course folder, for kind = "document"
-    demo_video_seconds: int = Field(20, ge=3, le=600)
+    # Long enough for the credit hours the course claims (45 content minutes each, policy): a generated clip is a
+    # still slide at one frame a second, so hours of it cost little (backend/media/demo_video.py).
+    demo_video_seconds: int = Field(20, ge=3, le=4 * 3600)
 
 
 class CourseSpec(BaseModel):
@@ -208,8 +216,11 @@ def import_path(
     if duplicates:
         raise InvalidInput("Course codes used twice: %(codes)s", codes=", ".join(sorted(duplicates)))
     written = library.WrittenObjects(storage)
+    policy = load_policy(session)
     try:
-        return [import_course(session, written, c, publish=publish, demo_media=demo_media) for c in loaded]
+        return [
+            import_course(session, written, c, publish=publish, demo_media=demo_media, policy=policy) for c in loaded
+        ]
     except InvalidMedia as exc:
         written.remove_all()
         raise InvalidInput("A lesson video could not be read: %(error)s", error=exc.message) from exc
@@ -222,9 +233,16 @@ def import_path(
 
 
 def import_course(
-    session: Session, written: library.WrittenObjects, loaded: LoadedCourse, *, publish: bool, demo_media: bool
+    session: Session,
+    written: library.WrittenObjects,
+    loaded: LoadedCourse,
+    *,
+    publish: bool,
+    demo_media: bool,
+    policy: Policy | None = None,
 ) -> ImportResult:
     spec = loaded.spec
+    policy = policy or load_policy(session)
     latest = session.scalar(
         select(Course)
         .where(Course.code == spec.code)
@@ -268,6 +286,7 @@ def import_course(
         elif lesson_spec.kind == "document" and lesson_spec.document:
             _attach_document(written, lesson, _inside(loaded.folder, lesson_spec.document))
         course.lessons.append(lesson)
+    authoring.check_credit_hours(course, policy)  # the studio's rule and message: hours the content supports
     session.flush()
     if spec.quiz is not None:
         quiz = quizzes.create_quiz(session, course.id, spec.quiz)

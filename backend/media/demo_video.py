@@ -3,8 +3,11 @@
 The clips are meant to be *watched* in a browser during a demo, so the picture changes every frame (the bar
 grows and the seconds count up): a viewer can tell at a glance that playback is running, paused or stuck.
 
-Speed: the background and the centred title/subtitle are drawn once; each frame only pastes that picture and
-draws the bar and the counter. A 20 s clip at 10 fps encodes in well under a second.
+Speed: the background and the centred title/subtitle are drawn once; a frame is drawn (and converted) again only
+when its picture changes (the bar grows a pixel, the counter moves on), and an unchanged picture is sent to the
+encoder again as it is. A 20 s clip at 10 fps encodes in well under a second. Demo lessons that stand for hours of
+content (45 minutes a credit hour, policy) are still slides at one frame a second (`generate_demo_clip`) whose
+bar and counter move on every `LONG_CLIP_COUNTER_SECONDS`: identical frames cost the encoder next to nothing.
 
 Browser compatibility: H.264 Main profile, yuv420p, in MP4 with the index (`moov`) at the front
 (`+faststart`), so Chromium can start playing and seeking before the whole file has arrived.
@@ -50,6 +53,14 @@ COUNTER_COLOUR: Colour = (230, 240, 244)
 # x264 constant-quality setting: flat colours and slow change compress to a few KB per second even at 28.
 X264_CRF = "28"
 KEYFRAME_SECONDS = 2  # a keyframe every 2 s keeps seeking in the player quick
+# Clips longer than this are demo lessons of real length: still slides at 1 fps whose bar and counter move on once a
+# minute, a keyframe a minute, and x264's fastest settings on one thread (an unchanged picture costs it ~0.3 ms a
+# frame): 90 minutes generate in about 2 s.
+LONG_CLIP_SECONDS = 120
+LONG_CLIP_FPS = 1
+LONG_CLIP_KEYFRAME_SECONDS = 60
+LONG_CLIP_COUNTER_SECONDS = 60
+LONG_CLIP_X264 = {"preset": "ultrafast", "x264-params": "rc-lookahead=0:bframes=0:sync-lookahead=0:threads=1"}
 
 
 @dataclass(frozen=True)
@@ -86,20 +97,29 @@ def generate_title_clip(
     layout = _layout(width, height, font_file)
     background = _draw_background(layout, font_file, title, subtitle)
     total_frames = seconds * fps
+    long_clip = seconds > LONG_CLIP_SECONDS
+    counter_step = LONG_CLIP_COUNTER_SECONDS if long_clip else 1
 
     with av.open(str(path), mode="w", format="mp4", container_options={"movflags": "+faststart"}) as output:
         stream = output.add_stream(
             "libx264",
             rate=fps,
-            options={"crf": X264_CRF, "preset": "medium", "profile": "main", "tune": "stillimage"},
-        )
+            options={
+                "crf": X264_CRF, "preset": "medium", "profile": "main", "tune": "stillimage",
+                **(LONG_CLIP_X264 if long_clip else {}),
+            },
+        )  # fmt: skip
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
-        stream.codec_context.gop_size = fps * KEYFRAME_SECONDS
+        stream.codec_context.gop_size = fps * (LONG_CLIP_KEYFRAME_SECONDS if long_clip else KEYFRAME_SECONDS)
+        shown: tuple[int, str] | None = None
+        frame: av.VideoFrame | None = None
         for index in range(total_frames):
-            picture = _draw_frame(background, layout, index, total_frames, fps)
-            frame = av.VideoFrame.from_image(picture).reformat(format="yuv420p")
+            looks = _frame_looks(layout, index, total_frames, fps, counter_step)
+            if frame is None or looks != shown:
+                frame = av.VideoFrame.from_image(_draw_frame(background, layout, *looks)).reformat(format="yuv420p")
+                shown = looks
             frame.pts = index  # the stream's time base is 1/fps, so pts counts frames
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))  # flush the frames the encoder still holds
@@ -213,15 +233,19 @@ def _draw_background(
     return image
 
 
-def _draw_frame(
-    background: Image.Image, layout: _FrameLayout, index: int, total: int, fps: int
-) -> Image.Image:
+def _frame_looks(layout: _FrameLayout, index: int, total: int, fps: int, counter_step: int) -> tuple[int, str]:
+    """What frame `index` shows: the right end of the bar and the counter, both moving on every frame or, for a
+    still slide, every `counter_step` seconds (so the picture changes only then)."""
+    elapsed = index // fps // counter_step * counter_step
+    shown = index if counter_step == 1 else min(total - 1, (elapsed + counter_step) * fps - 1)
+    filled_right = layout.bar_left + round((layout.bar_right - layout.bar_left) * (shown + 1) / total)
+    return filled_right, f"{_clock(elapsed)} / {_clock(total // fps)}"
+
+
+def _draw_frame(background: Image.Image, layout: _FrameLayout, filled_right: int, counter: str) -> Image.Image:
     picture = background.copy()
     draw = ImageDraw.Draw(picture)
-    progress = (index + 1) / total
-    filled_right = layout.bar_left + round((layout.bar_right - layout.bar_left) * progress)
     draw.rectangle((layout.bar_left, layout.bar_top, filled_right, layout.bar_bottom), fill=BAR_COLOUR)
-    counter = f"{_clock(index // fps)} / {_clock(total // fps)}"
     draw.text(
         (layout.bar_right, layout.bar_top - layout.height // 40),
         counter,

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.media.demo_video import generate_title_clip
+from backend.media.demo_video import LONG_CLIP_FPS, LONG_CLIP_SECONDS, generate_title_clip
 from backend.media.probe import probe_media
 from backend.media.storage import Storage
 
@@ -60,4 +60,7 @@ def store_video_file(storage: Storage, path: Path) -> StoredVideo:
 
 
 def generate_demo_clip(path: Path, *, title: str, subtitle: str, seconds: int) -> float:
-    return generate_title_clip(path, title, subtitle, seconds)
+    """A title clip; one of a demo lesson's real length (longer than `LONG_CLIP_SECONDS`) is a still slide at one
+    frame a second, so hours of it generate in seconds."""
+    fps = LONG_CLIP_FPS if seconds > LONG_CLIP_SECONDS else 10
+    return generate_title_clip(path, title, subtitle, seconds, fps=fps)

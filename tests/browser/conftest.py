@@ -106,6 +106,9 @@ from backend.policies.service import set_policy
 session = session_factory(get_settings())()
 try:
     set_policy(session, "heartbeat_seconds", {seconds}, None)
+    # The test course stands for 4 credit hours with an 8-second clip and a page of reading: the importer applies the
+    # studio's rule (content minutes per credit hour, policy), so this server counts 1 minute a credit hour, not 45.
+    set_policy(session, "minutes_per_credit_hour", 1, None)
     session.commit()
 finally:
     session.close()

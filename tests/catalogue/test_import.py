@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from backend.catalogue import importer, service
-from backend.catalogue.models import Course
+from backend.catalogue import authoring, importer, service
+from backend.catalogue.models import Course, Lesson
 from backend.config import PROJECT_ROOT
 from backend.kit.errors import InvalidInput
+from backend.kit.i18n import translate
 from backend.learning import service as learning
+from backend.policies.service import DEFAULT_POLICY, set_policy
 from tests.factories import make_user
 
+# A small course that claims what it holds: 0.1 credit hours need 4.5 minutes of content (45 a credit hour, policy),
+# which the reading (1,500 characters at 300 a minute: 5 minutes) gives; the 3-second clip adds little.
+READING = "班会课要围绕一个主题展开，让每名学生都有参与的机会。" * 60
 COURSE_TOML = """
 code = "IMP-01"
 title = "班级日常管理"
 tier = "horizon"
 topics = ["norms"]
-credit_hours = "4.0"
+credit_hours = "0.1"
 summary = "简介"
 description = "description.md"
 
@@ -58,7 +64,7 @@ def write_course(root: Path, toml: str = COURSE_TOML, lesson_text: str = "正文
     (folder / "course.toml").write_text(toml, "utf-8")
     (folder / "description.md").write_text("## 学习目标\n\n掌握班级日常管理。", "utf-8")
     (folder / "lesson-01.md").write_text(lesson_text, "utf-8")
-    (folder / "lesson-02.md").write_text("阅读", "utf-8")
+    (folder / "lesson-02.md").write_text(READING, "utf-8")
     return folder
 
 
@@ -128,7 +134,7 @@ def test_reimport_of_a_new_draft_version_updates_that_draft(session, storage, tm
         ('tier = "horizon"', 'tier = "moon"'),
         ('topics = ["norms"]', 'topics = ["astrology"]'),
         ("answer = [0]", "answer = [5]"),
-        ('credit_hours = "4.0"', 'credit_hours = "-1"'),
+        ('credit_hours = "0.1"', 'credit_hours = "-1"'),
         ('code = "IMP-01"', 'code = "bad code!"'),
     ],
 )
@@ -138,6 +144,58 @@ def test_a_broken_course_file_is_refused_and_nothing_is_written(session, storage
         importer.import_path(session, storage, tmp_path / "c", demo_media=True)
     assert versions(session) == []
     assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.mp4"))
+
+
+# --- issue 13: one rule for content minutes, the studio's -------------------------------------------------------
+
+
+def _as_studio_course(credit_hours: Decimal, lessons: list[tuple[str, int | None, str]]) -> Course:
+    """The same content as a course of the studio (not stored): (kind, video length in ms, body) per lesson."""
+    return Course(
+        credit_hours=credit_hours,
+        lessons=[Lesson(kind=kind, duration_ms=ms, body_md=body) for kind, ms, body in lessons],
+    )
+
+
+def test_the_importer_refuses_more_credit_hours_than_the_content_supports_with_the_studios_message(
+    session, storage, tmp_path
+) -> None:
+    write_course(tmp_path / "c", COURSE_TOML.replace('credit_hours = "0.1"', 'credit_hours = "4.0"'))
+    with pytest.raises(InvalidInput) as refused, session.begin_nested():  # the caller's transaction rolls back
+        importer.import_path(session, storage, tmp_path / "c", publish=True, demo_media=True)
+    assert versions(session) == []
+    assert not any((tmp_path / "media").rglob("*.mp4")), "the generated clip is removed again"
+    # The studio, asked about the same content (a 3-second clip and the reading), refuses with the same words.
+    with pytest.raises(InvalidInput) as studio:
+        authoring.check_credit_hours(
+            _as_studio_course(Decimal("4.0"), [("video", 3000, "正文"), ("text", None, READING)]), DEFAULT_POLICY
+        )
+    assert refused.value.message == studio.value.message and refused.value.fields == studio.value.fields
+    assert refused.value.params == studio.value.params == {"minutes": 5, "max_hours": Decimal("0.1"), "per": 45,
+                                                           "hours": Decimal("4.0")}  # fmt: skip
+    assert "45" in translate("zh_CN", refused.value.message, **refused.value.params)
+
+
+def test_the_importer_reads_the_minutes_per_credit_hour_from_policy(session, storage, tmp_path) -> None:
+    write_course(tmp_path / "c", COURSE_TOML.replace('credit_hours = "0.1"', 'credit_hours = "0.5"'))
+    with pytest.raises(InvalidInput), session.begin_nested():  # 0.5 credit hours need 22.5 minutes
+        importer.import_path(session, storage, tmp_path / "c")
+    set_policy(session, "minutes_per_credit_hour", 10, None)  # the district allows 10 minutes a credit hour
+    [result] = importer.import_path(session, storage, tmp_path / "c")
+    assert result.action == "created"
+
+
+def test_the_shipped_courses_claim_no_more_hours_than_their_demo_content_supports() -> None:
+    """`portal demo load` generates each video lesson's clip at its declared length: with the readings, that is at
+    least 45 minutes of content for every credit hour a course claims."""
+    for folder in importer.course_folders(PROJECT_ROOT / "courses"):
+        loaded = importer.load_folder(folder)
+        lessons = [
+            (spec.kind, spec.demo_video_seconds * 1000 if spec.kind == "video" else None, body)
+            for spec, body in zip(loaded.spec.lessons, loaded.bodies, strict=True)
+        ]
+        estimate = authoring.check_credit_hours(_as_studio_course(loaded.spec.credit_hours, lessons), DEFAULT_POLICY)
+        assert estimate.enough, loaded.spec.code
 
 
 def test_the_shipped_course_library_is_valid_and_covers_the_induction() -> None:

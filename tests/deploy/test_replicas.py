@@ -27,6 +27,20 @@ from tests.media.conftest import S3_ACCESS_KEY, S3_SECRET_KEY, s3_server  # noqa
 
 ROOT = Path(__file__).resolve().parents[2]
 PORTAL = ROOT / ".venv" / "bin" / "portal"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+# The browser tests' course claims 4 credit hours for an 8-second clip and a page of reading; the importer applies the
+# studio's rule (content minutes per credit hour, policy), so these replicas count 1 minute a credit hour, as the
+# browser tests' server does (tests/browser/conftest.py).
+SHORT_CONTENT_POLICY = """
+import backend.models_registry
+from backend.config import get_settings
+from backend.db import session_factory
+from backend.policies.service import set_policy
+
+session = session_factory(get_settings())()
+set_policy(session, "minutes_per_credit_hour", 1, None)
+session.commit()
+"""
 COURSES = ROOT / "tests" / "browser" / "fixtures" / "courses"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEACHER, PASSWORD = "replica-teacher", "Replica-teacher-2026"
@@ -99,9 +113,11 @@ def deployment(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         for command in (
             ["db", "upgrade"],
             ["users", "create", TEACHER, "--role", "teacher", "--name", "两地老师", "--password", PASSWORD],
+            [SHORT_CONTENT_POLICY],
             ["courses", "import", str(COURSES), "--publish", "--demo-media"],
         ):
-            subprocess.run([str(PORTAL), *command], env=env, cwd=folder, check=True, capture_output=True)  # noqa: S603
+            program = [str(PYTHON), "-c", *command] if command == [SHORT_CONTENT_POLICY] else [str(PORTAL), *command]
+            subprocess.run(program, env=env, cwd=folder, check=True, capture_output=True)  # noqa: S603
         ports, processes, logs = [_free_port(), _free_port()], [], []
         try:
             for n, port in enumerate(ports, start=1):

@@ -56,3 +56,21 @@ def test_a_chinese_font_is_available_for_titles() -> None:
 
     font_file, _index = found
     assert font_file.is_file()
+
+
+def test_a_demo_lesson_of_real_length_is_a_still_slide_that_generates_quickly(tmp_path: Path) -> None:
+    """Issue 13: a demo course's videos are as long as the credit hours it claims (45 minutes each), so a long clip
+    is a still slide at one frame a second: 45 minutes of it stay small and generate in seconds."""
+    import time
+
+    from backend.media import library
+
+    path = tmp_path / "lesson.mp4"
+    started = time.perf_counter()
+    duration = library.generate_demo_clip(path, title="第一讲：班主任的岗位定位", subtitle="示例课程", seconds=45 * 60)
+    took = time.perf_counter() - started
+    assert duration == pytest.approx(45 * 60, abs=1.0)
+    assert path.stat().st_size < 5 * ONE_MEGABYTE
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].average_rate == 1
+    assert took < 30, f"{took:.1f} s for a 45-minute still slide"

@@ -44,7 +44,7 @@ def full_course(session, storage, tmp_path, trainer, clip_file) -> Course:  # ty
     storage.put_file("documents/flow-test.pdf", pdf, "application/pdf")
     document.media_key, document.media_type, document.pages = "documents/flow-test.pdf", "application/pdf", 3
     authoring.add_lesson(
-        session, trainer, course, "text", "第三讲：案例阅读", reading(3000) + "\n\n**要点**：先保护学生。"
+        session, trainer, course, "text", "第三讲：案例阅读", reading(4500) + "\n\n**要点**：先保护学生。"
     )
     Image.new("RGB", (64, 36), (159, 42, 34)).save(tmp_path / "cover.png")
     storage.put_file("images/cover-test.png", tmp_path / "cover.png", "image/png")
