@@ -37,6 +37,7 @@ from backend.catalogue import authoring
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
+from backend.learning import service as learning
 from backend.media import uploads
 from backend.notices import service as notices
 from backend.organisation import scope, workshops
@@ -362,3 +363,19 @@ def my_workshops(session: Session, actor: User) -> list[Workshop]:
             .order_by(Workshop.name, Workshop.id)
         )
     )
+
+
+def learning_section(session: Session, user: User) -> tuple[str, dict[str, Any]] | None:
+    """On a workshop member's "My learning": their workshops and a way to 我的成果 (submit, and read the host's
+    decisions), which teachers otherwise reach by no link."""
+    if user.role != Role.teacher:
+        return None
+    joined = my_workshops(session, user)
+    if not joined:
+        return None
+    outputs = [row.output for row in mine(session, user)]
+    counts = {status: sum(1 for o in outputs if o.status == status) for status in ("pending", "returned", "accepted")}
+    return "organisation/_my_workshops.html", {"workshops": joined, "counts": counts}
+
+
+learning.home_sections.append(learning_section)

@@ -192,3 +192,17 @@ def test_a_teacher_host_names_the_trainer_who_owns_the_promoted_course(
     r = client.post(f"/api/v1/organisation/outputs/{made.id}/promote", json={"owner_id": trainer.id},
                     headers={"X-CSRF-Token": token})  # fmt: skip
     assert r.status_code == 409  # promoted once
+
+
+def test_a_member_finds_their_workshop_and_outputs_on_my_learning_and_others_do_not(
+    client: TestClient, session: Session, clock
+) -> None:
+    workshop, _host, member = _workshop(session)
+    outsider = make_teacher(session, "S-A", name="非成员")
+    session.commit()
+    login(client, member.username)
+    page = client.get("/learning").text
+    assert 'id="my-workshops"' in page and workshop.name in page and 'href="/organisation/outputs"' in page
+    client.cookies.clear()
+    login(client, outsider.username)
+    assert 'id="my-workshops"' not in client.get("/learning").text
