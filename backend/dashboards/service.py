@@ -169,7 +169,8 @@ class View:
 def _sum(lines: list[SchoolLine]) -> dict[str, Any]:
     total = figures._empty_row()
     total |= {"org_schools": 0, "classes": 0, "classes_without_homeroom": 0, "schools_without_homeroom": 0,
-              "trainees_without_mentor": 0, "workshop_met": 0, "workshop_not_met": 0, "workshop_not_required": 0}
+              "trainees_without_mentor": 0, "pool_members": 0,
+              "workshop_met": 0, "workshop_not_met": 0, "workshop_not_required": 0}
     for line in lines:
         f = line.figures
         for key in SUMMED:
@@ -192,8 +193,8 @@ def _sum(lines: list[SchoolLine]) -> dict[str, Any]:
         # The organisation's figures (snapshots built before they existed lack them: counted as unknown, not 0).
         if "classes" in f:
             total["org_schools"] += 1
-            for key in ("classes", "classes_without_homeroom", "trainees_without_mentor"):
-                total[key] += int(f[key])
+            for key in ("classes", "classes_without_homeroom", "trainees_without_mentor", "pool_members"):
+                total[key] += int(f.get(key, 0))
             total["schools_without_homeroom"] += 1 if f["classes_without_homeroom"] else 0
             total["workshop_" + f["workshop_rule"]] += 1
     months = [line.figures.get("months", []) for line in lines]

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.organisation import classes, mentoring, scope, workshops
+from backend.organisation import classes, mentoring, pool, scope, workshops
 from backend.people.models import School
 from backend.policies.service import Policy
 
@@ -23,6 +23,7 @@ class SchoolOrganisation:
     workshop_rule: str  # met | not_met | not_required
     workshop_members: int
     trainees_without_mentor: int
+    pool_members: int  # nominated to the reserve pool (储备池) by the school, in it on the day
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,11 +34,13 @@ def by_school(session: Session, schools: list[School], day: date, policy: Policy
     year = scope.school_year_of(day, policy)
     rules = {rule.school.id: rule for rule in workshops.rule_for_schools(session, schools, year, policy, day)}
     unmentored = mentoring.unmentored_by_school(session, day)
+    in_pool = pool.members_by_school(session, day)
     out = {}
     for school in schools:
         compliance = classes.class_compliance(session, school.id, year, day)
         rule = rules[school.id]
         out[school.id] = SchoolOrganisation(
-            year, compliance.classes, len(compliance.without), rule.status, rule.members, unmentored.get(school.id, 0)
+            year, compliance.classes, len(compliance.without), rule.status, rule.members, unmentored.get(school.id, 0),
+            in_pool.get(school.id, 0),
         )
     return out

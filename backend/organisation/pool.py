@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -228,3 +228,14 @@ def review(
     _audit(session, "organisation.pool_review", actor, member, teacher, before=before,
            after={"status": member.status, "outcome": outcome, "day": when.isoformat(), "note": note})  # fmt: skip
     return entry
+
+
+def members_by_school(session: Session, day: date) -> dict[int, int]:
+    """Per nominating school, the teachers in the pool on `day` (joined by then, not yet left; every school: the
+    caller checks who may see it)."""
+    rows = session.execute(
+        select(PoolMember.school_id, func.count())
+        .where(PoolMember.since <= day, or_(PoolMember.left_on.is_(None), PoolMember.left_on > day))
+        .group_by(PoolMember.school_id)
+    )
+    return {school_id: n for school_id, n in rows if school_id is not None}

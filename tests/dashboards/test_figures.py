@@ -146,6 +146,7 @@ def test_classes_the_workshop_rule_and_mentors_read_as_on_the_organisation_pages
 
     from backend.organisation import classes, mentoring, workshops
     from tests.organisation.helpers import district_admin, make_classes, school_admin
+    from tests.people.helpers import make_teacher
 
     day = date(2026, 10, 15)  # in the 2026 school year
     admin, district = school_admin(session, "ORG-A"), district_admin(session)
@@ -164,6 +165,18 @@ def test_classes_the_workshop_rule_and_mentors_read_as_on_the_organisation_pages
     unmentored = [u for u in everyone if u.school_id == admin.school_id]
     assert row["trainees_without_mentor"] == len(unmentored)
     assert _row(session, snapshot.id, "ORG-A", "horizon")["classes"] == 16  # the same in every tier's row
+    assert row["pool_members"] == 0  # nobody nominated yet
+
+    # A teacher nominated to the reserve pool before the day counts for the nominating school.
+    from backend.organisation import pool
+    from backend.people.models import AnnualEvaluation
+
+    nominee = make_teacher(session, "ORG-A", name="储备甲")
+    session.add(AnnualEvaluation(user_id=nominee.id, year=2025, result="qualified"))
+    session.flush()
+    pool.nominate(session, admin, nominee.id, policy, willing=True, since="2026-10-01")
+    later = figures.build_snapshot(session, kind="month", year=2026, as_of=day)
+    assert _row(session, later.id, "ORG-A")["pool_members"] == len(pool.list_members(session, district, policy)) == 1
 
     view = service.district_view(session, district, service.Filters(year=2026, as_of=day))
     assert view.total["schools_without_homeroom"] >= 1 and view.total["workshop_not_met"] >= 1
