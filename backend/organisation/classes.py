@@ -104,23 +104,29 @@ class Overview:
 
 
 def class_rows(session: Session, school_id: int, year: int) -> list[ClassRow]:
+    return _rows_by_school(session, year, school_id).get(school_id, [])
+
+
+def _rows_by_school(session: Session, year: int, school_id: int | None = None) -> dict[int, list[ClassRow]]:
+    """The classes of a school year with their appointments, per school (one school, or all: two queries either way)."""
+    where = [SchoolClass.year == year] + ([SchoolClass.school_id == school_id] if school_id is not None else [])
     classes = list(
-        session.scalars(
-            select(SchoolClass)
-            .where(SchoolClass.school_id == school_id, SchoolClass.year == year)
-            .order_by(SchoolClass.grade, SchoolClass.name, SchoolClass.id)
-        )
+        session.scalars(select(SchoolClass).where(*where).order_by(SchoolClass.grade, SchoolClass.name, SchoolClass.id))
     )
     by_class: dict[int, list[tuple[Appointment, str]]] = defaultdict(list)
     if classes:
         for appointment, name in session.execute(
             select(Appointment, User.display_name)
             .join(User, User.id == Appointment.user_id)
-            .where(Appointment.class_id.in_([c.id for c in classes]))
+            .join(SchoolClass, SchoolClass.id == Appointment.class_id)
+            .where(*where)
             .order_by(Appointment.start, Appointment.id)
         ):
             by_class[appointment.class_id].append((appointment, name))
-    return [ClassRow(c, by_class.get(c.id, [])) for c in classes]
+    rows: dict[int, list[ClassRow]] = defaultdict(list)
+    for c in classes:
+        rows[c.school_id].append(ClassRow(c, by_class.get(c.id, [])))
+    return rows
 
 
 def _compliance(day: date, rows: list[ClassRow]) -> ClassCompliance:
@@ -131,6 +137,12 @@ def _compliance(day: date, rows: list[ClassRow]) -> ClassCompliance:
 
 def class_compliance(session: Session, school_id: int, year: int, day: date) -> ClassCompliance:
     return _compliance(day, class_rows(session, school_id, year))
+
+
+def compliance_by_school(session: Session, school_ids: list[int], year: int, day: date) -> dict[int, ClassCompliance]:
+    """每班必须配备班主任 for many schools at once (supervision figures), the same rule as `class_compliance`."""
+    rows = _rows_by_school(session, year)
+    return {school_id: _compliance(day, rows.get(school_id, [])) for school_id in school_ids}
 
 
 def class_counts(session: Session, year: int) -> dict[int, int]:

@@ -35,9 +35,10 @@ def by_school(session: Session, schools: list[School], day: date, policy: Policy
     rules = {rule.school.id: rule for rule in workshops.rule_for_schools(session, schools, year, policy, day)}
     unmentored = mentoring.unmentored_by_school(session, day)
     in_pool = pool.members_by_school(session, day)
+    compliance_of = classes.compliance_by_school(session, [school.id for school in schools], year, day)
     out = {}
     for school in schools:
-        compliance = classes.class_compliance(session, school.id, year, day)
+        compliance = compliance_of[school.id]
         rule = rules[school.id]
         out[school.id] = SchoolOrganisation(
             year, compliance.classes, len(compliance.without), rule.status, rule.members, unmentored.get(school.id, 0),
