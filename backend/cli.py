@@ -142,7 +142,7 @@ def demo_load(
         import time
 
         from backend.demo.district import load_district
-        from backend.people import service as people
+        from backend.people import schools as people
 
         started = time.monotonic()
         with transaction() as session:
@@ -188,7 +188,7 @@ def users_create(
 ) -> None:
     """Create a local account."""
     from backend.accounts import service
-    from backend.people import service as people
+    from backend.people import schools as people
 
     with transaction() as session:
         school_id = None

@@ -60,7 +60,7 @@ def prepare(database_url: str, teachers: int = 15_000, username: str = "district
     from backend.db import make_engine
     from backend.demo.district import load_district
     from backend.migrate import upgrade
-    from backend.people import service as people
+    from backend.people import schools as people
 
     upgrade(database_url)
     engine = make_engine(database_url)

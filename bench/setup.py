@@ -46,7 +46,7 @@ from backend.learning import service as learning  # noqa: E402
 from backend.learning.judge import next_prompt_due  # noqa: E402
 from backend.learning.models import Enrollment, LearnerState, LessonProgress, PlaybackSession  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
-from backend.people import service as people  # noqa: E402
+from backend.people import schools as people  # noqa: E402
 from backend.policies.service import load_policy  # noqa: E402
 
 PASSWORD = "bench-password-1234"  # noqa: S105 - bench accounts on a throwaway database

@@ -16,7 +16,7 @@ import grimp
 
 def package_graph(package: str = "backend") -> dict[str, set[str]]:
     """Package → the sibling packages it imports (direct imports, at any depth below each package)."""
-    graph = grimp.build_graph(package)
+    graph = grimp.build_graph(package, cache_dir=None)
     children = sorted(m for m in graph.find_children(package))
     arrows: dict[str, set[str]] = {c: set() for c in children}
     for source in children:

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from backend.accounts.models import Role
 from backend.config import Settings
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits import workflow
 from backend.db import make_engine
 from backend.kit.models import Base

@@ -15,7 +15,7 @@ backup manifest records) with the ones you kept.
 
 An entry's induction topics (`ledger_entry_topics`, written with the entry and never changed) are hashed into the
 entry: the pseudo-column `topics` (`TOPICS`) is the entry's topic codes, sorted and comma-separated. They are given
-to the entry before it is written (`backend.credits.service.tag`, which keeps them in the entry's instance info;
+to the entry before it is written (`backend.credits.ledger.tag`, which keeps them in the entry's instance info;
 the session hook writes the topic rows with the entry), so a topic added or removed by SQL shows as a changed entry.
 
 A migration that adds a hashed column must re-stamp the existing rows (`restamp`), as the migration that

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import TOPIC_CODES
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits import workflow
 from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import ExternalRecord, LedgerEntry
@@ -36,7 +36,7 @@ PDF, PNG, JPEG = ("pdf", "application/pdf"), ("png", "image/png"), ("jpg", "imag
 
 
 @dataclass(frozen=True)
-class Upload:
+class EvidenceFile:
     filename: str
     stream: BinaryIO
 
@@ -83,7 +83,7 @@ class _Checked:
     topic: str | None = None
 
 
-def _check(data: RecordIn, upload: Upload | None, kept: ExternalRecord | None = None) -> _Checked:
+def _check(data: RecordIn, upload: EvidenceFile | None, kept: ExternalRecord | None = None) -> _Checked:
     """The form's values, or field errors. `kept`: a record whose evidence stands when no new file is attached."""
     errors: dict[str, str] = {}
     title = data.title.strip()
@@ -146,7 +146,9 @@ def _delete_on_rollback(session: Session, storage: Storage, key: str) -> None:
     event.listen(session, "after_commit", committed, once=True)
 
 
-def submit(session: Session, storage: Storage, teacher: User, data: RecordIn, upload: Upload | None) -> ExternalRecord:
+def submit(
+    session: Session, storage: Storage, teacher: User, data: RecordIn, upload: EvidenceFile | None
+) -> ExternalRecord:
     return _create(session, storage, teacher, _check(data, upload), upload, None)
 
 
@@ -168,7 +170,7 @@ def sent_back(session: Session, teacher: User, record_id: int) -> tuple[External
 
 
 def resubmit(
-    session: Session, storage: Storage, teacher: User, record_id: int, data: RecordIn, upload: Upload | None
+    session: Session, storage: Storage, teacher: User, record_id: int, data: RecordIn, upload: EvidenceFile | None
 ) -> ExternalRecord:
     """A sent-back record, corrected: a new record and a new pending entry; the old evidence stands unless a new file
     is attached. The sent-back entry keeps its status and reason (append-only ledger)."""
@@ -181,7 +183,7 @@ def _create(
     storage: Storage,
     teacher: User,
     checked: _Checked,
-    upload: Upload | None,
+    upload: EvidenceFile | None,
     replaces: ExternalRecord | None,
 ) -> ExternalRecord:
     ext, content_type = checked.kind

@@ -268,12 +268,12 @@ def _external_form_refused(request: Request, exc: InvalidInput, values: dict[str
 RECORD_FIELDS = ("title", "hours", "category", "level", "earned_on", "topic")
 
 
-def _record_form(form: FormData) -> tuple[dict[str, str], external.Upload | None]:
+def _record_form(form: FormData) -> tuple[dict[str, str], external.EvidenceFile | None]:
     """An external record's fields and its evidence file (None when no file was chosen), as the form sent them."""
     values = {k: str(form.get(k) or "") for k in RECORD_FIELDS}
     upload = form.get("file")
     if isinstance(upload, UploadFile) and upload.filename:
-        return values, external.Upload(upload.filename, upload.file)
+        return values, external.EvidenceFile(upload.filename, upload.file)
     return values, None
 
 

@@ -23,7 +23,7 @@ from backend.accounts.models import Role, User
 from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue.models import Course
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.hours import Status
 from backend.credits.models import ExternalRecord, LedgerEntry, LedgerEntryEvent
 from backend.kit import clock

@@ -22,7 +22,7 @@ from backend.config import Settings
 from backend.demo import organisation as demo_organisation
 from backend.demo import records as demo_records
 from backend.media.storage import Storage
-from backend.people import service as people
+from backend.people import schools as people
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105  # nosec B105 - demo mode only; refused by `load` outside demo mode
 

@@ -29,7 +29,7 @@ from backend.credits import chain
 from backend.credits.hours import CATEGORIES, LEVELS
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
-from backend.people import service as people
+from backend.people import schools as people
 from backend.people.models import AnnualEvaluation, District, School, ServicePeriod, TeacherProfile
 
 SEED = 20261129

@@ -46,7 +46,7 @@ from backend.organisation import (
 )
 from backend.organisation.models import PoolMember, Workshop
 from backend.people import declined, directory, records, roster
-from backend.people import service as people
+from backend.people import schools as people
 from backend.policies.service import load_policy
 from backend.training import service as training
 
@@ -193,7 +193,7 @@ def load_organisation(session: Session, storage: Storage | None = None) -> None:
          "place": "松江区教育学院 302 室", "duration": "half", "kind": "session"},
         policy,
     )  # fmt: skip
-    ts = training.get_session(session, past.session_id)
+    ts = training.get_training_session(session, past.session_id)
     training.mark_attendance(session, trainer, ts, user_ids=[users["teacher"].id, users["teacher_liu"].id])
     workshops.add_activity(
         session, trainer, district_workshop.id,

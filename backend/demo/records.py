@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.credits import certificates, external, workflow
-from backend.credits.external import ExternalRecord, RecordIn, Upload
+from backend.credits.external import EvidenceFile, ExternalRecord, RecordIn
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.media.storage import Storage
 from backend.people import records
 from backend.people.models import TeacherProfile
-from backend.people.service import school_by_code
+from backend.people.schools import school_by_code
 from backend.policies.service import load_policy, set_policy
 from backend.training import service as training
 from backend.training.models import TrainingSession
@@ -124,7 +124,7 @@ def _external_records(session: Session, storage: Storage, users: dict[str, User]
         else:
             on = today - timedelta(days=earned)
         data = RecordIn(title, hours, category, level, on.isoformat())
-        record = external.submit(session, storage, teacher, data, Upload(filename, io.BytesIO(demo_pdf(title))))
+        record = external.submit(session, storage, teacher, data, EvidenceFile(filename, io.BytesIO(demo_pdf(title))))
         entry_ids = [_entry_of(session, record).id]
         # The teacher's own school admin verifies (or sends back); the district certifies.
         if outcome == "rejected":
@@ -150,7 +150,7 @@ def _offline_sessions(session: Session, users: dict[str, User], today: date) -> 
     )  # fmt: skip
     training.mark_attendance(session, school_admin, past, user_ids=[users["teacher"].id, users["teacher_liu"].id])
     # 王老师's attendance is verified by the school; 刘老师's waits in the queue.
-    ref = f"training:{past.id}:user:{users['teacher'].id}"  # backend.credits.service.record_offline_attendance
+    ref = f"training:{past.id}:user:{users['teacher'].id}"  # backend.credits.ledger.record_offline_attendance
     entry_id = session.scalar(select(LedgerEntry.id).where(LedgerEntry.source_ref == ref))
     assert entry_id is not None
     workflow.apply(session, school_admin, [entry_id], "verify")

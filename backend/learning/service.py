@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, Lesson
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, NotFound
 from backend.kit.i18n import _

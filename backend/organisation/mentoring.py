@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from backend.accounts.models import Role, User
 from backend.accounts.scope import school_scope
 from backend.audit import service as audit
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _

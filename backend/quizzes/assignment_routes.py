@@ -73,7 +73,7 @@ def assignment_submit(
     learning.require_enrollment(session, user.id, course.id)
     upload = form.get("file")
     received = (
-        rules.Upload(upload.filename or "", upload.file)
+        rules.SubmittedFile(upload.filename or "", upload.file)
         if isinstance(upload, UploadFile) and upload.filename else None
     )
     text = form.get("text")

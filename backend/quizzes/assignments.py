@@ -178,7 +178,7 @@ def submit_state(session: Session, assignment: Assignment, user_id: int) -> Subm
 
 
 @dataclass(frozen=True)
-class Upload:
+class SubmittedFile:
     """A received file: its name as the teacher's computer called it and a readable, seekable stream."""
 
     filename: str
@@ -215,7 +215,7 @@ def _size(stream: BinaryIO) -> int:
 
 
 def submit(
-    session: Session, storage: Storage, assignment: Assignment, user_id: int, text: str, upload: Upload | None
+    session: Session, storage: Storage, assignment: Assignment, user_id: int, text: str, upload: SubmittedFile | None
 ) -> Submission:
     state = submit_state(session, assignment, user_id)
     if not state.may_submit:

@@ -137,7 +137,7 @@ def _detail(
 def session_page(
     request: Request, session_id: int, session: SessionDep, user: RunnerUser, notice: str | None = None
 ) -> Response:
-    ts = service.managed_session(session, user, session_id)
+    ts = service.managed_training_session(session, user, session_id)
     return _detail(request, session, ts, notice=NOTICES.get(notice or ""))
 
 
@@ -145,7 +145,7 @@ def session_page(
 def mark_attendance(
     request: Request, session_id: int, session: SessionDep, user: RunnerUser, form: FormDep
 ) -> Response:
-    ts = service.managed_session(session, user, session_id)
+    ts = service.managed_training_session(session, user, session_id)
     ids = [int(v) for v in form.getlist("user_id") if isinstance(v, str) and v.isdigit()]
     usernames = form.get("usernames")
     usernames = usernames if isinstance(usernames, str) else ""
@@ -164,7 +164,7 @@ def mark_attendance(
 def cancel_session(
     request: Request, session_id: int, session: SessionDep, user: RunnerUser, form: FormDep
 ) -> Response:
-    ts = service.managed_session(session, user, session_id)
+    ts = service.managed_training_session(session, user, session_id)
     reason = form.get("reason")
     reason = reason if isinstance(reason, str) else ""
     try:
@@ -179,7 +179,7 @@ def cancel_session(
 @pages.get("/training/sessions/{session_id}/qr")
 def show_code(request: Request, session_id: int, session: SessionDep, user: RunnerUser) -> Response:
     """The projector page: a full-screen code that rotates; htmx fetches only the code block when it is due."""
-    ts = service.managed_session(session, user, session_id)
+    ts = service.managed_training_session(session, user, session_id)
     if ts.cancelled_at is not None:
         raise Conflict(_("This session was cancelled."))
     policy = load_policy(session)
@@ -210,7 +210,7 @@ def scan_code(request: Request, code: str, session: SessionDep, user: OptionalUs
     policy = load_policy(session)
     now = clock.now()
     scanned = checkin.verify_code(_secret(request), code, now, policy.checkin_code_seconds)
-    ts = service.get_session(session, scanned.session_id)
+    ts = service.get_training_session(session, scanned.session_id)
     service.require_open(ts, policy, now)
     response = RedirectResponse(f"/training/sessions/{ts.id}/checkin", status_code=303)
     response.set_cookie(
@@ -262,12 +262,12 @@ def _checkin_page(
 
 @pages.get("/training/sessions/{session_id}/checkin")
 def checkin_page(request: Request, session_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    return _checkin_page(request, session, user, service.get_session(session, session_id))
+    return _checkin_page(request, session, user, service.get_training_session(session, session_id))
 
 
 @pages.post("/training/sessions/{session_id}/checkin")
 def confirm_checkin(request: Request, session_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    ts = service.get_session(session, session_id)
+    ts = service.get_training_session(session, session_id)
     policy = load_policy(session)
     fresh = checkin.scan_is_fresh(
         _secret(request),

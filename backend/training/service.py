@@ -26,7 +26,7 @@ from backend.accounts.models import Role, User
 from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -87,7 +87,7 @@ def _scope(actor: User) -> ColumnElement[bool]:
     raise Forbidden(_("Your role does not allow this."))
 
 
-def managed_session(session: Session, actor: User, session_id: int) -> TrainingSession:
+def managed_training_session(session: Session, actor: User, session_id: int) -> TrainingSession:
     """A session the actor runs; another school's session is reported as not found."""
     ts = session.get(TrainingSession, session_id)
     if ts is None or not _can_manage(actor, ts):
@@ -95,7 +95,7 @@ def managed_session(session: Session, actor: User, session_id: int) -> TrainingS
     return ts
 
 
-def get_session(session: Session, session_id: int) -> TrainingSession:
+def get_training_session(session: Session, session_id: int) -> TrainingSession:
     ts = session.get(TrainingSession, session_id)
     if ts is None:
         raise NotFound(_("This session does not exist or belongs to another school."))

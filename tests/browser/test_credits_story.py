@@ -48,7 +48,7 @@ import backend.models_registry
 from backend.accounts import service
 from backend.config import get_settings
 from backend.db import session_factory
-from backend.people import service as people
+from backend.people import schools as people
 
 session = session_factory(get_settings())()
 district = people.ensure_district(session, "songjiang", "松江区")

@@ -20,11 +20,11 @@ import backend.models_registry
 from decimal import Decimal
 from backend.accounts import service
 from backend.config import get_settings
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.models import LedgerEntry
 from backend.db import session_factory
 from backend.kit import clock
-from backend.people import service as people
+from backend.people import schools as people
 
 session = session_factory(get_settings())()
 district = people.ensure_district(session, "songjiang", "松江区")

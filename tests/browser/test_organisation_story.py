@@ -46,7 +46,7 @@ from backend.accounts.models import Role
 from backend.config import get_settings
 from backend.db import session_factory
 from backend.organisation import workshops
-from backend.people import directory, service as people
+from backend.people import directory, schools as people
 
 session = session_factory(get_settings())()
 district = people.ensure_district(session, "songjiang", "松江区")

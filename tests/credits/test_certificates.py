@@ -27,7 +27,7 @@ from backend.audit import service as audit
 from backend.catalogue.models import Course
 from backend.catalogue.taxonomy import TOPICS
 from backend.credits import certificates, workflow
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.certificate_models import Certificate
 from backend.credits.models import LedgerEntry
 from backend.learning.models import Enrollment

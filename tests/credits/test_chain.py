@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.credits import chain, workflow
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.models import IMMUTABLE_COLUMNS, LedgerEntry
 from tests.factories import make_user
 

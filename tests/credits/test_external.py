@@ -24,7 +24,7 @@ def _record() -> external.RecordIn:
 
 def test_a_record_becomes_a_pending_entry_for_the_year_it_was_earned(session: Session, storage: LocalStorage) -> None:
     teacher = make_user(session, Role.teacher)
-    record = external.submit(session, storage, teacher, _record(), external.Upload("证书.png", io.BytesIO(PNG)))
+    record = external.submit(session, storage, teacher, _record(), external.EvidenceFile("证书.png", io.BytesIO(PNG)))
     [view] = external.records_of(session, teacher.id)
     assert view.record.id == record.id and view.record.evidence_type == "image/png"
     assert (view.entry.status, view.entry.hours, view.entry.year, view.entry.source) == (
@@ -39,7 +39,7 @@ def test_a_record_becomes_a_pending_entry_for_the_year_it_was_earned(session: Se
 def test_a_rolled_back_request_takes_its_evidence_file_with_it(session: Session, storage: LocalStorage) -> None:
     teacher = make_user(session, Role.teacher)
     session.commit()
-    record = external.submit(session, storage, teacher, _record(), external.Upload("a.png", io.BytesIO(PNG)))
+    record = external.submit(session, storage, teacher, _record(), external.EvidenceFile("a.png", io.BytesIO(PNG)))
     key = record.evidence_key
     session.rollback()
     assert not storage.exists(key)
@@ -48,7 +48,7 @@ def test_a_rolled_back_request_takes_its_evidence_file_with_it(session: Session,
 
 def test_a_committed_record_keeps_its_file_through_later_rollbacks(session: Session, storage: LocalStorage) -> None:
     teacher = make_user(session, Role.teacher)
-    record = external.submit(session, storage, teacher, _record(), external.Upload("a.png", io.BytesIO(PNG)))
+    record = external.submit(session, storage, teacher, _record(), external.EvidenceFile("a.png", io.BytesIO(PNG)))
     session.commit()
     session.rollback()
     assert storage.exists(record.evidence_key)

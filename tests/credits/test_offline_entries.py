@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.credits import hours
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from tests.factories import make_user
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.credits import hours
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.models import ExternalRecord, LedgerEntry
 from tests.api.helpers import login
 from tests.factories import make_user

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import TOPICS
+from backend.credits import ledger as credits
 from backend.credits import programs, workflow
-from backend.credits import service as credits
 from backend.credits.models import LedgerEntry
 from backend.people.models import ServicePeriod
 from backend.policies.service import DEFAULT_POLICY

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.credits import hours, workflow
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.models import LedgerEntry, LedgerRewriteRefused
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.factories import make_user

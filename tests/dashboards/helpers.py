@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import TOPICS
+from backend.credits.ledger import induction_topics_of_course, tag
 from backend.credits.models import LedgerEntry
-from backend.credits.service import induction_topics_of_course, tag
 from backend.kit import clock
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from tests.factories import make_course, make_user

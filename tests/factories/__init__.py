@@ -14,7 +14,7 @@ from backend.catalogue.models import Course, CourseTopic, Lesson
 from backend.kit import clock
 from backend.media import library
 from backend.media.storage import Storage
-from backend.people import service as people
+from backend.people import schools as people
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import Quiz
 

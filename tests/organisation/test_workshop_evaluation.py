@@ -37,7 +37,7 @@ def _published_set(session, district):  # type: ignore[no-untyped-def]
 def _activity(session, host, workshop, day: str, title: str):  # type: ignore[no-untyped-def]
     form = {"title": title, "day": day, "start_time": "08:00", "end_time": "09:30", "place": "教育学院",
             "category": "practice", "duration": "half", "kind": "session"}  # fmt: skip
-    return training.get_session(
+    return training.get_training_session(
         session, workshops.add_activity(session, host, workshop.id, form, load_policy(session)).session_id
     )
 

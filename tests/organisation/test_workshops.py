@@ -137,7 +137,7 @@ def test_a_host_runs_an_activity_and_attendance_becomes_the_members_pending_hour
     assert r.status_code == 303, r.text
     activity = session.scalar(select(WorkshopActivity))
     assert activity is not None and (activity.kind, activity.partner) == ("exchange", "嘉定区名班主任工作室")
-    ts = training.get_session(session, activity.session_id)
+    ts = training.get_training_session(session, activity.session_id)
     assert (ts.level, ts.created_by, ts.hours) == ("workshop", host.id, Decimal("3.0"))
 
     r = client.post(f"/training/sessions/{ts.id}/attendance",

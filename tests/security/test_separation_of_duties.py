@@ -122,7 +122,7 @@ def _workshop_session(session: Session) -> dict[str, Any]:
             "start_time": "09:00", "end_time": "11:30", "place": "", "duration": "half", "kind": "session"}  # fmt: skip
     activity = workshops.add_activity(session, trainer, workshop.id, form, load_policy(session))
     return {"district": district, "trainer": trainer, "member": member,
-            "ts": training.get_session(session, activity.session_id)}  # fmt: skip
+            "ts": training.get_training_session(session, activity.session_id)}  # fmt: skip
 
 
 def _marked(session: Session, user: User) -> int:

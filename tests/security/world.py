@@ -25,7 +25,7 @@ from backend.accounts.models import ApiToken, Role, User
 from backend.catalogue import ownership
 from backend.catalogue.models import Lesson
 from backend.credits import certificates, external
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.certificate_models import Certificate
 from backend.dashboards.models import DashboardJob
 from backend.kit import clock
@@ -39,7 +39,7 @@ from backend.organisation import assignments as assigned_learning
 from backend.organisation import classes, evaluation, mentoring, pool, workshops
 from backend.organisation.models import WorkshopOutput
 from backend.people import declined
-from backend.people import service as people
+from backend.people import schools as people
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
 from backend.policies.service import load_policy
 from backend.quizzes import assignments, banks
@@ -182,7 +182,7 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
             level="district",
             earned_on="2026-06-01",
         ),
-        external.Upload("证书.png", io.BytesIO(PNG)),
+        external.EvidenceFile("证书.png", io.BytesIO(PNG)),
     )
     certificate = Certificate(
         number=certificates.new_number(2026),

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from backend.catalogue import authoring
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course
-from backend.credits import service as credits
+from backend.credits import ledger as credits
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.learning import service as learning

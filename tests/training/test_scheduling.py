@@ -141,7 +141,7 @@ def test_a_session_on_an_induction_topic_counts_toward_that_topic_once_certified
     client: TestClient, session: Session
 ) -> None:
     from backend.credits import hours, workflow
-    from backend.credits import service as credits
+    from backend.credits import ledger as credits
     from backend.credits.models import LedgerEntry
     from backend.training import service as training
 
