@@ -18,7 +18,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from backend.accounts import hashing
+from backend.accounts import hashing, oidc
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
@@ -35,6 +35,7 @@ from backend.kit.web import add_template_globals, is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
+from backend.people import directory as people_directory
 
 log = logging.getLogger("portal")
 # Requests answered in front of the router (they leave no route in the scope), by their route templates.
@@ -46,9 +47,14 @@ FAST_ROUTES = (
 
 # The course taxonomy every page may show (tier and topic names, credit categories).
 add_template_globals(
-    tiers=TIERS, topics=TOPICS, tier_by_code=TIER_BY_CODE, topic_by_code=TOPIC_BY_CODE,
+    tiers=TIERS,
+    topics=TOPICS,
+    tier_by_code=TIER_BY_CODE,
+    topic_by_code=TOPIC_BY_CODE,
     categories={c.code: c for c in CREDIT_CATEGORIES},
 )
+# Single sign-on links accounts to teacher records through people's directory (accounts sits below people).
+oidc.use_directory(people_directory)
 
 
 def _wants_json(request: Request) -> bool:
@@ -158,9 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.bearer_is_valid = bearer_is_valid  # the CSRF check asks the one credential check (kit/csrf.py)
 
-    app.add_middleware(
-        LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure
-    )
+    app.add_middleware(LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure)
     app.add_middleware(BodyLimit)  # every body, counted as it streams in (backend/kit/body_limit.py)
     # Issue 6 and 14: CSP and friends on every response, the lane's and the gate's included (fixed_headers).
     app.state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()

@@ -25,7 +25,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from authlib.common.security import generate_token
@@ -50,7 +50,6 @@ from backend.config import Settings
 from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput
 from backend.kit.i18n import _
-from backend.people import directory
 
 log = logging.getLogger("portal.sso")
 
@@ -59,6 +58,30 @@ BROWSER_COOKIE = "portal_sso"
 # Signatures from the provider's published keys only: no "none", no shared-secret HMAC.
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 CLOCK_LEEWAY_SECONDS = 60
+
+
+class StaffDirectory(Protocol):
+    """The teacher records behind single sign-on: who a staff number (工号) belongs to, and the record a new account
+    starts with. People owns both; the app hands its directory over (`use_directory`, in app.py), so accounts, a
+    floor below nothing it needs here, imports nothing of people."""
+
+    def user_with_staff_no(self, session: Session, staff_no: str) -> User | None: ...
+
+    def start_record(self, session: Session, user: User, staff_no: str | None) -> object: ...
+
+
+_directory: StaffDirectory | None = None
+
+
+def use_directory(directory: StaffDirectory) -> None:
+    global _directory
+    _directory = directory
+
+
+def _staff_directory() -> StaffDirectory:
+    if _directory is None:
+        raise RuntimeError("single sign-on has no staff directory: call oidc.use_directory (app.py does)")
+    return _directory
 
 
 class SsoRefused(AppError):
@@ -294,7 +317,7 @@ def _user_for(session: Session, settings: Settings, claims: dict[str, Any], addr
 
     raw = claims.get(settings.oidc_link_claim)
     link_value = str(raw).strip() if raw is not None and not isinstance(raw, dict | list) else ""
-    user = directory.user_with_staff_no(session, link_value) if link_value else None
+    user = _staff_directory().user_with_staff_no(session, link_value) if link_value else None
     if user is not None:
         if not user.is_active:
             raise SsoRefused(_("This portal account is disabled. Please contact your school administrator."))
@@ -392,7 +415,7 @@ def _create_user(session: Session, claims: dict[str, Any], staff_no: str) -> Use
     )
     session.add(user)
     session.flush()
-    directory.start_record(session, user, staff_no or None)
+    _staff_directory().start_record(session, user, staff_no or None)
     return user
 
 

@@ -11,7 +11,7 @@ audit event (before/after). Who may do what to whose entry is decided in `_allow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -33,7 +33,6 @@ from backend.kit.pagination import Page, clamp_page
 from backend.notices import service as notices
 from backend.people.models import School
 from backend.people.records import scope
-from backend.training import service as training
 
 PAGE_SIZE = 50
 NAMED_TEACHERS = 500  # a name search resolved to at most this many teachers before reading the ledger
@@ -393,6 +392,12 @@ def correction_of(session: Session, entry_id: int) -> LedgerEntry | None:
     return session.scalar(select(LedgerEntry).where(LedgerEntry.reverses_id == entry_id))
 
 
+# What an offline-session entry is about: training, which sits above credits and writes those entries, registers its
+# session titles here (training/service.py), so the ledger's pages name them without importing training.
+SessionTitles = Callable[[Session, set[int]], dict[int, str]]
+offline_session_titles: list[SessionTitles] = []
+
+
 def _source_key(source: str, ref: str) -> tuple[str, int] | None:
     """The record or session an entry came from: ("external", record id) or ("offline_session", session id)."""
     if source == "external":
@@ -416,7 +421,10 @@ def source_titles(session: Session, refs: Iterable[tuple[str, str]]) -> dict[str
         rows = session.execute(select(ExternalRecord.id, ExternalRecord.title).where(ExternalRecord.id.in_(records)))
         found |= {("external", rid): title for rid, title in rows}
     if sessions:
-        found |= {("offline_session", sid): title for sid, title in training.titles(session, sessions).items()}
+        if not offline_session_titles:
+            raise RuntimeError("nobody names offline sessions: is backend.training imported?")
+        for titles in offline_session_titles:
+            found |= {("offline_session", sid): title for sid, title in titles(session, sessions).items()}
     return {ref: found[key] for ref, key in keys.items() if key in found}
 
 

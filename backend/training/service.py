@@ -27,6 +27,7 @@ from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.credits import ledger as credits
+from backend.credits import workflow as credit_workflow
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -287,6 +288,9 @@ def titles(session: Session, ids: set[int]) -> dict[int, str]:
     return {sid: title for sid, title in rows}
 
 
+credit_workflow.offline_session_titles.append(titles)
+
+
 def school_name(session: Session, ts: TrainingSession) -> str | None:
     if ts.school_id is None:
         return None
@@ -381,16 +385,23 @@ def cancel(session: Session, actor: User, ts: TrainingSession, reason: str) -> N
         raise Conflict(_("This session was cancelled."))
     reason = reason.strip()
     if not reason:
-        raise InvalidInput(_("Please say why the session is cancelled."),
-                           fields={"reason": _("Please say why the session is cancelled.")})
+        raise InvalidInput(
+            _("Please say why the session is cancelled."),
+            fields={"reason": _("Please say why the session is cancelled.")},
+        )
     if len(reason) > 200:
         raise InvalidInput(_("At most 200 characters."), fields={"reason": _("At most 200 characters.")})
     if attendee_count(session, ts):
         raise Conflict(_("Teachers have already attended this session, so it can no longer be cancelled."))
     ts.cancelled_at, ts.cancel_reason = clock.now(), reason
     audit.record(
-        session, "training.cancelled", actor_id=actor.id, subject_type="training_session", subject_id=ts.id,
-        school_id=ts.school_id, after={"reason": reason},
+        session,
+        "training.cancelled",
+        actor_id=actor.id,
+        subject_type="training_session",
+        subject_id=ts.id,
+        school_id=ts.school_id,
+        after={"reason": reason},
     )
     session.flush()
 
