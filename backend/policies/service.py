@@ -196,9 +196,9 @@ class OrganisationPolicy:
 class Policy:
     """The merged policy, one section per owning domain (`policy.viewing.coverage_threshold`).
 
-    A setting's name is its field's name, the same in every section-free place: the `policy_settings` key, the
-    `catalog.SETTINGS` key, the policy page's input and the audit log. Which section holds a setting is said once,
-    by the section classes above (`SECTION_OF` reads it from them).
+    A setting keeps one flat name, its field's name, everywhere outside this object: the `policy_settings` key, the
+    `catalog.SETTINGS` key, the policy page's input and the audit log (so sections needed no migration). Which
+    section holds a setting is said once, by the section classes above (`SECTION_OF` reads it from them).
     """
 
     induction: InductionPolicy = field(default_factory=InductionPolicy)
