@@ -124,7 +124,7 @@ def bulk_viewers(session: Session, lesson: Lesson, school_id: int, count: int) -
     now = clock.now()
     password_hash = hash_password(PASSWORD)
     today = playbacks.day_of(now)
-    day_budget = max(0, int(policy.daily_cap_hours * 3_600_000))
+    day_budget = max(0, int(policy.viewing.daily_cap_hours * 3_600_000))
     tag = uuid.uuid4().hex[:6]
     users = [
         {"username": f"bench-{tag}-{i}", "display_name": f"压测教师{i}", "password_hash": password_hash,

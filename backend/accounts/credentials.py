@@ -128,8 +128,8 @@ def decide(row: Mapping[Any, Any] | None, *, bearer: bool, now: datetime, policy
         return Refusal("unknown")
     if not row["is_active"]:
         return Refusal("inactive")
-    absolute = timedelta(hours=policy.session_absolute_hours)
-    idle = timedelta(minutes=policy.session_idle_minutes)
+    absolute = timedelta(hours=policy.security.session_absolute_hours)
+    idle = timedelta(minutes=policy.security.session_idle_minutes)
     seen = row["last_used_at"] or row["created_at"]
     if bearer:
         if row["revoked_at"] is not None:

@@ -200,7 +200,7 @@ def password_page(request: Request, session: SessionDep, next: str = "/account")
     user, pending = _password_user(request, session)
     return render(request, "accounts/password.html", {
         "forced": pending is not None, "next": same_origin_path(next), "errors": {},
-        "min_length": load_policy(session).password_min_length,
+        "min_length": load_policy(session).security.password_min_length,
     })  # fmt: skip
 
 
@@ -224,7 +224,7 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
     except AppError as exc:
         return render(request, "accounts/password.html", {
             "forced": pending is not None, "next": same_origin_path(next), "errors": _field_errors(request, exc),
-            "min_length": load_policy(session).password_min_length,
+            "min_length": load_policy(session).security.password_min_length,
         }, status=exc.status_code)  # fmt: skip
     if pending is not None:
         return _advance(request, session, pending, user, "password_change", next)

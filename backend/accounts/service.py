@@ -56,7 +56,7 @@ def create_user(
     errors: dict[str, str] = {}
     if not username or len(username) > 64:
         errors["username"] = _("Enter a username of 1 to 64 characters.")
-    min_length = load_policy(session).password_min_length
+    min_length = load_policy(session).security.password_min_length
     problem = password_problem(password, username, min_length)
     if problem:
         errors["password"] = problem
@@ -152,7 +152,7 @@ def stage_after(user: User, *, method: str, waive_admin_2fa: bool, passed: str, 
     if passed in ("password", "sso") and method == "password":
         if user.totp_enabled_at is not None:
             return "mfa"
-        if user.role in ADMIN_ROLES and policy.admin_totp_required and not waive_admin_2fa:
+        if user.role in ADMIN_ROLES and policy.security.admin_totp_required and not waive_admin_2fa:
             return "enrol"
     if user.must_change_password and passed != "password_change":
         return "password"
@@ -166,9 +166,8 @@ def start_session(
     policy = load_policy(session)
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    lifetime = (
-        timedelta(minutes=PENDING_MINUTES) if stage != "active" else timedelta(hours=policy.session_absolute_hours)
-    )
+    absolute = timedelta(hours=policy.security.session_absolute_hours)
+    lifetime = timedelta(minutes=PENDING_MINUTES) if stage != "active" else absolute
     session.add(
         AuthSession(
             token_hash=digest_token(token), user_id=user.id, created_at=now, expires_at=now + lifetime,
@@ -275,11 +274,10 @@ def change_password(session: Session, user: User, new: str, *, current: str | No
         raise InvalidInput(
             _("Please correct the marked fields."), fields={"current": _("The password is not correct.")}
         )
-    problem = password_problem(new, user.username, policy.password_min_length)
+    min_length = policy.security.password_min_length
+    problem = password_problem(new, user.username, min_length)
     if problem:
-        raise InvalidInput(
-            _("Please correct the marked fields."), fields={"password": problem}, count=policy.password_min_length
-        )
+        raise InvalidInput(_("Please correct the marked fields."), fields={"password": problem}, count=min_length)
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = clock.now()
@@ -383,7 +381,7 @@ def create_api_token(session: Session, user: User, name: str) -> str:
             name=name[:100],
             token_hash=digest_token(token),
             created_at=now,
-            expires_at=now + timedelta(hours=load_policy(session).session_absolute_hours),
+            expires_at=now + timedelta(hours=load_policy(session).security.session_absolute_hours),
         )
     )
     session.flush()

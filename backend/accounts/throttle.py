@@ -64,16 +64,17 @@ def locked_until(session: Session, keys: Keys) -> datetime | None:
 def record_failure(session: Session, keys: Keys, policy: Policy) -> int | None:
     """Counts one failure for the name and the address; the minutes of the lock this failure started, if any."""
     now = clock.now()
-    window_start = now - timedelta(minutes=policy.login_window_minutes)
+    window_start = now - timedelta(minutes=policy.security.login_window_minutes)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     started_lock: int | None = None
     # key: (failures that lock it, minutes it stays locked)
-    limits = {keys.account: (policy.login_max_failures_per_account_any_address, policy.login_account_lockout_minutes)}
+    rules = policy.security
+    limits = {keys.account: (rules.login_max_failures_per_account_any_address, rules.login_account_lockout_minutes)}
     if keys.address and keys.pair:
-        limits[keys.pair] = (policy.login_max_failures_per_account, policy.login_lockout_minutes)
-        limits[keys.address] = (policy.login_max_failures_per_address, policy.login_lockout_minutes)
+        limits[keys.pair] = (rules.login_max_failures_per_account, rules.login_lockout_minutes)
+        limits[keys.address] = (rules.login_max_failures_per_address, rules.login_lockout_minutes)
     else:  # no client address known: the name alone, with the stricter count
-        limits[keys.account] = (policy.login_max_failures_per_account, policy.login_account_lockout_minutes)
+        limits[keys.account] = (rules.login_max_failures_per_account, rules.login_account_lockout_minutes)
     for key, (limit, minutes) in limits.items():
         # One atomic upsert per key: concurrent failures on any replica each count once.
         stmt = insert(LoginThrottle).values(key=key, failures=1, window_started_at=now, locked_until=None)

@@ -598,10 +598,11 @@ def estimate_content(course: Course, policy: Policy) -> ContentEstimate:
         if lesson.kind == "video":
             minutes += Decimal(lesson.duration_ms or 0) / 60_000
         elif lesson.kind == "document":
-            minutes += Decimal(lesson.pages or 0) * policy.minutes_per_document_page
+            minutes += Decimal(lesson.pages or 0) * policy.content.minutes_per_document_page
         else:
-            minutes += Decimal(len(lesson.body_md or "")) / policy.text_chars_per_minute
-    return ContentEstimate(minutes=minutes, per_hour=policy.minutes_per_credit_hour, claimed=course.credit_hours)
+            minutes += Decimal(len(lesson.body_md or "")) / policy.content.text_chars_per_minute
+    per_hour = policy.content.minutes_per_credit_hour
+    return ContentEstimate(minutes=minutes, per_hour=per_hour, claimed=course.credit_hours)
 
 
 def check_credit_hours(course: Course, policy: Policy) -> ContentEstimate:

@@ -84,8 +84,8 @@ def _editor_context(
         "notice": notice,
         "problem": problem,
         "lesson_kinds": authoring.LESSON_KINDS,
-        "max_bytes": policy.upload_max_bytes,
-        "max_size": uploads.format_bytes(policy.upload_max_bytes),
+        "max_bytes": policy.content.upload_max_bytes,
+        "max_size": uploads.format_bytes(policy.content.upload_max_bytes),
         "oob": oob,  # an htmx answer: also refresh the content check out of band
     }
 

@@ -109,15 +109,15 @@ def trainee_days(session: Session, user_id: int, policy: Policy, as_of: date) ->
         for n, (start, end) in enumerate(_periods(session, user_id, frozenset({"trainee"})))
     ]
     first = rules.first_day(periods)
-    return rules.covered_days(periods, as_of), rules.days_for_years(policy.induction_trainee_years, first)
+    return rules.covered_days(periods, as_of), rules.days_for_years(policy.induction.induction_trainee_years, first)
 
 
 def assessment_problem(session: Session, policy: Policy) -> str | None:
     """Why nobody can pass the induction assessment, for the district admin to fix (None: it is set up)."""
-    if not policy.induction_assessment_course:
+    if not policy.induction.induction_assessment_course:
         return _("The induction assessment is not set up, so no teacher can complete the induction: name the "
                  "assessment course in the policy settings.")
-    ids = list(session.scalars(select(Course.id).where(Course.code == policy.induction_assessment_course)))
+    ids = list(session.scalars(select(Course.id).where(Course.code == policy.induction.induction_assessment_course)))
     if not any(quizzes.quiz_for_course(session, cid) is not None for cid in ids):
         return _("The induction assessment names a course without a quiz, so no teacher can complete the "
                  "induction: check the assessment course in the policy settings.")
@@ -130,7 +130,7 @@ def trainee_year_on(session: Session, user_id: int, policy: Policy) -> date | No
     spans = sorted(_periods(session, user_id, frozenset({"trainee"})))
     if not spans:
         return None
-    needed = rules.days_for_years(policy.induction_trainee_years, spans[0][0])
+    needed = rules.days_for_years(policy.induction.induction_trainee_years, spans[0][0])
     served, reach = 0, date.min
     for start, end in spans:
         start = max(start, reach)
@@ -147,11 +147,12 @@ def trainee_year_on(session: Session, user_id: int, policy: Policy) -> date | No
 def assessment_passed_on(session: Session, user_id: int, policy: Policy, as_of: date) -> date | None:
     """The day the induction assessment was passed, as its quiz counts attempts, from the attempts submitted by the
     end of `as_of` (None: not passed by then, or no assessment set up)."""
-    if not policy.induction_assessment_course:
+    if not policy.induction.induction_assessment_course:
         return None
     end = hours.end_of(as_of)
     passed: list[datetime] = []
-    for course_id in session.scalars(select(Course.id).where(Course.code == policy.induction_assessment_course)):
+    code = policy.induction.induction_assessment_course
+    for course_id in session.scalars(select(Course.id).where(Course.code == code)):
         quiz = quizzes.quiz_for_course(session, course_id)
         if quiz is None:
             continue
@@ -203,7 +204,7 @@ def induction_dates(session: Session, user_id: int, policy: Policy, as_of: date)
     after it reads as not met."""
     certifications = hours.induction_certifications(session, user_id)
     codes = {t.code for t in TOPICS}
-    hours_on = _met_on(certifications, lambda total, _topics: total >= policy.induction_hours)
+    hours_on = _met_on(certifications, lambda total, _topics: total >= policy.induction.induction_hours)
     topics_on = _met_on(
         certifications, lambda _total, by_topic: all(by_topic.get(code, Decimal("0")) > 0 for code in codes)
     )
@@ -263,9 +264,9 @@ def induction_progress(session: Session, user_id: int, policy: Policy, as_of: da
         Check(
             "hours",
             _("Certified induction hours"),
-            have >= policy.induction_hours,
+            have >= policy.induction.induction_hours,
             _one(have),
-            _one(policy.induction_hours),
+            _one(policy.induction.induction_hours),
             awaiting=awaiting,
             unit=HOURS,
             met_on=dates.hours,
@@ -289,7 +290,7 @@ def induction_progress(session: Session, user_id: int, policy: Policy, as_of: da
             "1" if assessment else "0",
             "1",
             met_on=dates.assessment,
-            who_acts=WHO_TAKES_ASSESSMENT if policy.induction_assessment_course else WHO_SETS_ASSESSMENT,
+            who_acts=WHO_TAKES_ASSESSMENT if policy.induction.induction_assessment_course else WHO_SETS_ASSESSMENT,
         ),
         Check(
             "trainee",
@@ -314,18 +315,18 @@ def induction_progress(session: Session, user_id: int, policy: Policy, as_of: da
         program,
         have,
         awaiting,
-        policy.induction_hours,
+        policy.induction.induction_hours,
         [t.code for t in TOPICS if t.code in progress.covered],
         [t.code for t in TOPICS if t.code not in progress.covered],
         dates,
         as_of,
-        bool(policy.induction_assessment_course),
+        bool(policy.induction.induction_assessment_course),
     )
 
 
 def annual_program(session: Session, user_id: int, policy: Policy, year: int) -> ProgramResult:
     """Annual hours for homeroom teachers: applies in a year with a homeroom service period (policy kinds)."""
-    kinds = frozenset(k.strip() for k in policy.homeroom_service_kinds.split(",") if k.strip())
+    kinds = frozenset(k.strip() for k in policy.title_review.homeroom_service_kinds.split(",") if k.strip())
     periods = _periods(session, user_id, kinds)
     first, last = date(year, 1, 1), date(year, 12, 31)
     applies = any(start <= last and (end is None or end >= first) for start, end in periods)
@@ -334,9 +335,9 @@ def annual_program(session: Session, user_id: int, policy: Policy, year: int) ->
     check = Check(
         "hours",
         _("Certified hours this year"),
-        have >= policy.annual_hours_target,
+        have >= policy.credits.annual_hours_target,
         _one(have),
-        _one(policy.annual_hours_target),
+        _one(policy.credits.annual_hours_target),
         awaiting=pending,
         unit=HOURS,
     )
@@ -345,15 +346,16 @@ def annual_program(session: Session, user_id: int, policy: Policy, year: int) ->
 
 def cycle_years(policy: Policy, year: int) -> tuple[int, int]:
     """The five-year cycle containing `year` (2021–2025, 2026–2030 with the defaults)."""
-    first = policy.cycle_first_year + ((year - policy.cycle_first_year) // policy.cycle_years) * policy.cycle_years
-    return first, first + policy.cycle_years - 1
+    start, length = policy.credits.cycle_first_year, policy.credits.cycle_years
+    first = start + ((year - start) // length) * length
+    return first, first + length - 1
 
 
 def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> ProgramResult:
     """The Shanghai five-year cycle: ≥ 36 credits with category and level minimums; hours ÷ hours_per_credit."""
     years = cycle_years(policy, year)
     certified, awaiting = _hours_by(session, user_id, years, "category", "level")
-    per = policy.hours_per_credit
+    per = policy.credits.hours_per_credit
 
     def credits_where(table: dict[tuple, Decimal], index: int, value: str) -> Decimal:
         return sum((h for k, h in table.items() if _level(k[index], policy, index) == value), Decimal("0")) / per
@@ -361,22 +363,22 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
     checks = []
     by_category = {c.code: credits_where(certified, 0, c.code) for c in CREDIT_CATEGORIES}
     counted_total = sum(by_category.values(), Decimal("0")) - max(
-        Decimal("0"), by_category["self_study"] - policy.cycle_max_self_study
+        Decimal("0"), by_category["self_study"] - policy.credits.cycle_max_self_study
     )
     pending_total = sum(awaiting.values(), Decimal("0")) / per
     checks.append(
         Check(
             "total",
             _("Credits in the cycle"),
-            counted_total >= policy.cycle_credits,
+            counted_total >= policy.credits.cycle_credits,
             _one(counted_total),
-            _one(policy.cycle_credits),
+            _one(policy.credits.cycle_credits),
             awaiting=pending_total,
             unit=CREDITS,
         )
     )
     for c in CREDIT_CATEGORIES:
-        need = getattr(policy, f"cycle_min_{c.code}")
+        need = getattr(policy.credits, f"cycle_min_{c.code}")
         checks.append(
             Check(
                 f"category_{c.code}",
@@ -389,7 +391,7 @@ def cycle_program(session: Session, user_id: int, policy: Policy, year: int) -> 
             )
         )
     for code, label in LEVEL_LABELS:
-        need = getattr(policy, f"cycle_min_{code}")
+        need = getattr(policy.credits, f"cycle_min_{code}")
         have = credits_where(certified, 1, code)
         checks.append(
             Check(
@@ -417,7 +419,7 @@ LEVEL_LABELS = (("city", _("City level")), ("district", _("District level")), ("
 
 def _level(value: str, policy: Policy, index: int) -> str:
     """Category keys pass through; the workshop level counts toward the level the policy names."""
-    return policy.workshop_counts_as_level if index == 1 and value == "workshop" else value
+    return policy.credits.workshop_counts_as_level if index == 1 and value == "workshop" else value
 
 
 def programs_for(session: Session, user_id: int, policy: Policy, today: date) -> list[ProgramResult]:

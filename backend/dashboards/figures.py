@@ -201,7 +201,7 @@ def teacher_figures(
             continue
         t = found
         t.cycle_category[category] = t.cycle_category.get(category, ZERO) + h.certified
-        counted_level = policy.workshop_counts_as_level if level == "workshop" else level
+        counted_level = policy.credits.workshop_counts_as_level if level == "workshop" else level
         t.cycle_level[counted_level] = t.cycle_level.get(counted_level, ZERO) + h.certified
     tick()
     for (uid,), h in hours_source.totals(session, by=("user",), programme="induction", as_of=as_of, **scope).items():
@@ -266,7 +266,7 @@ def _flag_outliers(teachers: list[Teacher]) -> None:
 def induction_met(t: Teacher, policy: Policy) -> bool:
     """The induction's hours and topics with certified hours (the assessment and the trainee year are the programme
     page's: the dashboard counts trainees whose training is done)."""
-    return t.induction.certified >= policy.induction_hours and t.induction_topics >= len(TOPICS)
+    return t.induction.certified >= policy.induction.induction_hours and t.induction_topics >= len(TOPICS)
 
 
 def _d(value: Decimal) -> str:
@@ -317,7 +317,7 @@ def _add(row: dict[str, Any], t: Teacher, policy: Policy, today: date) -> None:
     row["reserve"] += 1 if t.status == "reserve" else 0
     plus("annual_certified", t.annual.certified)
     plus("annual_awaiting", t.annual.awaiting)
-    row["annual_reached"] += 1 if t.annual.certified >= policy.annual_hours_target else 0
+    row["annual_reached"] += 1 if t.annual.certified >= policy.credits.annual_hours_target else 0
     row["annual_none"] += 1 if t.annual.recorded <= 0 else 0
     for c in CATEGORY_CODES:
         row["cycle_category"][c] = _d(Decimal(row["cycle_category"][c]) + t.cycle_category.get(c, ZERO))

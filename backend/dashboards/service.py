@@ -272,21 +272,21 @@ def _missing(t: figures.Teacher, policy: Policy, year: int) -> list[Missing]:
                 _("Induction: %(have)s of %(need)s certified hours, %(topics)s of 8 topics")
                 % {
                     "have": figures._d(t.induction.certified),
-                    "need": figures._d(policy.induction_hours),
+                    "need": figures._d(policy.induction.induction_hours),
                     "topics": t.induction_topics,
                 },  # fmt: skip
                 "assign",
                 "/courses?tier=horizon",
             )
         )
-    if t.annual.certified < policy.annual_hours_target:
+    if t.annual.certified < policy.credits.annual_hours_target:
         found.append(
             Missing(
                 _("%(year)s: %(have)s of %(need)s certified hours (%(awaiting)s awaiting certification)")
                 % {
                     "year": year,
                     "have": figures._d(t.annual.certified),
-                    "need": figures._d(policy.annual_hours_target),
+                    "need": figures._d(policy.credits.annual_hours_target),
                     "awaiting": figures._d(t.annual.awaiting),
                 },  # fmt: skip
                 "record",

@@ -188,5 +188,5 @@ DEMO_ASSESSMENT_COURSE = "HZ-08"
 
 def _assessment(session: Session, users: dict[str, User]) -> None:
     """Without an assessment nobody can complete the induction (issue 13): the demo names one, unless set."""
-    if not load_policy(session).induction_assessment_course:
+    if not load_policy(session).induction.induction_assessment_course:
         set_policy(session, "induction_assessment_course", DEMO_ASSESSMENT_COURSE, users["district_admin"].id)

@@ -445,7 +445,7 @@ def _outcome(row: dict[str, Any], s: State, beat: Beat, v: Verdict, now: Any, po
         and row["active_playback_id"] != row["id"]
         and row["holder_ended_at"] is None
         and row["holder_beat_at"] is not None
-        and (now - row["holder_beat_at"]).total_seconds() < policy.lease_seconds
+        and (now - row["holder_beat_at"]).total_seconds() < policy.viewing.lease_seconds
     )
     from backend.learning.playbacks import day_of
 

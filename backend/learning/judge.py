@@ -93,7 +93,7 @@ class Verdict:
 
 
 def next_prompt_due(now: datetime, policy: Policy) -> datetime:
-    low, high = policy.prompt_min_minutes * 60, policy.prompt_max_minutes * 60
+    low, high = policy.viewing.prompt_min_minutes * 60, policy.viewing.prompt_max_minutes * 60
     return now + timedelta(seconds=_random.uniform(low, high))
 
 
@@ -123,7 +123,7 @@ def drop_for_missed_prompt(pending_ms: int, rejected_ms: int) -> MissedPrompt:
 def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     """Judges one beat with `beat.seq > state.last_seq` (the caller answers retries and refuses old ones)."""
     elapsed = min(MAX_ELAPSED_MS, max(0, int((now - state.last_beat_at).total_seconds() * 1000)))
-    if beat.position_ms < 0 or beat.position_ms > state.duration_ms + policy.position_slack_ms:
+    if beat.position_ms < 0 or beat.position_ms > state.duration_ms + policy.viewing.position_slack_ms:
         return _refuse(state, beat, now, elapsed, "position_out_of_range")
     if beat.client_ms is not None and state.last_client_ms is not None and beat.client_ms < state.last_client_ms:
         return _refuse(state, beat, now, elapsed, "time_travel")
@@ -131,9 +131,9 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     start, end = state.last_position_ms, min(beat.position_ms, state.duration_ms)
     advance = end - start
     # Time that passed while the video was said to play, plus what earlier beats could not yet use (late beats).
-    window = min(elapsed + state.bank_ms, policy.late_beat_window_seconds * 1000)
+    window = min(elapsed + state.bank_ms, policy.viewing.late_beat_window_seconds * 1000)
     late = elapsed + state.bank_ms > window
-    allowed_advance = int(window * policy.max_playback_rate) + policy.position_slack_ms
+    allowed_advance = int(window * policy.viewing.max_playback_rate) + policy.viewing.position_slack_ms
 
     prompt_state, prompt_missed_ms = state.prompt_state, None
     pending_ms, pending_cov, rejected_ms = state.pending_ms, state.pending_coverage, state.rejected_ms
@@ -155,18 +155,18 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
         note = "rewound"
     elif advance > allowed_advance:
         note = "seek_ahead"
-    elif not policy.allow_seek_ahead and not _continues_coverage(state, start, policy):
+    elif not policy.viewing.allow_seek_ahead and not _continues_coverage(state, start, policy):
         note = "beyond_furthest"
     else:
         # What this beat may pay for: its advance, and the lead an earlier beat took over the clock (left uncovered).
-        pay_from = start - _unpaid_lead(state.seen_coverage, start, policy.position_slack_ms)
-        full = min(int((end - pay_from) / policy.max_playback_rate), window)
+        pay_from = start - _unpaid_lead(state.seen_coverage, start, policy.viewing.position_slack_ms)
+        full = min(int((end - pay_from) / policy.viewing.max_playback_rate), window)
         credit = max(0, min(full, state.lesson_budget_ms, state.day_budget_ms))
         if credit < full:
             note = "daily_cap" if state.day_budget_ms <= state.lesson_budget_ms else "lesson_done_today"
         if credit > 0:
             # Coverage only for the part that was paid for with credit at the allowed rate, never more.
-            covered = (pay_from, pay_from + min(end - pay_from, int(credit * policy.max_playback_rate)))
+            covered = (pay_from, pay_from + min(end - pay_from, int(credit * policy.viewing.max_playback_rate)))
             pending_cov = coverage.add_interval(pending_cov, *covered)
             bank = window - credit
         note = note or ("late" if late else None)
@@ -176,7 +176,7 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
     if prompt_state == "none" and prompt_due_at is not None and now >= prompt_due_at and beat.playing:
         issued, prompt_state = True, "open"
         prompt_id = secrets.token_hex(8)
-        prompt_deadline = now + timedelta(seconds=policy.prompt_answer_seconds)
+        prompt_deadline = now + timedelta(seconds=policy.viewing.prompt_answer_seconds)
 
     new_state = replace(
         state,
@@ -210,7 +210,8 @@ def judge(state: State, beat: Beat, now: datetime, policy: Policy) -> Verdict:
 
 def _continues_coverage(state: State, start: int, policy: Policy) -> bool:
     """Playing may only extend what was reached: from inside the covered part, or from the very start."""
-    return start <= policy.position_slack_ms or coverage.contains(state.seen_coverage, start, policy.position_slack_ms)
+    slack = policy.viewing.position_slack_ms
+    return start <= slack or coverage.contains(state.seen_coverage, start, slack)
 
 
 def _unpaid_lead(seen: list[list[int]], start: int, slack: int) -> int:

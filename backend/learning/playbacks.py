@@ -113,7 +113,7 @@ def _holds_live_lease(playback: PlaybackSession, now: datetime, policy: Policy) 
     return (
         playback.ended_at is None
         and playback.holds_lease
-        and playback.last_beat_at >= now - timedelta(seconds=policy.lease_seconds)
+        and playback.last_beat_at >= now - timedelta(seconds=policy.viewing.lease_seconds)
     )
 
 
@@ -145,7 +145,7 @@ def _budgets(
     day_credited = learner.day_credited_ms if learner.day == today else 0
     lesson_credited = progress.day_credited_ms if progress.day == today else 0
     return (
-        max(0, int(policy.daily_cap_hours * 3_600_000) - day_credited),
+        max(0, int(policy.viewing.daily_cap_hours * 3_600_000) - day_credited),
         max(0, playback.duration_ms - lesson_credited),
     )
 
@@ -186,7 +186,7 @@ def confirm(session: Session, playback: PlaybackSession, policy: Policy, now: da
         if pending > min(day_left, lesson_left):
             playback.rejected_ms += pending - min(day_left, lesson_left)
             pending = min(day_left, lesson_left)
-            pending_coverage = coverage.clip(pending_coverage, int(pending * policy.max_playback_rate))
+            pending_coverage = coverage.clip(pending_coverage, int(pending * policy.viewing.max_playback_rate))
         for lo, hi in pending_coverage:
             progress.coverage = coverage.add_interval(progress.coverage, lo, hi)
         progress.covered_ms = coverage.total(progress.coverage)
@@ -202,7 +202,7 @@ def confirm(session: Session, playback: PlaybackSession, policy: Policy, now: da
     playback.known_coverage = progress.coverage
     playback.confirmed_at = now
     completed = False
-    if progress.covered_at is None and progress.covered_ms >= policy.coverage_threshold * playback.duration_ms:
+    if progress.covered_at is None and progress.covered_ms >= policy.viewing.coverage_threshold * playback.duration_ms:
         progress.covered_at = now
         session.flush()
         enrollment = session.get(Enrollment, progress.enrollment_id)
@@ -256,7 +256,7 @@ def close_by_id(session: Session, user_id: int, playback_id: str, policy: Policy
 def close_stale_playbacks(session: Session, user_id: int, policy: Policy, now: datetime | None = None) -> None:
     """Closes this teacher's playbacks that stopped reporting (tab closed, phone locked)."""
     now = now or clock.now()
-    cutoff = now - timedelta(seconds=policy.lease_seconds)
+    cutoff = now - timedelta(seconds=policy.viewing.lease_seconds)
     for playback in session.scalars(
         select(PlaybackSession)
         .where(

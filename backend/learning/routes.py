@@ -146,15 +146,15 @@ def start_playback(lesson_id: int, body: PlaybackIn, session: WriteSessionDep, u
     started = playbacks.start_playback(session, user.id, lesson_id, policy, body.start_ms)
     return PlaybackOut(
         playback_id=started.playback.id,
-        heartbeat_seconds=policy.heartbeat_seconds,
+        heartbeat_seconds=policy.viewing.heartbeat_seconds,
         start_ms=started.playback.last_position_ms,
         duration_ms=started.lesson.duration_ms or 0,
         covered_ms=started.progress.covered_ms,
         coverage=started.progress.coverage,
         lesson_credited_ms=started.progress.credited_ms,
-        coverage_threshold=policy.coverage_threshold,
-        max_playback_rate=policy.max_playback_rate,
-        allow_seek_ahead=policy.allow_seek_ahead,
+        coverage_threshold=policy.viewing.coverage_threshold,
+        max_playback_rate=policy.viewing.max_playback_rate,
+        allow_seek_ahead=policy.viewing.allow_seek_ahead,
         counting=started.playback.holds_lease,
         note=None if started.playback.holds_lease else "other_playback",
     )

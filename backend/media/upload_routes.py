@@ -147,9 +147,9 @@ def upload_page(request: Request, session: SessionDep, user: AuthorUser) -> Resp
         request,
         "media/upload.html",
         {
-            "max_size": uploads.format_bytes(policy.upload_max_bytes),
-            "max_bytes": policy.upload_max_bytes,
-            "max_minutes": policy.upload_max_video_minutes,
+            "max_size": uploads.format_bytes(policy.content.upload_max_bytes),
+            "max_bytes": policy.content.upload_max_bytes,
+            "max_minutes": policy.content.upload_max_video_minutes,
         },
     )
 

@@ -182,11 +182,11 @@ def start_upload(session: Session, storage: Storage, user: User, *, filename: st
         raise InvalidInput(_("Unknown kind of upload."), fields={"kind": _("Unknown kind of upload.")})
     if size < 1:
         raise InvalidInput(_("This file is empty."), fields={"size": _("This file is empty.")})
-    if size > policy.upload_max_bytes:
+    if size > policy.content.upload_max_bytes:
         raise UploadTooLarge(
             _("This file is %(size)s; files may be at most %(limit)s. Please compress or split it."),
             size=format_bytes(size),
-            limit=format_bytes(policy.upload_max_bytes),
+            limit=format_bytes(policy.content.upload_max_bytes),
         )
     discard_stale_uploads(session, storage, owner_id=user.id)
     upload = Upload(
@@ -289,7 +289,7 @@ def prepare_completion(session: Session, user: User, upload_id: uuid.UUID | str)
             _("The file has not fully arrived: %(received)s of %(size)s bytes. Send the rest, then finish."),
             received=upload.received, size=upload.size,
         )
-    max_video_ms = load_policy(session).upload_max_video_minutes * 60_000
+    max_video_ms = load_policy(session).content.upload_max_video_minutes * 60_000
     return CompletionPlan(upload, max_video_ms, already_done=False)
 
 

@@ -5,8 +5,9 @@ log and the mentor's sign-off; and the check that every trainee homeroom teacher
   scope, not the same person, and the period's end is not before its start.
 - The meeting log is kept by the mentor or the admins; a signed-off pair takes no more entries.
 - The mentor (or an admin) signs off once; the sign-off writes one pending ledger entry for each of the two people
-  through the credits service: the log's minutes as hours (one decimal), at most `Policy.mentoring_max_hours`, in
-  `Policy.mentoring_category` and `Policy.mentoring_level`. Nobody signs off a pair they are the mentee of.
+  through the credits service: the log's minutes as hours (one decimal), at most
+  `OrganisationPolicy.mentoring_max_hours`, in `OrganisationPolicy.mentoring_category` and
+  `OrganisationPolicy.mentoring_level`. Nobody signs off a pair they are the mentee of.
 - Compliance (`trainees_without_mentor`): every teacher whose status is trainee has a pair whose period covers the
   day (signed off or not).
 Every change is audited.
@@ -207,7 +208,7 @@ def log_meeting(
 def hours_for(minutes: int, policy: Policy) -> Decimal:
     """The log's minutes as hours, rounded down to one decimal, at most the policy's cap."""
     hours = (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
-    return min(hours, policy.mentoring_max_hours)
+    return min(hours, policy.organisation.mentoring_max_hours)
 
 
 def sign_off(session: Session, actor: User, pair_id: int, note: str, policy: Policy) -> Mentorship:
@@ -224,7 +225,8 @@ def sign_off(session: Session, actor: User, pair_id: int, note: str, policy: Pol
     pair.signed_off_at, pair.sign_off_note = clock.now(), note
     for user_id in (pair.mentor_id, pair.mentee_id):
         credits.record_mentoring(
-            session, user_id=user_id, hours=hours, category=policy.mentoring_category, level=policy.mentoring_level,
+            session, user_id=user_id, hours=hours,
+            category=policy.organisation.mentoring_category, level=policy.organisation.mentoring_level,
             mentoring_ref=f"mentoring:{pair.id}", day=max(m.day for m in detail.meetings),
         )  # fmt: skip
     session.flush()

@@ -2,12 +2,14 @@
 将愿担责且考评合格的教师纳入，强化滚动培训并定期更新，储备期表现作为聘任依据).
 
 - A school nominates its teachers (a school admin their own school's; a district admin any school's). The district's
-  criteria are policy: the latest annual evaluation at least `Policy.reserve_min_evaluation` (考评合格) and the
-  teacher's willingness confirmed when `Policy.reserve_requires_willingness` (愿担责). A teacher is in the pool once.
+  criteria are policy: the latest annual evaluation at least `OrganisationPolicy.reserve_min_evaluation` (考评合格)
+  and the teacher's willingness confirmed when `OrganisationPolicy.reserve_requires_willingness` (愿担责). A teacher
+  is in the pool once.
 - Members take rolling training through assigned learning: "the reserve pool" is a group of
   `backend.organisation.assignments`; a nomination enrols the new member in the pool's assignments at once.
-- The district reviews members (定期更新; due after `Policy.reserve_review_months`): keep (继续储备), ready for
-  appointment (可聘任) or exit (退出), with reviewer, day and note. The member's status follows the latest review.
+- The district reviews members (定期更新; due after `OrganisationPolicy.reserve_review_months`): keep (继续储备),
+  ready for appointment (可聘任) or exit (退出), with reviewer, day and note. The member's status follows the latest
+  review.
 - A school appointing a 班主任 sees the candidate's pool record (`record_of`, `records_for_school`): member since,
   reviews, and the progress of their assigned courses (储备期表现作为聘任依据).
 Every change is audited (`organisation.pool_*`, in the school's log).
@@ -58,7 +60,7 @@ def _review_due(member: PoolMember, last: date | None, policy: Policy, today: da
         return False
     since = last or member.since
     months = (today.year - since.year) * 12 + today.month - since.month - (today.day < since.day)
-    return months >= policy.reserve_review_months
+    return months >= policy.organisation.reserve_review_months
 
 
 def _active(session: Session, user_id: int) -> PoolMember | None:
@@ -142,16 +144,16 @@ def nominate(
     scope.require_admin(actor)
     teacher = records.get_teacher(session, actor, teacher_id)  # another school's teacher: not found
     errors: dict[str, str] = {}
-    if policy.reserve_requires_willingness and not willing:
+    if policy.organisation.reserve_requires_willingness and not willing:
         errors["willing"] = _("Confirm that the teacher is willing to take on the work (愿担责).")
-    if policy.reserve_min_evaluation in RANK:
+    if policy.organisation.reserve_min_evaluation in RANK:
         latest = session.scalar(
             select(AnnualEvaluation.result)
             .where(AnnualEvaluation.user_id == teacher.id)
             .order_by(AnnualEvaluation.year.desc())
             .limit(1)
         )
-        if latest is None or RANK.get(latest, len(RANK)) > RANK[policy.reserve_min_evaluation]:
+        if latest is None or RANK.get(latest, len(RANK)) > RANK[policy.organisation.reserve_min_evaluation]:
             errors["teacher"] = _(
                 "The pool takes teachers whose latest annual evaluation meets the district's criterion (考评合格)."
             )

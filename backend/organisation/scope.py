@@ -29,13 +29,13 @@ def today() -> date:
 
 def school_year_of(day: date, policy: Policy) -> int:
     """The school year (学年) a day belongs to, named by the calendar year it starts in."""
-    return day.year if day.month >= policy.school_year_start_month else day.year - 1
+    return day.year if day.month >= policy.organisation.school_year_start_month else day.year - 1
 
 
 def school_year_bounds(year: int, policy: Policy) -> tuple[date, date]:
     """First and last day of a school year: 2026学年 = 2026-09-01 … 2027-08-31 (with the default start month)."""
-    first = date(year, policy.school_year_start_month, 1)
-    following = date(year + 1, policy.school_year_start_month, 1)
+    first = date(year, policy.organisation.school_year_start_month, 1)
+    following = date(year + 1, policy.organisation.school_year_start_month, 1)
     return first, date.fromordinal(following.toordinal() - 1)
 
 

@@ -3,7 +3,8 @@
 The district sets a teacher's tier (`set_tier`, district admins only), from a day on, with a reason; each change is a
 history row here, and the current tier is written to the teacher record through people's own `update_profile`, so
 every reader of `TeacherProfile.tier` (assigned learning, the integration API) sees it. A policy suggests a tier:
-trainee homeroom teachers → `Policy.tier_suggested_for_trainees` (地平线, for new and qualifying-stage teachers).
+trainee homeroom teachers → `OrganisationPolicy.tier_suggested_for_trainees` (地平线, for new and qualifying-stage
+teachers).
 The history is shown on the teacher record (a section registered with `backend.people.records.record_sections`).
 """
 
@@ -41,7 +42,7 @@ class TierHistory:
 
 def suggested_tier(status: str | None, policy: Policy) -> str | None:
     """The plan's 地平线 is for new and qualifying-stage homeroom teachers: suggested for trainees."""
-    return policy.tier_suggested_for_trainees or None if status == "trainee" else None
+    return policy.organisation.tier_suggested_for_trainees or None if status == "trainee" else None
 
 
 def history(session: Session, actor: User, teacher_id: int) -> TierHistory:

@@ -502,12 +502,12 @@ def rule_for_schools(
     results = []
     for school in schools:
         n = counts.get(school.id, 0)
-        required = n >= policy.workshop_min_classes
+        required = n >= policy.organisation.workshop_min_classes
         # A school that must have one counts only its own school workshops; a smaller one also joint workshops.
         candidates = school_workshops[school.id] + ([] if required else joint_workshops[school.id])
         best = max(candidates, key=lambda w: (members_of.get(w.id, 0), w.level == "school", -w.id), default=None)
         members = members_of.get(best.id, 0) if best else 0
-        enough = best is not None and members >= policy.workshop_min_members
+        enough = best is not None and members >= policy.organisation.workshop_min_members
         status = "met" if enough else ("not_met" if required else "not_required")
         results.append(
             WorkshopRule(
@@ -520,8 +520,8 @@ def rule_for_schools(
                 best.name if best else None,
                 best.level if best else None,
                 members,
-                policy.workshop_min_classes,
-                policy.workshop_min_members,
+                policy.organisation.workshop_min_classes,
+                policy.organisation.workshop_min_members,
             )  # fmt: skip
         )
     return results

@@ -1,11 +1,12 @@
 """Title review (职称评审) and the honour list, as pure functions of a teacher's records and the policy.
 
 DOMAIN.md, Title review and honours: the paper requirement of a senior-teacher application is waived when ALL hold
-  1. ≥ 30 years of teaching                      (`Policy.title_teaching_years`)
-  2. of them ≥ 20 years as homeroom teacher       (`Policy.title_homeroom_years`)
+  1. ≥ 30 years of teaching                      (`TitleReviewPolicy.title_teaching_years`)
+  2. of them ≥ 20 years as homeroom teacher       (`TitleReviewPolicy.title_homeroom_years`)
   3. currently a homeroom teacher
-  4. ≥ 1 "excellent" evaluation in the last 5 years (`Policy.title_excellent_within_years`)
-and homeroom teachers in post with ≥ 20 years of service receive an honour certificate (`Policy.honour_homeroom_years`).
+  4. ≥ 1 "excellent" evaluation in the last 5 years (`TitleReviewPolicy.title_excellent_within_years`)
+and homeroom teachers in post with ≥ 20 years of service receive an honour certificate
+(`TitleReviewPolicy.honour_homeroom_years`).
 
 How the dates are read (each one pinned by a test a day either side):
 - Years of teaching are completed on the anniversary: a start on 1996-09-01 completes 30 years on 2026-09-01.
@@ -20,10 +21,10 @@ How the dates are read (each one pinned by a test a day either side):
   on its anniversary exactly, 29 February included (it rolls to 1 March in a common year), and a gap moves the day
   on by its length. Years are never rounded: 19 years 364 days are 19 completed years and 364 days
   (`years_and_days`), never "20.0".
-- Which kinds count as homeroom service (`Policy.homeroom_service_kinds`, default "homeroom,rotating"): DOMAIN.md
-  names the appointed homeroom teacher 班主任 and, beside it, the deputy 副班主任 and the rotating homeroom teacher
-  轮值班主任; the trainee 见习班主任 comes before appointment (reserve pool → trainee → appointed). The plan's
-  condition is years "as homeroom teacher" (担任班主任), i.e. in charge of a class: an appointed or rotating
+- Which kinds count as homeroom service (`TitleReviewPolicy.homeroom_service_kinds`, default "homeroom,rotating"):
+  DOMAIN.md names the appointed homeroom teacher 班主任 and, beside it, the deputy 副班主任 and the rotating
+  homeroom teacher 轮值班主任; the trainee 见习班主任 comes before appointment (reserve pool → trainee → appointed).
+  The plan's condition is years "as homeroom teacher" (担任班主任), i.e. in charge of a class: an appointed or rotating
   homeroom teacher is; a deputy assists the one who is, and a trainee is not yet appointed. A district that reads
   it otherwise changes the policy, not the code.
 - "Of them": homeroom service is counted from the teaching start date on (when one is recorded).
@@ -102,7 +103,7 @@ class Review:
 
 
 def counting_kinds(policy: Policy) -> frozenset[str]:
-    return _kinds(policy.homeroom_service_kinds)
+    return _kinds(policy.title_review.homeroom_service_kinds)
 
 
 @lru_cache(maxsize=16)
@@ -182,7 +183,7 @@ def is_current(period: Period, as_of: date) -> bool:
 
 
 def evaluation_window(as_of: date, policy: Policy) -> tuple[int, int]:
-    return as_of.year - policy.title_excellent_within_years, as_of.year
+    return as_of.year - policy.title_review.title_excellent_within_years, as_of.year
 
 
 def review(
@@ -212,9 +213,10 @@ def review(
     teaching = completed_years(teaching_start, as_of)
     since = first_day(counted, teaching_start)
     years, extra = years_and_days(days, since)
+    rule = policy.title_review
     conditions = (
-        Condition("teaching", teaching >= policy.title_teaching_years, str(teaching), str(policy.title_teaching_years)),
-        Condition("homeroom", years >= policy.title_homeroom_years, str(years), str(policy.title_homeroom_years)),
+        Condition("teaching", teaching >= rule.title_teaching_years, str(teaching), str(rule.title_teaching_years)),
+        Condition("homeroom", years >= rule.title_homeroom_years, str(years), str(rule.title_homeroom_years)),
         Condition("current", current is not None, "1" if current else "0", "1"),
         Condition("excellent", len(excellent) >= 1, str(len(excellent)), "1"),
     )
@@ -242,5 +244,5 @@ def honoured(result: Review, policy: Policy) -> bool:
     return (
         result.deferral is None
         and result.current_period is not None
-        and result.homeroom_years >= policy.honour_homeroom_years
+        and result.homeroom_years >= policy.title_review.honour_homeroom_years
     )

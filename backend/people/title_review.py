@@ -137,7 +137,7 @@ def _prefilter(only: str | None, as_of: date, policy: Policy) -> list[ColumnElem
         ServicePeriod.start <= as_of,
         (ServicePeriod.end.is_(None)) | (ServicePeriod.end >= as_of),
     )
-    years = policy.honour_homeroom_years if only == "honour" else policy.title_homeroom_years
+    years = policy.title_review.honour_homeroom_years if only == "honour" else policy.title_review.title_homeroom_years
     # Years of service cannot exceed the span from the first counting period's start.
     long_enough = exists().where(
         ServicePeriod.user_id == User.id,
@@ -147,7 +147,7 @@ def _prefilter(only: str | None, as_of: date, policy: Policy) -> list[ColumnElem
     conditions = [current, long_enough]
     if only == "waiver":
         conditions.append(
-            TeacherProfile.teaching_start <= date(max(as_of.year - policy.title_teaching_years, 1), 12, 31)
+            TeacherProfile.teaching_start <= date(max(as_of.year - policy.title_review.title_teaching_years, 1), 12, 31)
         )
     return conditions
 
@@ -353,13 +353,14 @@ def sums_header(years: list[int]) -> list[str]:
 def export_workbook(session: Session, actor: User, *, as_of: date, school_id: int | None = None) -> Path:
     """Writes the district's (or school's) title-review workbook to a temporary file and returns its path."""
     policy = load_policy(session)
+    rule = policy.title_review
     years = hours_years(as_of)
     header = export_header(years)
     # The header names the policy's numbers, not the defaults, when a district admin changed them.
-    header[5] = f"条件1 从教≥{policy.title_teaching_years}年"
-    header[9] = f"条件2 班主任≥{policy.title_homeroom_years}年"
-    header[14] = f"条件4 近{policy.title_excellent_within_years}年≥1次优秀"
-    header[16] = f"荣誉证书（在岗≥{policy.honour_homeroom_years}年）"
+    header[5] = f"条件1 从教≥{rule.title_teaching_years}年"
+    header[9] = f"条件2 班主任≥{rule.title_homeroom_years}年"
+    header[14] = f"条件4 近{rule.title_excellent_within_years}年≥1次优秀"
+    header[16] = f"荣誉证书（在岗≥{rule.honour_homeroom_years}年）"
     conditions = records.teacher_filter(actor, school_id=school_id)
     scoped = select(User.id).outerjoin(TeacherProfile, TeacherProfile.user_id == User.id).where(*conditions)
     honours: list[list[Any]] = []
@@ -459,10 +460,10 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
     notes = [
         ["评审基准日", as_of.isoformat()],
         ["生成时间", clock.now().astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")],
-        ["条件1", f"从教满 {policy.title_teaching_years} 年：自从教日期起按周年计算（基准日当天满周年即计入）"],
+        ["条件1", f"从教满 {rule.title_teaching_years} 年：自从教日期起按周年计算（基准日当天满周年即计入）"],
         [
             "条件2",
-            f"担任班主任满 {policy.title_homeroom_years} 年：按任职记录的日期并集计天数，间断期不计、"
+            f"担任班主任满 {rule.title_homeroom_years} 年：按任职记录的日期并集计天数，间断期不计、"
             f"重叠期（如调动时两校交叉）只计一次；满 N 年 = 天数达到自首个任职日起至其第 N 个周年日的天数"
             f"（2月29日起算的，平年按3月1日）；年限只取整年、不进位（19年364天记为19年）",
         ],
@@ -473,14 +474,14 @@ def export_workbook(session: Session, actor: User, *, as_of: date, school_id: in
         ],
         ["计入的任职类型", "、".join(KIND_NAMES.get(k, k) for k in sorted(rules.counting_kinds(policy)))],
         ["条件3", "基准日当天有一条计入类型的任职记录在任"],
-        ["条件4", f"评审年份前 {policy.title_excellent_within_years} 个完整年度及评审当年的年度考核中至少一次优秀"],
+        ["条件4", f"评审年份前 {rule.title_excellent_within_years} 个完整年度及评审当年的年度考核中至少一次优秀"],
         ["免论文", "四项条件全部满足，且评审当年无“无正当理由拒绝担任班主任”记录"],
         [
             "暂缓",
             "学校记录的“无正当理由拒绝担任班主任”（撤销的除外）：暂缓记录所属年度的评优评先、职称及职务晋升，"
             "该年度不免论文、不列入荣誉名单；次年不受影响",
         ],
-        ["荣誉证书", f"基准日在岗且担任班主任满 {policy.honour_homeroom_years} 年"],
+        ["荣誉证书", f"基准日在岗且担任班主任满 {rule.honour_homeroom_years} 年"],
         ["学时", "仅统计状态为“已认定”（区级认定）的学时记录；冲正记录为负数并已计入；按记录所属年度与类别汇总"],
         ["追溯", "“计入的任职记录”列出每条记录的编号；学时明细见平台“学时核查”页面，按教师查看每条记录及其依据"],
     ]

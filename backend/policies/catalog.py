@@ -2,8 +2,10 @@
 
 One declaration per setting — its Chinese name (a gettext msgid), unit, the rule it comes from, the section of the
 policy page, the allowed range and, for a code, the choices — so that a new setting or a new bound (issue 14's safe
-bounds for the security settings) is one line here. The default values stay in `service.Policy`; a test checks that
-every field of `Policy` is declared here, and nothing else.
+bounds for the security settings) is one line here. The default values, and the section of `service.Policy` that
+holds each setting (the domain that reads it: `policy.viewing`, `policy.security`, …), stay in `service`'s section
+classes; a test checks that every field of every section is declared here, and nothing else. (The page's sections
+below group settings for the reader and need not match the policy's sections.)
 
 The range is what the policy page accepts (`service.parse_setting`, on the server); the browser shows it as the
 input's min/max and in words. `reason` says why a bound is where it is; a range with a reason is a safe bound (the

@@ -7,7 +7,6 @@ is an audit event with the value before and after.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +22,7 @@ from backend.kit.i18n import _, translate, translator
 from backend.kit.web import redirect, render
 from backend.policies import service
 from backend.policies.catalog import SECTIONS, SETTINGS
-from backend.policies.service import DEFAULT_POLICY, Policy
+from backend.policies.service import DEFAULT_POLICY, SECTION_OF, Policy
 
 pages = APIRouter(include_in_schema=False)
 
@@ -52,14 +51,14 @@ def _shown(name: str, value: object, _: Callable[..., str]) -> str:
 def _page(request: Request, policy: Policy, status: int = 200, **extra: object) -> Response:
     _ = translator(request.state.locale)
     rows: dict[str, dict[str, Any]] = {
-        f.name: {
-            "name": f.name,
-            "meta": SETTINGS[f.name],
-            "value": service.as_text(getattr(policy, f.name)),
-            "default": _shown(f.name, getattr(DEFAULT_POLICY, f.name), _),
-            "step": _step(getattr(DEFAULT_POLICY, f.name)),
+        name: {
+            "name": name,
+            "meta": SETTINGS[name],
+            "value": service.as_text(policy.value(name)),
+            "default": _shown(name, DEFAULT_POLICY.value(name), _),
+            "step": _step(DEFAULT_POLICY.value(name)),
         }
-        for f in fields(Policy)
+        for name in SECTION_OF
     }
     sections = [
         (key, heading, [r for r in rows.values() if SETTINGS[r["name"]].section == key]) for key, heading in SECTIONS
@@ -97,9 +96,9 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
     errors: dict[str, str] = {}
     # Several values for a setting of several choices (checkboxes), one for every other.
     submitted = {
-        f.name: ",".join(str(v).strip() for v in form.getlist(f.name) if str(v).strip())
-        for f in fields(Policy)
-        if form.get(f.name) is not None
+        name: ",".join(str(v).strip() for v in form.getlist(name) if str(v).strip())
+        for name in SECTION_OF
+        if form.get(name) is not None
     }
     for name, raw in submitted.items():
         try:
@@ -107,7 +106,7 @@ def policy_save(request: Request, form: FormDep, session: SessionDep, user: Dist
         except InvalidInput as exc:
             errors[name] = translate(request.state.locale, exc.message, **exc.params)
             continue
-        if value != getattr(current, name):
+        if value != current.value(name):
             changes[name] = value
     if errors:
         return _page(

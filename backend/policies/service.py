@@ -1,13 +1,15 @@
 """Policy: every number from the district plan and related rules (DOMAIN.md), with its default and source.
 
-District admins may override any value (rows in `policy_settings`); code reads the merged `Policy` object.
+District admins may override any value (rows in `policy_settings`, keyed by the setting's name); code reads the
+merged `Policy` object, one section per owning domain (`policy.viewing`, `policy.security`, …), loaded by
+`load_policy` alone. A domain reads its own section.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +26,23 @@ from backend.policies.models import PolicySetting
 
 
 @dataclass(frozen=True)
-class Policy:
+class InductionPolicy:
+    """Induction (credits.programs): the hours, the trainee year and the assessment before appointment."""
+
     # DOMAIN.md, Induction: at least 32 credit hours of pre-service training, covering all eight topics.
     induction_hours: Decimal = Decimal("32")
+    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher: the days served in trainee periods (their union)
+    # reach the days from the first trainee day to its anniversary (backend/people/rules.py, one definition of a year).
+    induction_trainee_years: int = 1
+    # DOMAIN.md, Induction: the assessment after training; the code of the course whose quiz is that assessment
+    # (empty: not set up yet, so nobody is shown as eligible for appointment).
+    induction_assessment_course: str = ""
+
+
+@dataclass(frozen=True)
+class ViewingPolicy:
+    """Verified viewing (learning: the judge, playbacks, the player): coverage, speed, heartbeats, attention checks."""
+
     # Issue 2: a video lesson counts as watched when this share of its unique seconds has been played.
     coverage_threshold: float = 0.9
     # DOMAIN.md, anti-idle practice: coverage may not grow faster than playback at this rate (1.0: no speed-up).
@@ -47,14 +63,14 @@ class Policy:
     lease_seconds: int = 45
     # Tolerance for timer jitter between the browser's clock and the server's, per heartbeat.
     position_slack_ms: int = 1500
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    """Annual hours and the five-year credit cycle (credits.programs): totals, categories, levels, hours per credit."""
+
     # DOMAIN.md, national rule: ≥ 360 hours per 5-year cycle, so 72 a year on average [M/L].
     annual_hours_target: Decimal = Decimal("72")
-    # DOMAIN.md, Induction: ≥ 1 year as trainee homeroom teacher: the days served in trainee periods (their union)
-    # reach the days from the first trainee day to its anniversary (backend/people/rules.py, one definition of a year).
-    induction_trainee_years: int = 1
-    # DOMAIN.md, Induction: the assessment after training; the code of the course whose quiz is that assessment
-    # (empty: not set up yet, so nobody is shown as eligible for appointment).
-    induction_assessment_course: str = ""
     # DOMAIN.md, Shanghai 14th five-year credits [H]: ≥ 36 credits per 5-year cycle (2021–2025, 2026–2030, …)...
     cycle_first_year: int = 2021
     cycle_years: int = 5
@@ -72,6 +88,13 @@ class Policy:
     workshop_counts_as_level: str = "district"
     # DOMAIN.md, national ≥ 360 hours per cycle vs Shanghai's 36 credits: 1 credit = 10 hours [L].
     hours_per_credit: Decimal = Decimal("10")
+
+
+@dataclass(frozen=True)
+class ContentPolicy:
+    """Courses and their media (catalogue, media, quizzes): credit hours a course may claim, reading speeds,
+    upload limits, quiz defaults."""
+
     default_pass_mark: int = 60
     # Issue 4: a course may claim one credit hour per this many minutes of content (checked at submit).
     minutes_per_credit_hour: int = 45
@@ -84,6 +107,12 @@ class Policy:
     upload_max_bytes: int = 2 * 1024**3
     # Issue 4, media pipeline: longer lesson videos are rejected ("over-long"), in minutes.
     upload_max_video_minutes: int = 240
+
+
+@dataclass(frozen=True)
+class SecurityPolicy:
+    """Sign-in and account security (accounts): session timeouts, login throttling, passwords, second factor."""
+
     # Issue 6, sessions (OWASP ASVS 3.3.2): idle and absolute session timeouts.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -101,6 +130,12 @@ class Policy:
     password_min_length: int = 12
     # Issue 6: school and district admins must sign in with a second factor (TOTP) unless through SSO.
     admin_totp_required: bool = True
+
+
+@dataclass(frozen=True)
+class TrainingPolicy:
+    """Offline study (training): hours of a training day, the check-in code and its window, monthly sessions."""
+
     # DOMAIN.md, related rules: an offline training day counts 6 hours, a half day 3 (one city's rule) [M].
     offline_full_day_hours: Decimal = Decimal("6")
     offline_half_day_hours: Decimal = Decimal("3")
@@ -112,6 +147,12 @@ class Policy:
     checkin_confirm_minutes: int = 10
     # DOMAIN.md, study organisation: each school holds at least 1 tiered, themed school-based session a month.
     monthly_school_sessions: int = 1
+
+
+@dataclass(frozen=True)
+class TitleReviewPolicy:
+    """Title review and honours (people): the waiver, the honour certificate, what counts as homeroom service."""
+
     # DOMAIN.md, title review: the paper requirement is waived when all hold: ≥ 30 years of teaching, of them
     # ≥ 20 years as homeroom teacher, currently homeroom teacher, ≥ 1 "excellent" evaluation in the last 5 years.
     title_teaching_years: int = 30
@@ -122,6 +163,12 @@ class Policy:
     # Which service-period kinds count as years "as homeroom teacher" (comma-separated; backend/people/rules.py
     # explains the default: the class's own homeroom teacher, appointed or on rotation; not deputy, not trainee).
     homeroom_service_kinds: str = "homeroom,rotating"
+
+
+@dataclass(frozen=True)
+class OrganisationPolicy:
+    """The homeroom organisation (organisation, issue 16): school year, workshops, tiers, mentoring, reserve pool."""
+
     # Issue 16, the homeroom organisation. A school year (学年) starts on the 1st of this month (9: September).
     school_year_start_month: int = 9
     # The plan, 二(二)2: a school with ≥ 15 classes must have a school workshop (校级工作室) of ≥ 8 members; a school
@@ -145,7 +192,47 @@ class Policy:
     reserve_review_months: int = 12
 
 
+@dataclass(frozen=True)
+class Policy:
+    """The merged policy, one section per owning domain (`policy.viewing.coverage_threshold`).
+
+    A setting keeps one flat name, its field's name, everywhere outside this object: the `policy_settings` key, the
+    `catalog.SETTINGS` key, the policy page's input and the audit log (so sections needed no migration). Which
+    section holds a setting is said once, by the section classes above (`SECTION_OF` reads it from them).
+    """
+
+    induction: InductionPolicy = field(default_factory=InductionPolicy)
+    viewing: ViewingPolicy = field(default_factory=ViewingPolicy)
+    credits: CreditPolicy = field(default_factory=CreditPolicy)
+    content: ContentPolicy = field(default_factory=ContentPolicy)
+    security: SecurityPolicy = field(default_factory=SecurityPolicy)
+    training: TrainingPolicy = field(default_factory=TrainingPolicy)
+    title_review: TitleReviewPolicy = field(default_factory=TitleReviewPolicy)
+    organisation: OrganisationPolicy = field(default_factory=OrganisationPolicy)
+
+    def value(self, name: str) -> object:
+        """A setting by its name (`policy.value("coverage_threshold")`), for code that goes through every setting."""
+        return getattr(getattr(self, SECTION_OF[name]), name)
+
+    def with_values(self, **values: Any) -> Policy:
+        """This policy with some settings changed, by name, each in its own section: how `load_policy` applies the
+        district's overrides and how tests and scripts make a policy (`DEFAULT_POLICY.with_values(lease_seconds=5)`).
+        An unknown name is a TypeError, like an unknown keyword."""
+        unknown = sorted(set(values) - SECTION_OF.keys())
+        if unknown:
+            raise TypeError(f"unknown policy settings: {', '.join(unknown)}")
+        by_section: dict[str, dict[str, Any]] = {}
+        for name, value in values.items():
+            by_section.setdefault(SECTION_OF[name], {})[name] = value
+        return replace(self, **{key: replace(getattr(self, key), **changes) for key, changes in by_section.items()})
+
+
 DEFAULT_POLICY = Policy()
+
+# Each setting's section, read from the section classes (the one place that says it); in the order of the classes.
+SECTION_OF: dict[str, str] = {
+    name.name: section.name for section in fields(Policy) for name in fields(getattr(DEFAULT_POLICY, section.name))
+}
 
 
 def out_of_bounds(name: str, value: object) -> str | None:
@@ -162,7 +249,7 @@ _cache: tuple[float, Policy] | None = None
 
 
 def _coerce(name: str, raw: object) -> object:
-    kind = type(getattr(DEFAULT_POLICY, name))
+    kind = type(DEFAULT_POLICY.value(name))
     try:
         if kind is bool:
             if isinstance(raw, str):
@@ -204,10 +291,9 @@ async def load_policy_async(conn: AsyncConnection) -> Policy:
 
 
 def policy_from_rows(rows: Iterable[tuple[str, object]]) -> Policy:
-    known = {f.name for f in fields(Policy)}
     # Any: each value was coerced to its field's own type by _coerce.
-    changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in known}
-    return replace(DEFAULT_POLICY, **changes)
+    changes: dict[str, Any] = {k: _coerce(k, v) for k, v in rows if k in SECTION_OF}
+    return DEFAULT_POLICY.with_values(**changes)
 
 
 def parse_setting(name: str, raw: str) -> object:
@@ -224,7 +310,7 @@ def parse_setting(name: str, raw: str) -> object:
         if not picked or any(code not in codes for code in picked):
             raise InvalidInput("Choose from the list.")
         raw = ",".join(code for code in codes if code in picked)  # stored in the list's order, no duplicates
-    kind = type(getattr(DEFAULT_POLICY, name))
+    kind = type(DEFAULT_POLICY.value(name))
     try:
         value = _coerce(name, raw)
     except InvalidInput:
@@ -245,10 +331,10 @@ def parse_setting(name: str, raw: str) -> object:
 
 def set_policy(session: Session, key: str, value: object, actor_id: int | None) -> Policy:
     """Changes one policy value, audited ("policy.set", with the value before and after), whoever calls it."""
-    if key not in {f.name for f in fields(Policy)}:
+    if key not in SECTION_OF:
         raise InvalidInput("Unknown policy %(name)s", name=key)
     coerced = _coerce(key, value)
-    before = getattr(load_policy(session), key)
+    before = load_policy(session).value(key)
     problem = out_of_bounds(key, coerced)
     if problem:
         raise InvalidInput(_("Please correct the marked fields."), fields={key: problem})
@@ -280,4 +366,6 @@ def forget_cached_policy() -> None:
 
 
 def policy_as_dict(policy: Policy) -> dict[str, object]:
-    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(policy).items()}
+    """Every setting by its name (flat, as stored), Decimals as text."""
+    values = {name: policy.value(name) for name in SECTION_OF}
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}

@@ -142,7 +142,7 @@ def compliance(session: Session, schools: list[School], year: int, policy: Polic
             Qualifying(sid, title, theme, tier, day, int(attendees))
         )
     today = clock.now().astimezone(SHANGHAI).date()
-    needed = policy.monthly_school_sessions
+    needed = policy.training.monthly_school_sessions
     result = []
     for school in schools:
         months = []

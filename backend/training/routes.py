@@ -191,15 +191,15 @@ def show_code(request: Request, session_id: int, session: SessionDep, user: Runn
         "state": state,
         "window": window,
         "attendees": service.attendee_count(session, ts),
-        "wait": policy.checkin_code_seconds,
+        "wait": policy.training.checkin_code_seconds,
     }
     if state == "open":
-        code = checkin.code_for(_secret(request), ts.id, checkin.step_at(now, policy.checkin_code_seconds))
+        code = checkin.code_for(_secret(request), ts.id, checkin.step_at(now, policy.training.checkin_code_seconds))
         url = str(request.url_for("scan_code", code=code))
         context["url"] = url
         label = translate(request_locale(request), _("Check-in code for %(title)s"), title=ts.title)
         context["qr_svg"] = Markup(checkin.qr_svg(url, label))  # noqa: S704  # nosec B704 - segno escapes the title
-        context["wait"] = checkin.seconds_to_next_step(now, policy.checkin_code_seconds) + 1
+        context["wait"] = checkin.seconds_to_next_step(now, policy.training.checkin_code_seconds) + 1
     return render(request, "training/qr.html", context, block="code")
 
 
@@ -209,14 +209,14 @@ def scan_code(request: Request, code: str, session: SessionDep, user: OptionalUs
     (`user` only resolves the viewer, so an error page shows who is logged in.)"""
     policy = load_policy(session)
     now = clock.now()
-    scanned = checkin.verify_code(_secret(request), code, now, policy.checkin_code_seconds)
+    scanned = checkin.verify_code(_secret(request), code, now, policy.training.checkin_code_seconds)
     ts = service.get_training_session(session, scanned.session_id)
     service.require_open(ts, policy, now)
     response = RedirectResponse(f"/training/sessions/{ts.id}/checkin", status_code=303)
     response.set_cookie(
         checkin.SCAN_COOKIE,
         checkin.scan_proof(_secret(request), ts.id, now),
-        max_age=policy.checkin_confirm_minutes * 60,
+        max_age=policy.training.checkin_confirm_minutes * 60,
         httponly=True,
         samesite="lax",
         secure=request.app.state.settings.cookie_secure,
@@ -242,7 +242,7 @@ def _checkin_page(
         request.cookies.get(checkin.SCAN_COOKIE),
         ts.id,
         clock.now(),
-        policy.checkin_confirm_minutes * 60,
+        policy.training.checkin_confirm_minutes * 60,
     )
     return render(
         request,
@@ -274,7 +274,7 @@ def confirm_checkin(request: Request, session_id: int, session: SessionDep, user
         request.cookies.get(checkin.SCAN_COOKIE),
         ts.id,
         clock.now(),
-        policy.checkin_confirm_minutes * 60,
+        policy.training.checkin_confirm_minutes * 60,
     )
     try:
         if service.attendance_of(session, ts, user.id) is None and not fresh:
@@ -317,7 +317,7 @@ def compliance_page(
             "state_labels": compliance.STATE_LABELS,
             # Translated once for the district grid's 600 cells.
             "state_text": {k: translate(request_locale(request), v) for k, v in compliance.STATE_LABELS.items()},
-            "needed": policy.monthly_school_sessions,
+            "needed": policy.training.monthly_school_sessions,
             "district": user.role == Role.district_admin,
         },
     )

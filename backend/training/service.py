@@ -180,9 +180,9 @@ def _parse(form: dict[str, Any], actor: User, policy: Policy) -> tuple[dict[str,
         errors["end_time"] = _("The session must end after it starts.")
     duration = _text(form, "duration")
     if duration == "full":
-        values["hours"] = policy.offline_full_day_hours
+        values["hours"] = policy.training.offline_full_day_hours
     elif duration == "half":
-        values["hours"] = policy.offline_half_day_hours
+        values["hours"] = policy.training.offline_half_day_hours
     else:
         try:
             hours = Decimal(_text(form, "hours"))
@@ -322,7 +322,7 @@ class Window:
 def checkin_window(ts: TrainingSession, policy: Policy) -> Window:
     """Attendance is recorded only once the session has started (issue 13: hours for a session that has not taken
     place are not hours), and until a grace period after its end."""
-    grace = timedelta(minutes=policy.checkin_grace_minutes)
+    grace = timedelta(minutes=policy.training.checkin_grace_minutes)
     return Window(starts_at(ts), ends_at(ts) + grace)
 
 

@@ -37,7 +37,7 @@ def test_the_policy_page_refuses_unsafe_security_numbers_with_the_reason(client,
     # The reason is the field's own error, not only the note the page always shows under the input.
     error = re.search(rf'<p class="field-error" id="e-{name}">([^<]*)</p>', refused.text)
     assert error is not None and reason in error.group(1)
-    assert getattr(load_policy(session), name) == getattr(Policy(), name)
+    assert load_policy(session).value(name) == Policy().value(name)
     with pytest.raises(InvalidInput) as raised:
         set_policy(session, name, value, None)
     assert raised.value.fields == {name: SETTINGS[name].reason}
@@ -50,7 +50,7 @@ def test_every_security_number_has_one_declared_bound_that_the_service_enforces(
         if meta.control == "switch":
             assert out_of_bounds(name, False) == meta.reason and out_of_bounds(name, True) is None
             continue
-        kind = type(getattr(Policy(), name))
+        kind = type(Policy().value(name))
         assert meta.minimum is not None and meta.maximum is not None
         for outside in (meta.minimum - 1, meta.maximum + 1):
             with pytest.raises(InvalidInput) as raised:
@@ -68,4 +68,5 @@ def test_security_numbers_may_be_tightened(client, session) -> None:
     r = client.post("/admin/policy", data={"csrf_token": token, "password_min_length": "16",
                                            "session_idle_minutes": "15"}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
-    assert (load_policy(session).password_min_length, load_policy(session).session_idle_minutes) == (16, 15)
+    security = load_policy(session).security
+    assert (security.password_min_length, security.session_idle_minutes) == (16, 15)

@@ -242,15 +242,13 @@ def test_district_admin_changes_a_policy_and_the_progress_page_follows(client, s
 def test_policy_page_names_every_setting_in_chinese_with_unit_rule_range_and_a_fitting_control(
     client, session, people
 ) -> None:
-    from dataclasses import fields
-
     from markupsafe import escape
 
     from backend.kit.i18n import translate
     from backend.policies.catalog import SETTINGS
-    from backend.policies.service import Policy
+    from backend.policies.service import SECTION_OF
 
-    assert set(SETTINGS) == {f.name for f in fields(Policy)}  # one declaration per setting, no more, no fewer
+    assert set(SETTINGS) == set(SECTION_OF)  # one declaration per setting, no more, no fewer (tests/policies)
     login(client, people["district"].username)
     page = client.get("/admin/policy").text
     zh = lambda msgid: str(escape(translate("zh_CN", msgid)))  # noqa: E731
@@ -279,12 +277,13 @@ def test_policy_ranges_are_checked_on_the_server_and_nothing_is_saved_on_error(c
     assert bad.status_code == 422
     assert "Enter a number from 0.5 to 1." in bad.text and "Enter a whole number." in bad.text
     assert bad.text.count("Choose from the list.") == 2
-    assert load_policy(session).cycle_credits == Decimal("36")  # all or nothing
+    assert load_policy(session).credits.cycle_credits == Decimal("36")  # all or nothing
     ok = {"csrf_token": token, "homeroom_service_kinds": ["", "rotating", "deputy", "homeroom"],
           "allow_seek_ahead": "true", "coverage_threshold": "0.95"}  # fmt: skip
     assert client.post("/admin/policy", data=ok, follow_redirects=False).status_code == 303
     policy = load_policy(session)
-    assert policy.homeroom_service_kinds == "homeroom,deputy,rotating" and policy.allow_seek_ahead is True
-    assert policy.coverage_threshold == 0.95
+    assert policy.title_review.homeroom_service_kinds == "homeroom,deputy,rotating"
+    assert policy.viewing.allow_seek_ahead is True
+    assert policy.viewing.coverage_threshold == 0.95
     none_ticked = client.post("/admin/policy", data={"csrf_token": token, "homeroom_service_kinds": ""})
     assert none_ticked.status_code == 422 and "Choose from the list." in none_ticked.text

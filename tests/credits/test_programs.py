@@ -4,7 +4,6 @@ hour and to the day. Only certified hours decide; pending ones are shown as awai
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -120,7 +119,7 @@ def test_the_assessment_counts_once_the_district_names_it_and_the_teacher_passes
     assert quiz is not None
     unset = programs.induction_program(session, teacher.id, DEFAULT_POLICY, TODAY)
     assert _check(unset, "assessment").met is False
-    policy = replace(DEFAULT_POLICY, induction_assessment_course=exam.code)
+    policy = DEFAULT_POLICY.with_values(induction_assessment_course=exam.code)
     quizzes.submit_attempt(session, quiz, teacher.id, wrong_answers(quiz))
     assert _check(programs.induction_program(session, teacher.id, policy, TODAY), "assessment").met is False
     quizzes.submit_attempt(session, quiz, teacher.id, correct_answers(quiz))
@@ -166,7 +165,7 @@ def test_trainee_periods_add_up_across_a_gap_and_an_overlap_counts_once(session:
     _period(session, teacher, "homeroom", date(2020, 1, 1))
     check = _check(programs.induction_program(session, teacher.id, DEFAULT_POLICY, TODAY), "trainee")
     assert (check.have, check.met) == ("397", True)
-    short = replace(DEFAULT_POLICY, induction_trainee_years=2)
+    short = DEFAULT_POLICY.with_values(induction_trainee_years=2)
     assert _check(programs.induction_program(session, teacher.id, short, TODAY), "trainee").met is False
 
 
@@ -178,7 +177,7 @@ def test_everything_met_makes_the_teacher_eligible_for_appointment(session: Sess
     assert quiz is not None
     quizzes.submit_attempt(session, quiz, teacher.id, correct_answers(quiz))
     _period(session, teacher, "trainee", date(2025, 9, 1), date(2026, 8, 31))
-    policy = replace(DEFAULT_POLICY, induction_assessment_course=course.code)
+    policy = DEFAULT_POLICY.with_values(induction_assessment_course=course.code)
     assert programs.induction_program(session, teacher.id, policy, TODAY).met is True
 
 
@@ -289,7 +288,7 @@ def test_last_cycles_credits_and_pending_hours_do_not_count(session: Session) ->
 def test_the_hour_to_credit_conversion_is_a_setting(session: Session) -> None:
     teacher = make_user(session)
     _complete_cycle(session, teacher)
-    twelve = replace(DEFAULT_POLICY, hours_per_credit=Decimal("12"))
+    twelve = DEFAULT_POLICY.with_values(hours_per_credit=Decimal("12"))
     result = programs.cycle_program(session, teacher.id, twelve, 2026)
     assert _check(result, "total").have == "30.0" and not result.met
 
@@ -314,7 +313,7 @@ def test_the_induction_records_the_day_each_condition_was_met_and_answers_as_of(
     school_admin = make_user(session, Role.school_admin, school_code="T-01")
     district = make_user(session, Role.district_admin, school_code=None)
     course = make_course(session, tier="horizon", topics=ALL_TOPICS, hours="32")
-    policy = replace(DEFAULT_POLICY, induction_assessment_course=course.code)
+    policy = DEFAULT_POLICY.with_values(induction_assessment_course=course.code)
     _period(session, teacher, "trainee", date(2025, 9, 1))  # the year completes on 2026-09-01
 
     def at(day: str) -> None:

@@ -92,4 +92,4 @@ def test_the_demo_names_an_induction_assessment_so_the_induction_can_be_complete
 
     assert programs.assessment_problem(session, DEFAULT_POLICY) is not None  # blank: the district admin is told
     _load(session, storage)
-    assert load_policy(session).induction_assessment_course == DEMO_ASSESSMENT_COURSE == "HZ-08"
+    assert load_policy(session).induction.induction_assessment_course == DEMO_ASSESSMENT_COURSE == "HZ-08"

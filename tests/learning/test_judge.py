@@ -62,7 +62,7 @@ def test_fast_forward_earns_nothing_and_covers_nothing() -> None:
 
 
 def test_seeking_ahead_can_be_allowed_by_policy_but_the_jump_still_earns_nothing() -> None:
-    v = Viewer(policy=replace(DEFAULT_POLICY, allow_seek_ahead=True))
+    v = Viewer(policy=DEFAULT_POLICY.with_values(allow_seek_ahead=True))
     assert v.beat(15, 600).credited_ms == 0
     r = v.beat(15, 615)
     assert r.credited_ms == 15_000 and v.state.pending_coverage == [[600_000, 615_000]]
@@ -77,7 +77,7 @@ def test_playing_faster_never_finishes_sooner(rate: float) -> None:
 
 
 def test_allowed_faster_rate_still_credits_only_wall_clock_time() -> None:
-    v = Viewer(policy=replace(DEFAULT_POLICY, max_playback_rate=2.0))
+    v = Viewer(policy=DEFAULT_POLICY.with_values(max_playback_rate=2.0))
     for i in range(1, 5):
         v.beat(15, 30 * i)
     assert v.credited == 60_000  # 4 × 15 s of wall clock, though 120 s of video were covered
@@ -105,7 +105,7 @@ def test_a_script_claiming_progress_faster_than_the_clock_is_capped() -> None:
     v = Viewer()
     for _ in range(20):
         v.beat(0.5, v.state.last_position_ms / 1000 + 15)  # claims 15 s of video every half second
-    assert v.credited <= int(20 * 0.5 * 1000) + 20 * DEFAULT_POLICY.position_slack_ms
+    assert v.credited <= int(20 * 0.5 * 1000) + 20 * DEFAULT_POLICY.viewing.position_slack_ms
     assert v.credited <= (v.now - T0).total_seconds() * 1000
 
 
@@ -128,7 +128,7 @@ def test_beats_queued_offline_are_credited_once_when_they_arrive_late() -> None:
 
 
 def test_late_beats_beyond_the_window_are_not_credited() -> None:
-    v = Viewer(policy=replace(DEFAULT_POLICY, late_beat_window_seconds=30))
+    v = Viewer(policy=DEFAULT_POLICY.with_values(late_beat_window_seconds=30))
     v.beat(15, 15)
     v.beat(600, 30)  # ten minutes late
     for pos in (45, 60, 75, 90):

@@ -39,8 +39,8 @@ class Step:
 
 
 policies = st.builds(
-    lambda rate, slack, seek, late, low: replace(
-        DEFAULT_POLICY, max_playback_rate=rate, position_slack_ms=slack, allow_seek_ahead=seek,
+    lambda rate, slack, seek, late, low: DEFAULT_POLICY.with_values(
+        max_playback_rate=rate, position_slack_ms=slack, allow_seek_ahead=seek,
         late_beat_window_seconds=late, prompt_min_minutes=low, prompt_max_minutes=low * 2, prompt_answer_seconds=60,
     ),
     st.sampled_from([1.0, 1.0, 1.25, 1.5, 2.0]),
@@ -81,10 +81,10 @@ def starts(draw: st.DrawFn) -> State:
 
 
 def position(state: State, step: Step, after_ms: int, policy: Policy) -> int:
-    last, slack = state.last_position_ms, policy.position_slack_ms
+    last, slack = state.last_position_ms, policy.viewing.position_slack_ms
     moves = {
-        "honest": last + int(after_ms * policy.max_playback_rate),
-        "ahead": last + int(after_ms * policy.max_playback_rate) + min(step.amount, slack),
+        "honest": last + int(after_ms * policy.viewing.max_playback_rate),
+        "ahead": last + int(after_ms * policy.viewing.max_playback_rate) + min(step.amount, slack),
         "burst": last + min(step.amount, slack + 1),
         "jump": last + step.amount * 10,
         "back": last - step.amount,
@@ -103,7 +103,7 @@ def answer(state: State, now: datetime, policy: Policy) -> State:
     return replace(
         state, credited_ms=state.credited_ms + state.pending_ms, pending_ms=0, pending_coverage=[],
         known_coverage=known, prompt_state="none", prompt_id=None, prompt_deadline=None, bank_ms=0,
-        prompt_due_at=now + timedelta(minutes=policy.prompt_min_minutes),
+        prompt_due_at=now + timedelta(minutes=policy.viewing.prompt_min_minutes),
     )
 
 
@@ -115,7 +115,7 @@ def test_no_sequence_of_beats_outruns_the_clock_the_rate_or_the_budgets(
     state, now, client = start, T0, 1_000_000
     played_ms = credited_ms = 0  # server time while playing and visible; credit ever given (dropped included)
     ever_covered: list[list[int]] = []
-    rate = policy.max_playback_rate
+    rate = policy.viewing.max_playback_rate
     for seq, step in enumerate(plan, start=1):
         if step.answer and state.prompt_state == "open" and state.prompt_deadline and now <= state.prompt_deadline:
             state = answer(state, now, policy)
@@ -151,12 +151,13 @@ def test_no_sequence_of_beats_outruns_the_clock_the_rate_or_the_budgets(
         assert state.day_budget_ms == start.day_budget_ms - credited_ms >= 0
         assert state.lesson_budget_ms == start.lesson_budget_ms - credited_ms >= 0
         # Records fit their columns however long a playback was left open.
-        assert 0 <= verdict.rejected_ms <= MAX_ELAPSED_MS and state.bank_ms <= policy.late_beat_window_seconds * 1000
+        late_ms = policy.viewing.late_beat_window_seconds * 1000
+        assert 0 <= verdict.rejected_ms <= MAX_ELAPSED_MS and state.bank_ms <= late_ms
 
 
 @PROPERTIES
 @given(
-    start=starts(), policy=policies.filter(lambda p: p.position_slack_ms > 0),  # slack 0 refuses any jitter
+    start=starts(), policy=policies.filter(lambda p: p.viewing.position_slack_ms > 0),  # slack 0 refuses any jitter
     plan=st.lists(st.tuples(st.integers(1_000, 20_000), st.integers(0, 3)), min_size=1, max_size=40),
 )
 def test_an_honest_viewer_is_credited_what_passed_and_covers_what_was_credited(
@@ -169,9 +170,10 @@ def test_an_honest_viewer_is_credited_what_passed_and_covers_what_was_credited(
     now, played, true_position = T0, 0, 0
     for seq, (after_ms, jitter_ms) in enumerate(plan, start=1):
         played += after_ms
-        true_position += int(after_ms * policy.max_playback_rate)
+        true_position += int(after_ms * policy.viewing.max_playback_rate)
         now = T0 + timedelta(milliseconds=played - (jitter_ms if seq < len(plan) else 0))
         state = judge(state, Beat(seq, true_position, True, True), now, policy).state
     assert played - 3 - len(plan) <= state.pending_ms <= played
-    assert coverage.total(state.pending_coverage) <= state.pending_ms * policy.max_playback_rate
-    assert coverage.total(state.pending_coverage) >= true_position - 3 * policy.max_playback_rate - 2 * len(plan)
+    rate = policy.viewing.max_playback_rate
+    assert coverage.total(state.pending_coverage) <= state.pending_ms * rate
+    assert coverage.total(state.pending_coverage) >= true_position - 3 * rate - 2 * len(plan)

@@ -5,7 +5,6 @@ Pure functions of the records: no database needed.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -112,7 +111,7 @@ def test_deputy_and_trainee_years_do_not_count_but_rotating_years_do() -> None:
 
 
 def test_the_kinds_that_count_are_policy() -> None:
-    policy = replace(DEFAULT_POLICY, homeroom_service_kinds="homeroom,rotating,deputy")
+    policy = DEFAULT_POLICY.with_values(homeroom_service_kinds="homeroom,rotating,deputy")
     result = review(None, [period("2000-09-01", kind="deputy")], [], date(2026, 9, 1), policy)
     assert result.condition("homeroom").met and result.condition("current").met
 
@@ -218,7 +217,7 @@ def test_nineteen_years_and_364_days_are_19_years_not_20() -> None:
 @pytest.mark.parametrize(("as_of", "expected"), [("2025-02-28", False), ("2025-03-01", True)])
 def test_homeroom_years_from_29_february_complete_on_1_march(as_of: str, expected: bool) -> None:
     """The same anniversary rule as the teaching years and the trainee year: 21 years from 29 February 2004."""
-    policy = replace(POLICY, title_homeroom_years=21)
+    policy = POLICY.with_values(title_homeroom_years=21)
     result = review(None, [period("2004-02-29")], [], date.fromisoformat(as_of), policy)
     assert result.condition("homeroom").met is expected
 

@@ -218,7 +218,7 @@ def build_world(session: Session, storage: Storage, secret_key: str, session_coo
         },
         policy,
     )
-    code = checkin.code_for(secret_key, ts.id, checkin.step_at(clock.now(), policy.checkin_code_seconds))
+    code = checkin.code_for(secret_key, ts.id, checkin.step_at(clock.now(), policy.training.checkin_code_seconds))
 
     # School B's organisation (issue 16): a class with the teacher as its 班主任, a school workshop hosted by the
     # trainer with the teacher as a member.
