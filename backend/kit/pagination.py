@@ -2,8 +2,8 @@
 
 Every admin list pages the same way: `PAGE_SIZE` rows a page, a page number past the end shows the last page
 (`clamp_page`), and `paginate` turns an ordered SQLAlchemy select into a `Page` (count, clamp, limit/offset) in one
-call. A list judged in Python (a filter no SQL can say) cuts its rows with `slice_page`. The pager that shows a
-`Page` is `web/templates/partials/pager.html`; the query-string filters the lists share are read by `kit/lists.py`.
+call. A list judged in Python (a filter no SQL can say) cuts its rows with `slice_page`. The `pager` macro of
+`web/templates/partials/lists.html` shows a `Page`; `kit/lists.py` reads the query-string filters the lists share.
 """
 
 from __future__ import annotations

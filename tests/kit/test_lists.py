@@ -61,8 +61,11 @@ def test_filters_that_cannot_be_read_are_ignored_and_impossible_dates_are_refuse
     assert lists.text("  abcdef  ", max_length=4) == "abcd"
     assert lists.number(" 12 ") == 12 and lists.number("x") is None and lists.number("-3") is None
     assert lists.number("²") is None  # a digit to str.isdigit, not to int()
-    assert lists.number(str(2**31)) is None  # no id or page is that large; it would overflow the column
+    with pytest.raises(InvalidInput):  # no id column holds it: refused, as the database would refuse it
+        lists.number(str(2**31))
+    assert lists.number(str(2**31 - 1)) == 2**31 - 1
     assert lists.page_number(None) == 1 and lists.page_number("0") == 1 and lists.page_number("7") == 7
+    assert lists.page_number("9" * 5000) == 10**18  # clamped to the last page when paged; int() would refuse it
     assert lists.choice("pending", ("pending", "verified")) == "pending"
     assert lists.choice("all", ("pending",)) is None
     assert lists.year("2031", default=2026) == 2031 and lists.year("1999", default=2026) == 2026
