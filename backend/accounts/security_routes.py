@@ -7,23 +7,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from backend.accounts import oidc, service, totp
 from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import client_address, set_session_cookie, stage_target
-from backend.accounts.scope import school_scope
 from backend.db import SessionDep
+from backend.kit import lists
 from backend.kit.errors import AppError, InvalidInput, NotFound
 from backend.kit.i18n import _, translate
-from backend.kit.pagination import Page, clamp_page
 from backend.kit.web import redirect, render, same_origin_path
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-PAGE_SIZE = 25
 
 
 def _cookie(request: Request) -> str | None:
@@ -238,23 +236,13 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
 # --- admins: accounts of their scope ------------------------------------------------------------------------------
 
 
-def _scoped(query, admin: User):  # type: ignore[no-untyped-def]
-    if admin.role == Role.district_admin:
-        return query
-    return query.where(school_scope(admin), User.role == Role.teacher)
-
-
 @pages.get("/admin/users")
-def users_page(request: Request, session: SessionDep, admin: AdminUser, q: str = "", page: int = 1) -> Response:
-    query = _scoped(select(User), admin)
-    if q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
-    items = list(session.scalars(query.order_by(User.username).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    return render(request, "accounts/users.html", {"page": Page(items, number, PAGE_SIZE, total), "q": q},
-                  block="results")  # fmt: skip
+def users_page(
+    request: Request, session: SessionDep, admin: AdminUser, q: str | None = None, page: str | None = None
+) -> Response:
+    query = lists.text(q)
+    result = service.accounts_page(session, admin, query=query, page=lists.page_number(page))
+    return render(request, "accounts/users.html", {"page": result, "q": query}, block="results")
 
 
 def _managed(session: SessionDep, admin: User, user_id: int) -> User:

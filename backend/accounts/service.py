@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts import credentials, scope, throttle, totp
@@ -27,6 +27,7 @@ from backend.db import end_read_snapshot
 from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from backend.kit.i18n import _
+from backend.kit.pagination import Page, paginate
 from backend.policies.service import Policy, load_policy
 
 ADMIN_ROLES = frozenset({Role.school_admin, Role.district_admin})
@@ -295,6 +296,18 @@ def may_manage(actor: User, target: User) -> bool:
     if actor.role == Role.district_admin:
         return True
     return target.role == Role.teacher and scope.in_school_scope(actor, target)
+
+
+def accounts_page(session: Session, actor: User, *, query: str = "", page: int = 1) -> Page[User]:
+    """The accounts an admin may open, by username: a district admin every account, a school admin the teachers of
+    their school (the same rule as `may_manage`); `query` matches the username or the name."""
+    accounts = select(User)
+    if actor.role != Role.district_admin:
+        accounts = accounts.where(scope.school_scope(actor), User.role == Role.teacher)
+    if query.strip():
+        like = f"%{query.strip()}%"
+        accounts = accounts.where(or_(User.username.ilike(like), User.display_name.ilike(like)))
+    return paginate(session, accounts.order_by(User.username), page, scalars=True)
 
 
 def reset_password(session: Session, actor: User, target: User, address: str | None) -> str:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.kit import clock
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, paginate
 
 # Keys that must never reach the log, whatever a caller passes in before/after.
 _SECRET_KEYS = frozenset({"password", "password_hash", "token", "token_hash", "secret", "id_number", "totp_secret"})
@@ -91,7 +91,6 @@ def page_of_events(
     since: datetime | None = None,
     until: datetime | None = None,
     number: int = 1,
-    size: int = 50,
 ) -> Page[EventRow]:
     """One page of the log, newest first, for the district admins' audit page (filters combine)."""
     query = select(AuditEvent, User.display_name, User.username).outerjoin(User, User.id == AuditEvent.actor_id)
@@ -103,9 +102,5 @@ def page_of_events(
         query = query.where(AuditEvent.at >= since)
     if until is not None:
         query = query.where(AuditEvent.at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    number = clamp_page(number, total, size)
-    rows = session.execute(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).offset((number - 1) * size).limit(size)
-    ).all()
-    return Page([EventRow(e, name, login) for e, name, login in rows], number, size, total)
+    found = paginate(session, query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), number)
+    return found.map(lambda row: EventRow(*row))

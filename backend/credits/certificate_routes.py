@@ -13,7 +13,7 @@ from backend.accounts.models import User
 from backend.credits import certificates
 from backend.credits.certificate_models import Certificate
 from backend.db import SessionDep
-from backend.kit import clock, ratelimit
+from backend.kit import clock, lists, ratelimit
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _, translate
 from backend.kit.web import is_htmx, redirect, render, request_locale
@@ -98,7 +98,7 @@ def _admin_page(
         "credits/admin_certificates.html",
         {
             "page": certificates.admin_list(session, user, query=q, page=page),
-            "q": (q or "").strip(),
+            "q": lists.text(q),
             "kinds": certificates.KINDS,
             "values": values or {"year": str(clock.local_year(clock.now()) - 1)},
             "errors": errors or {},
@@ -113,8 +113,7 @@ def _admin_page(
 def admin_certificates(
     request: Request, session: SessionDep, user: AdminUser, q: str | None = None, page: str | None = None
 ) -> Response:
-    number = int(page) if page and page.isdigit() else 1
-    return _admin_page(request, session, user, q=q, page=number)
+    return _admin_page(request, session, user, q=q, page=lists.page_number(page))
 
 
 @pages.post("/admin/certificates/year")

@@ -26,7 +26,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +40,7 @@ from backend.credits.certificate_models import Certificate
 from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, paginate
 from backend.learning import service as learning
 from backend.people.models import School, TeacherProfile
 from backend.people.records import scope, teacher_filter
@@ -51,7 +51,6 @@ NUMBER_PREFIX = "SJBZR"  # 松江班主任
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 NUMBER_RE = re.compile(rf"^{NUMBER_PREFIX}-\d{{4}}-[{NUMBER_ALPHABET}]{{8}}$")
 REASON_MAX = 500
-PAGE_SIZE = 50
 
 KINDS = {
     "course": _("Course completion certificate"),
@@ -405,15 +404,13 @@ def admin_list(session: Session, actor: User, *, query: str | None = None, page:
         conditions.append(
             or_(Certificate.number == q.upper(), Certificate.holder_name.like(like), User.username.like(like))
         )
-    base = select(Certificate, User.username).join(User, User.id == Certificate.user_id).where(*conditions)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
-    rows = session.execute(
-        base.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-        .offset((number - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
-    ).all()
-    return Page([AdminRow(c, u) for c, u in rows], number, PAGE_SIZE, total)
+    rows = (
+        select(Certificate, User.username)
+        .join(User, User.id == Certificate.user_id)
+        .where(*conditions)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+    )
+    return paginate(session, rows, page).map(lambda row: AdminRow(*row))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from backend.accounts.models import Role, User
 from backend.catalogue.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
 from backend.credits import external, hours, programs, workflow
 from backend.db import SessionDep
-from backend.kit import clock
+from backend.kit import clock, lists
 from backend.kit.errors import AppError, InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
@@ -39,22 +39,15 @@ DONE_LABELS = {"verify": _("verified"), "certify": _("certified"), "reject": _("
 LEVEL_LABELS = {level.code: level.name for level in CREDIT_LEVELS}
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
-
-
 def _filters(actor: User, params: dict[str, str]) -> workflow.QueueFilters:
     """Filters from the query string; anything unparseable is ignored rather than an error page."""
-    status = params.get("status") or workflow.default_status(actor)
-    category = params.get("category") or None
-    source = params.get("source") or None
     return workflow.QueueFilters(
-        status=status if status in workflow.STATUSES else None,
-        school_id=_int(params.get("school")),
-        year=_int(params.get("year")),
-        category=category if category in hours.CATEGORIES else None,
-        source=source if source in workflow.SOURCES else None,
-        q=(params.get("q") or "").strip()[:64] or None,
+        status=lists.choice(params.get("status") or workflow.default_status(actor), workflow.STATUSES),
+        school_id=lists.number(params.get("school")),
+        year=lists.number(params.get("year")),
+        category=lists.choice(params.get("category"), hours.CATEGORIES),
+        source=lists.choice(params.get("source"), workflow.SOURCES),
+        q=lists.text(params.get("q"), max_length=64) or None,
     )
 
 
@@ -70,7 +63,7 @@ def _queue_page(
     reason: str = "",
 ) -> Response:
     filters = _filters(user, params)
-    page = workflow.queue(session, user, filters, _int(params.get("page")) or 1)
+    page = workflow.queue(session, user, filters, lists.page_number(params.get("page")))
     titles = workflow.source_titles(session, [(row.source, row.source_ref) for row in page.items])
     this_year = clock.local_year(clock.now())
     return render(
@@ -98,9 +91,7 @@ def _queue_page(
             "reason": reason,
             # Issue 13: the district admin is told when nobody can complete the induction, and why.
             "assessment_problem": (
-                programs.assessment_problem(session, load_policy(session))
-                if user.role == Role.district_admin
-                else None
+                programs.assessment_problem(session, load_policy(session)) if user.role == Role.district_admin else None
             ),
         },
         block="results",

@@ -29,12 +29,11 @@ from backend.credits.models import ExternalRecord, LedgerEntry, LedgerEntryEvent
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, paginate
 from backend.notices import service as notices
 from backend.people.models import School
 from backend.people.records import scope
 
-PAGE_SIZE = 50
 NAMED_TEACHERS = 500  # a name search resolved to at most this many teachers before reading the ledger
 COUNT_CAP = 10_000  # queue pages count and page this far; narrower filters reach the rest
 MAX_BULK = 500
@@ -284,7 +283,7 @@ class QueueRow:
 
 
 def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -> Page[QueueRow]:
-    """Entries in the actor's scope matching the filters, newest first, `PAGE_SIZE` a page.
+    """Entries in the actor's scope matching the filters, newest first, a page at a time.
 
     Bounded work whatever the ledger's size: the newest-first order walks an index that starts with the filtered
     columns ((created_at), (status, created_at), (status, year, created_at), (year, created_at), or a teacher's
@@ -318,7 +317,6 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
     if on_teacher:
         matching = matching.join(User, User.id == LedgerEntry.user_id).where(*on_teacher)
     total = session.scalar(select(func.count()).select_from(matching.limit(COUNT_CAP + 1).subquery())) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
     # The page's ids first (an index walk, even at the deepest offset), then the display columns for those 50.
     newest_first = (LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
     if on_teacher and total <= COUNT_CAP:
@@ -329,9 +327,10 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
         page_ids = select(few.c.id).order_by(few.c.created_at.desc(), few.c.id.desc())
     else:
         page_ids = matching.order_by(*newest_first)
-    ids = [i for (i,) in session.execute(page_ids.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE))] if total else []
+    found = paginate(session, page_ids, page, scalars=True, total=total)
+    ids = found.items
     rows = session.execute(_row_query().where(LedgerEntry.id.in_(ids)).order_by(*newest_first)) if ids else []
-    return Page([QueueRow(*tuple(row)) for row in rows], number=number, size=PAGE_SIZE, total=total)
+    return found.with_items([QueueRow(*tuple(row)) for row in rows])
 
 
 def history(session: Session, entry_id: int) -> list[LedgerEntryEvent]:

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from backend.accounts.deps import AdminUser
 from backend.db import SessionDep
 from backend.evidence import service
+from backend.kit import lists
 from backend.kit.web import render
 from backend.people import records
 
@@ -29,15 +30,14 @@ def hours_page(
     page: str | None = None,
 ) -> Response:
     # Filters come from links and a GET form: anything unparseable is ignored rather than an error page.
-    school_id = int(school) if school and school.isdigit() else None
-    number = int(page) if page and page.isdigit() else 1
-    result = service.credited_hours(session, user, query=q, school_id=school_id, page=number)
+    school_id = lists.number(school)
+    result = service.credited_hours(session, user, query=q, school_id=school_id, page=lists.page_number(page))
     return render(
         request,
         "evidence/hours.html",
         {
             "page": result,
-            "q": (q or "").strip(),
+            "q": lists.text(q),
             "school_id": school_id,
             "schools": records.schools_to_filter(session, user),
         },

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
@@ -25,10 +25,9 @@ from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, paginate
 from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
 
-PAGE_SIZE = 50
 STATUSES = ("reserve", "trainee", "appointed")
 PERIOD_KINDS = ("homeroom", "deputy", "trainee", "rotating")
 RESULTS = ("excellent", "qualified", "basic", "unqualified")
@@ -101,10 +100,7 @@ def list_teachers(
     session: Session, actor: User, *, query: str | None = None, school_id: int | None = None, page: int = 1
 ) -> Page[TeacherRow]:
     conditions = teacher_filter(actor, query=query, school_id=school_id)
-    base = select(User).outerjoin(TeacherProfile, TeacherProfile.user_id == User.id).where(*conditions)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
-    rows = session.execute(
+    rows = (
         select(
             User.id,
             User.display_name,
@@ -118,10 +114,8 @@ def list_teachers(
         .outerjoin(School, School.id == User.school_id)
         .where(*conditions)
         .order_by(School.code, TeacherProfile.staff_no, User.id)
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    ).all()
-    return Page([TeacherRow(*row) for row in rows], number, PAGE_SIZE, total)
+    )
+    return paginate(session, rows, page).map(lambda row: TeacherRow(*row))
 
 
 @dataclass

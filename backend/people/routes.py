@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, UploadFile
 from backend.accounts.deps import AdminUser
 from backend.accounts.models import User
 from backend.db import SessionDep
+from backend.kit import lists
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
@@ -41,10 +42,6 @@ LABELS = {
 
 def _values(form: FormData) -> dict[str, str]:
     return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-
-
-def _number(raw: str | None, default: int | None = None) -> int | None:
-    return int(raw) if raw and raw.isdigit() else default
 
 
 def _attachment_headers(filename: str) -> dict[str, str]:
@@ -68,15 +65,15 @@ def teachers_page(
     school: str | None = None,
     page: str | None = None,
 ) -> Response:
-    school_id = _number(school)
-    result = records.list_teachers(session, user, query=q, school_id=school_id, page=_number(page, 1) or 1)
+    school_id = lists.number(school)
+    result = records.list_teachers(session, user, query=q, school_id=school_id, page=lists.page_number(page))
     return render(
         request,
         "people/teachers.html",
         LABELS
         | {
             "page": result,
-            "q": (q or "").strip(),
+            "q": lists.text(q),
             "school_id": school_id,
             "schools": records.schools_to_filter(session, user),
         },
@@ -245,10 +242,10 @@ def title_review_page(
     page: str | None = None,
 ) -> Response:
     day = title_review.parse_as_of(as_of)
-    school_id = _number(school)
-    only = only if only in title_review.FILTERS else None
+    school_id = lists.number(school)
+    only = lists.choice(only, title_review.FILTERS)
     result = title_review.review_page(
-        session, user, as_of=day, query=q, school_id=school_id, only=only, page=_number(page, 1) or 1
+        session, user, as_of=day, query=q, school_id=school_id, only=only, page=lists.page_number(page)
     )
     return render(
         request,
@@ -257,7 +254,7 @@ def title_review_page(
             "page": result.page,
             "exact": result.exact,
             "as_of": day,
-            "q": (q or "").strip(),
+            "q": lists.text(q),
             "school_id": school_id,
             "only": only,
             "schools": records.schools_to_filter(session, user),
@@ -273,7 +270,7 @@ def title_review_export(
     session: SessionDep, user: AdminUser, as_of: str | None = None, school: str | None = None
 ) -> Response:
     day = title_review.parse_as_of(as_of)
-    path = title_review.export_workbook(session, user, as_of=day, school_id=_number(school))
+    path = title_review.export_workbook(session, user, as_of=day, school_id=lists.number(school))
     return FileResponse(
         path,
         media_type=XLSX_TYPE,

@@ -22,7 +22,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
@@ -31,13 +31,12 @@ from backend.credits import hours
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.i18n import translate
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, page_size, paginate, slice_page
 from backend.kit.xlsx import Sheet, temporary_workbook
 from backend.people import declined, records, rules
 from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
 from backend.policies.service import Policy, load_policy
 
-PAGE_SIZE = 50
 STREAM_BATCH = 2000
 HOURS_YEARS = 5  # years of hours in the export: the review year and the four before it
 KIND_NAMES = {"homeroom": "班主任", "deputy": "副班主任", "trainee": "见习班主任", "rotating": "轮值班主任"}
@@ -196,12 +195,10 @@ def review_page(
     conditions = records.teacher_filter(actor, query=query, school_id=school_id) + _prefilter(only, as_of, policy)
     ordered = _teachers(conditions).order_by(School.code, TeacherProfile.staff_no, User.id)
     if only is None:
-        total = session.scalar(select(func.count()).select_from(_teachers(conditions).subquery())) or 0
-        number = clamp_page(page, total, PAGE_SIZE)
-        rows = session.execute(ordered.limit(PAGE_SIZE).offset((number - 1) * PAGE_SIZE)).all()
-        return ReviewPage(Page(_review_rows(session, list(rows), as_of, policy), number, PAGE_SIZE, total))
-    number = max(1, page)
-    wanted = number * PAGE_SIZE + 1
+        found = paginate(session, ordered, page)
+        return ReviewPage(found.with_items(_review_rows(session, found.items, as_of, policy)))
+    size = page_size()
+    wanted = max(1, page) * size + 1
     passing: list[ReviewRow] = []
     offset = 0
     while len(passing) < wanted:
@@ -209,11 +206,9 @@ def review_page(
         offset += len(chunk)
         passing.extend(r for r in _review_rows(session, chunk, as_of, policy) if _keep(r, only))
         if len(chunk) < CANDIDATE_CHUNK:
-            number = clamp_page(number, len(passing), PAGE_SIZE)
-            items = passing[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-            return ReviewPage(Page(items, number, PAGE_SIZE, len(passing)))
-    items = passing[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
-    return ReviewPage(Page(items, number, PAGE_SIZE, len(passing)), exact=False)
+            return ReviewPage(slice_page(passing, page))
+    # Judged only as far as this page and one more row: the page is whole, how many pages follow is not known yet.
+    return ReviewPage(slice_page(passing, page), exact=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------

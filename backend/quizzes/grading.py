@@ -19,7 +19,7 @@ from backend.catalogue.models import Course
 from backend.kit import clock
 from backend.kit.errors import Conflict, InvalidInput
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, clamp_page, page_size
 from backend.quizzes import events, service
 from backend.quizzes.models import Assignment, Attempt, GradeChange, Question, Quiz, Submission
 
@@ -188,8 +188,9 @@ def _submission_stmt(course_ids: list[int] | None):  # type: ignore[no-untyped-d
     return stmt if course_ids is None else stmt.where(Assignment.course_id.in_(course_ids))
 
 
-def queue(session: Session, course_ids: list[int] | None, *, page: int = 1, size: int = 20) -> Page[QueueItem]:
-    """What waits for a person, oldest first, across the given courses (None: all courses)."""
+def queue(session: Session, course_ids: list[int] | None, *, page: int = 1, size: int | None = None) -> Page[QueueItem]:
+    """What waits for a person, oldest first, across the given courses (None: all courses), a page at a time."""
+    size = page_size(size)
     if course_ids == []:
         return Page([], 1, size, 0)
     essays_total = session.scalar(select(func.count()).select_from(_essay_stmt(course_ids).subquery())) or 0

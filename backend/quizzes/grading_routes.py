@@ -16,6 +16,7 @@ from backend.accounts.deps import CurrentUser
 from backend.accounts.models import User
 from backend.catalogue import service as catalogue
 from backend.db import SessionDep
+from backend.kit import lists
 from backend.kit.errors import NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _
@@ -29,9 +30,9 @@ pages = APIRouter(include_in_schema=False)
 
 
 @pages.get("/grading")
-def grading_queue(request: Request, session: SessionDep, user: CurrentUser, page: int = 1) -> Response:
+def grading_queue(request: Request, session: SessionDep, user: CurrentUser, page: str | None = None) -> Response:
     course_ids = access.editable_course_ids(session, user)
-    queue = grading.queue(session, course_ids, page=page)
+    queue = grading.queue(session, course_ids, page=lists.page_number(page))
     essays = {
         item.id: grading.essay_questions(session, item.attempt, item.quiz)
         for item in queue.items if item.kind == "essay" and item.attempt and item.quiz
@@ -42,7 +43,7 @@ def grading_queue(request: Request, session: SessionDep, user: CurrentUser, page
     return render(
         request, "grading/queue.html",
         {"queue": queue, "essays": essays, "answers": answers, "errors": {}, "error_key": None},
-        block="queue",
+        block="results",
     )
 
 

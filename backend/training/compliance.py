@@ -24,12 +24,11 @@ from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Forbidden, NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, slice_page
 from backend.people.models import School
 from backend.policies.service import Policy
 from backend.training.models import Attendance, TrainingSession
 
-GRID_PAGE_SIZE = 50
 STATE_LABELS = {
     "met": _("Met"),
     "planned": _("Planned"),
@@ -93,11 +92,8 @@ def schools_in_scope(session: Session, actor: User) -> list[School]:
 
 
 def schools_page(session: Session, actor: User, number: int) -> Page[School]:
-    """The schools of the district grid, `GRID_PAGE_SIZE` a page, so the page stays small at district size."""
-    schools = schools_in_scope(session, actor)
-    number = clamp_page(number, len(schools), GRID_PAGE_SIZE)
-    start = (number - 1) * GRID_PAGE_SIZE
-    return Page(schools[start : start + GRID_PAGE_SIZE], number=number, size=GRID_PAGE_SIZE, total=len(schools))
+    """The schools of the district grid, a page at a time, so the page stays small at district size."""
+    return slice_page(schools_in_scope(session, actor), number)
 
 
 def school_in_scope(session: Session, actor: User, school_id: int) -> School:

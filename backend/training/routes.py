@@ -15,7 +15,7 @@ from markupsafe import Markup
 from backend.accounts.deps import AdminUser, CurrentUser, OptionalUser, RunnerUser
 from backend.accounts.models import Role, User
 from backend.db import SessionDep
-from backend.kit import clock
+from backend.kit import clock, lists
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, Forbidden, InvalidInput
 from backend.kit.forms import FormDep
@@ -38,8 +38,7 @@ NOTICES = {
 
 
 def _year(value: str | None) -> int:
-    this_year = clock.now().astimezone(SHANGHAI).year
-    return int(value) if value and value.isdigit() and 2000 <= int(value) <= 2100 else this_year
+    return lists.year(value, default=clock.now().astimezone(SHANGHAI).year)
 
 
 def _secret(request: Request) -> str:
@@ -51,16 +50,16 @@ def sessions_page(
     request: Request, session: SessionDep, user: RunnerUser, year: str | None = None, page: str | None = None
 ) -> Response:
     chosen = _year(year)
-    number = int(page) if page and page.isdigit() else 1
     return render(
         request,
         "training/list.html",
         {
-            "page": service.sessions_for(session, user, year=chosen, page=number),
+            "page": service.sessions_for(session, user, year=chosen, page=lists.page_number(page)),
             "year": chosen,
             "level_labels": service.LEVEL_LABELS,
             "sees_compliance": user.role in (Role.school_admin, Role.district_admin),
         },
+        block="results",
     )
 
 
@@ -161,9 +160,7 @@ def mark_attendance(
 
 
 @pages.post("/training/sessions/{session_id}/cancel")
-def cancel_session(
-    request: Request, session_id: int, session: SessionDep, user: RunnerUser, form: FormDep
-) -> Response:
+def cancel_session(request: Request, session_id: int, session: SessionDep, user: RunnerUser, form: FormDep) -> Response:
     ts = service.managed_training_session(session, user, session_id)
     reason = form.get("reason")
     reason = reason if isinstance(reason, str) else ""
@@ -299,10 +296,10 @@ def compliance_page(
     chosen = _year(year)
     policy = load_policy(session)
     grid = None
-    if school and school.isdigit():
-        schools = [compliance.school_in_scope(session, user, int(school))]
+    if (school_id := lists.number(school)) is not None:
+        schools = [compliance.school_in_scope(session, user, school_id)]
     elif user.role == Role.district_admin:
-        grid = compliance.schools_page(session, user, int(page) if page and page.isdigit() else 1)
+        grid = compliance.schools_page(session, user, lists.page_number(page))
         schools = grid.items
     else:
         schools = compliance.schools_in_scope(session, user)
@@ -320,4 +317,5 @@ def compliance_page(
             "needed": policy.training.monthly_school_sessions,
             "district": user.role == Role.district_admin,
         },
+        block="results",
     )

@@ -32,7 +32,7 @@ from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
-from backend.kit.pagination import Page, clamp_page
+from backend.kit.pagination import Page, paginate
 from backend.people.models import School
 from backend.policies.service import Policy
 from backend.training.models import Attendance, TrainingSession
@@ -40,7 +40,6 @@ from backend.training.models import Attendance, TrainingSession
 LEVELS = ("school", "workshop", "district")
 LEVEL_LABELS = {"school": _("School-based"), "workshop": _("Workshop"), "district": _("District")}
 MAX_HOURS = Decimal("12")
-PAGE_SIZE = 50
 ADMIN_ROLES = (Role.school_admin, Role.district_admin, Role.trainer)
 
 
@@ -266,18 +265,15 @@ def sessions_for(session: Session, actor: User, *, year: int, page: int = 1) -> 
     """The actor's sessions of a year, latest first, with their attendance counts."""
     conditions = [_scope(actor), TrainingSession.day >= date(year, 1, 1), TrainingSession.day <= date(year, 12, 31)]
     total = session.scalar(select(func.count()).select_from(TrainingSession).where(*conditions)) or 0
-    number = clamp_page(page, total, PAGE_SIZE)
-    rows = session.execute(
+    rows = (
         select(TrainingSession, School.name)
         .outerjoin(School, School.id == TrainingSession.school_id)
         .where(*conditions)
         .order_by(TrainingSession.day.desc(), TrainingSession.start_time.desc(), TrainingSession.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((number - 1) * PAGE_SIZE)
-    ).all()
-    counts = _attendee_counts(session, [ts.id for ts, _ in rows])
-    items = [SessionRow(ts, name, counts.get(ts.id, 0)) for ts, name in rows]
-    return Page(items, number=number, size=PAGE_SIZE, total=total)
+    )
+    found = paginate(session, rows, page, total=total)
+    counts = _attendee_counts(session, [ts.id for ts, _ in found.items])
+    return found.map(lambda row: SessionRow(row[0], row[1], counts.get(row[0].id, 0)))
 
 
 def titles(session: Session, ids: set[int]) -> dict[int, str]:

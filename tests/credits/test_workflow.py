@@ -16,6 +16,7 @@ from backend.audit import service as audit
 from backend.credits import hours, workflow
 from backend.credits import ledger as credits
 from backend.credits.models import LedgerEntry, LedgerRewriteRefused
+from backend.kit import pagination
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.factories import make_user
 
@@ -156,7 +157,7 @@ def test_the_database_refuses_to_rewrite_an_entry(session: Session, people, colu
 
 def test_the_queue_counts_and_pages_only_so_far_and_lists_newest_first(session: Session, people, monkeypatch) -> None:
     monkeypatch.setattr(workflow, "COUNT_CAP", 2)
-    monkeypatch.setattr(workflow, "PAGE_SIZE", 1)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1)
     entries = [_entry(session, people["teacher"], ref=f"offline:{n}") for n in range(4)]
     first = workflow.queue(session, people["school_admin"], workflow.QueueFilters(status="pending"))
     assert first.total == 3  # "more than 2"
@@ -180,7 +181,7 @@ def test_after_a_move_the_new_schools_admin_verifies_and_the_old_one_no_longer_c
 @pytest.mark.parametrize("cap", [2, 10_000])  # past the cap: the newest-first index; within it: the teachers' rows
 def test_a_schools_queue_pages_newest_first_either_way(session: Session, people, monkeypatch, clock, cap: int) -> None:
     monkeypatch.setattr(workflow, "COUNT_CAP", cap)
-    monkeypatch.setattr(workflow, "PAGE_SIZE", 1)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1)
     entries = []
     for n in range(4):
         clock.advance(60)

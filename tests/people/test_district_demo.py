@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role
 from backend.credits.models import LedgerEntry
 from backend.demo.district import load_district
+from backend.kit import pagination
 from backend.people import schools as people
 from backend.people import title_review
 from backend.people.models import ServicePeriod, TeacherProfile
@@ -88,7 +89,7 @@ def test_the_export_agrees_with_the_rules_for_every_teacher(
 def test_filtered_pages_are_judged_only_as_far_as_they_are_shown(
     client: TestClient, session: Session, district: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(title_review, "PAGE_SIZE", 5)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 5)
     monkeypatch.setattr(title_review, "CANDIDATE_CHUNK", 7)
     admin = make_user(session, Role.district_admin, school_code=None)
     first = title_review.review_page(session, admin, as_of=AS_OF, only="honour", page=1)

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
+from backend.kit import pagination
 from backend.people.models import School
 from backend.policies.service import load_policy, set_policy
 from backend.training import compliance, service
@@ -124,7 +125,7 @@ def test_teachers_and_trainers_do_not_see_compliance(client: TestClient, session
 def test_the_district_grid_is_paged_by_school(
     client: TestClient, session: Session, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(compliance, "GRID_PAGE_SIZE", 1)
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 1)
     make_user(session, Role.school_admin, school_code="S-A")
     make_user(session, Role.school_admin, school_code="S-B")
     district = make_user(session, Role.district_admin, school_code=None)
