@@ -197,8 +197,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
+    from backend.admin.policy_routes import pages as policy_pages  # issue 5, the policy page
     from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
-    from backend.policies.routes import pages as policy_pages  # issue 5, the policy page
 
     app.include_router(credits_pages)
     app.include_router(policy_pages)
@@ -220,7 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(people_integration_api, prefix="/api/v1")
     app.include_router(credits_integration_api, prefix="/api/v1")
     from backend.accounts.security_routes import pages as security_pages  # issue 6, accounts and 2FA
-    from backend.audit.routes import pages as audit_pages  # issue 6, the audit log page
+    from backend.admin.audit_routes import pages as audit_pages  # issue 6, the audit log page
 
     app.include_router(security_pages)
     app.include_router(audit_pages)

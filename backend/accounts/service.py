@@ -22,6 +22,7 @@ from backend.accounts import credentials, scope, throttle, totp
 from backend.accounts.credentials import Presented, Purpose, digest_token
 from backend.accounts.models import ApiToken, AuthSession, Role, User
 from backend.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from backend.audit import describe as audit_describe
 from backend.audit import service as audit
 from backend.db import end_read_snapshot
 from backend.kit import clock
@@ -434,3 +435,33 @@ def revoke_personal_token(session: Session, actor: User, token_id: int, address:
             school_id=owner.school_id, after={"token": token.id, "name": token.name}, address=address,
         )  # fmt: skip
     session.flush()
+
+
+def names_by_id(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Display name and login of these accounts (one query), e.g. for the actors on a page of the audit log."""
+    if not ids:
+        return {}
+    rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(ids)))
+    return {uid: (name, login) for uid, name, login in rows}
+
+
+def ids_named(session: Session, username: str) -> list[int]:
+    """The account with this login, as a list of ids (empty when there is none), for filtering by it."""
+    return list(session.scalars(select(User.id).where(User.username == username.strip())))
+
+
+def _audit_users(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    numbers = {int(i) for i in ids if i.isdigit()}
+    return {
+        str(uid): audit_describe.Subject(f"{name}（{login}）", f"/admin/users/{uid}")
+        for uid, (name, login) in names_by_id(session, numbers).items()
+    }
+
+
+def _audit_teachers(session: Session, ids: list[str]) -> dict[str, audit_describe.Subject]:
+    return {k: audit_describe.Subject(v.name, f"/admin/teachers/{k}") for k, v in _audit_users(session, ids).items()}
+
+
+# How the audit log names accounts and teachers (audit sits below accounts and imports nothing of it).
+audit_describe.register_subject("user", _audit_users)
+audit_describe.register_subject("teacher", _audit_teachers)

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.kit.i18n import _
 
@@ -170,20 +168,6 @@ class Described:
     code: str
     subject: Subject | None
     details: list[Detail]
-
-
-def _users(session: Session, ids: list[str]) -> dict[str, Subject]:
-    numbers = [int(i) for i in ids if i.isdigit()]
-    rows = session.execute(select(User.id, User.display_name, User.username).where(User.id.in_(numbers))).all()
-    return {str(uid): Subject(f"{name}（{login}）", f"/admin/users/{uid}") for uid, name, login in rows}
-
-
-def _teachers(session: Session, ids: list[str]) -> dict[str, Subject]:
-    return {k: Subject(v.name, f"/admin/teachers/{k}") for k, v in _users(session, ids).items()}
-
-
-register_subject("user", _users)
-register_subject("teacher", _teachers)
 
 
 def _text(key: str, value: Any, names: dict[tuple[str, str], Subject], _t: Callable[..., str]) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from backend.accounts import service as accounts
 from backend.accounts.deps import DistrictAdmin
 from backend.audit import service
 from backend.audit.describe import GROUPS, describe_events
+from backend.audit.models import AuditEvent
 from backend.db import SessionDep
 from backend.kit import lists
 from backend.kit.clock import SHANGHAI
@@ -17,6 +20,13 @@ from backend.kit.i18n import translator
 from backend.kit.web import render
 
 pages = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: AuditEvent
+    actor_name: str | None
+    actor_username: str | None
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -39,14 +49,16 @@ def audit_page(
     result = service.page_of_events(
         session,
         action_prefix=action.strip(),
-        username=user,
+        actor_ids=accounts.ids_named(session, user) if user.strip() else None,
         since=_start_of(first),
         until=_start_of(last + timedelta(days=1)) if last else None,
         number=lists.page_number(page),
     )
     filters = {"action": action, "user": user, "since": first.isoformat() if first else "",
                "until": last.isoformat() if last else ""}  # fmt: skip
-    described = describe_events(session, [row.event for row in result.items], translator(request.state.locale))
+    described = describe_events(session, result.items, translator(request.state.locale))
+    actors = accounts.names_by_id(session, {e.actor_id for e in result.items if e.actor_id is not None})
+    rows = result.map(lambda e: EventRow(e, *actors.get(e.actor_id or 0, (None, None))))
     return render(request, "audit/log.html", {
-        "page": result, "described": described, "filters": filters, "groups": GROUPS,
+        "page": rows, "described": described, "filters": filters, "groups": GROUPS,
     }, block="results")  # fmt: skip
