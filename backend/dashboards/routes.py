@@ -17,7 +17,6 @@ from backend.dashboards import exports, figures, jobs, service
 from backend.dashboards.hours_source import queue_size
 from backend.dashboards.models import DashboardJob
 from backend.db import SessionDep, SessionFactoryDep, WriteSessionDep
-from backend.kit.i18n import _
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.media.storage import StorageDep
@@ -184,6 +183,3 @@ def job_download(request: Request, job_id: int, session: SessionDep, storage: St
             "Cache-Control": "private, no-store",
         },
     )
-
-
-NOT_RECORDED = _("Not yet recorded")

@@ -90,8 +90,6 @@ TIER_WORDS = {
     "climber": "climber",
     "starry": "starry",
 }
-STATUS_NAMES = {"reserve": "储备池", "trainee": "见习班主任", "appointed": "班主任"}
-TIER_NAMES = {"horizon": "地平线", "compass": "指南针", "climber": "攀登者", "starry": "满天星"}
 
 
 @dataclass(frozen=True)
