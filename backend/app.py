@@ -30,6 +30,7 @@ from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import translate
 from backend.kit.locale_middleware import LocaleAndCookies
 from backend.kit.path_ids import ids_in_range, unstorable
+from backend.kit.state import AppState, app_state, state_of
 from backend.kit.telemetry import Telemetry
 from backend.kit.web import add_template_globals, is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
@@ -62,7 +63,7 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_response(request: Request, status: int, code: str, message: str, fields: dict[str, str]) -> Response:
-    locale = getattr(request.state, "locale", request.app.state.settings.default_locale)
+    locale = getattr(request.state, "locale", app_state(request).settings.default_locale)
     text = translate(locale, message)
     field_text = {k: translate(locale, v) for k, v in fields.items()}
     if _wants_json(request):
@@ -130,7 +131,7 @@ class Portal(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         """The security headers wrap the whole stack, Starlette's server-error middleware included, so that a 500
         carries them too (backend/kit/security_headers.py)."""
-        return security_headers.for_settings(super().build_middleware_stack(), self.state.settings)
+        return security_headers.for_settings(super().build_middleware_stack(), state_of(self).settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -139,8 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Sign-ins give way to heartbeats: the writer counts them on the hashing pool's meter.
-        writer = HeartbeatWriter(app.state.settings.database_url, meter=hashing.pool.meter)
-        app.state.heartbeats = writer
+        state = state_of(app)
+        writer = HeartbeatWriter(state.settings.database_url, meter=hashing.pool.meter)
+        state.heartbeats = writer
         await writer.start()
         try:
             yield
@@ -157,17 +159,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         responses=ERROR_RESPONSES,  # the error body the handlers below really send (backend/kit/error_schema.py)
     )
-    app.state.settings = settings
-    app.state.sessionmaker = session_factory(settings)
-    app.state.storage = build_storage(settings)
     from backend.accounts.deps import bearer_is_valid
 
-    app.state.bearer_is_valid = bearer_is_valid  # the CSRF check asks the one credential check (kit/csrf.py)
+    # The one typed state of the application (backend/kit/state.py); requests read it through dependencies.
+    state = AppState(
+        settings=settings,
+        sessionmaker=session_factory(settings),
+        storage=build_storage(settings),
+        bearer_is_valid=bearer_is_valid,  # the CSRF check asks the one credential check (kit/csrf.py)
+    )
+    app.state.portal = state
 
     app.add_middleware(LocaleAndCookies, default_locale=settings.default_locale, cookie_secure=settings.cookie_secure)
     app.add_middleware(BodyLimit)  # every body, counted as it streams in (backend/kit/body_limit.py)
     # Issue 6 and 14: CSP and friends on every response, the lane's and the gate's included (fixed_headers).
-    app.state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()
+    state.answer_headers = security_headers.for_settings(app, settings).fixed_headers()
     _install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "web" / "static")), name="static")
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import Settings
 from backend.kit import metrics
 from backend.kit.errors import AppError
+from backend.kit.state import app_state
 
 
 def configure_sqlite(engine: Engine, *, always_immediate: bool = False) -> None:
@@ -105,8 +106,16 @@ def session_factory(settings: Settings) -> sessionmaker[Session]:
     return sessionmaker(bind=engine_for(settings.database_url), expire_on_commit=False)
 
 
+def request_sessionmaker(request: Request) -> sessionmaker[Session]:
+    """The application's session factory (backend/kit/state.py), for work outside the request's own session."""
+    return app_state(request).sessionmaker
+
+
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(request_sessionmaker)]
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.sessionmaker()
+    session = app_state(request).sessionmaker()
     try:
         yield session
         session.commit()

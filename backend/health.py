@@ -10,10 +10,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
+from backend.config import Settings
+from backend.db import SessionFactoryDep
 from backend.kit import metrics
 from backend.kit.errors import Forbidden
 from backend.kit.i18n import _
-from backend.media.storage import StorageError
+from backend.kit.state import SettingsDep
+from backend.media.storage import StorageDep, StorageError
 
 router = APIRouter(tags=["health"])
 
@@ -24,16 +27,16 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(maker: SessionFactoryDep, storage: StorageDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with request.app.state.sessionmaker() as session:
+        with maker() as session:
             session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason is reported
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        request.app.state.storage.check()
+        storage.check()
         checks["storage"] = "ok"
     except StorageError as exc:
         checks["storage"] = f"error: {exc}"
@@ -47,10 +50,9 @@ def _networks(spec: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in spec.split(",") if part.strip())
 
 
-def metrics_allowed(request: Request) -> bool:
+def metrics_allowed(request: Request, settings: Settings) -> bool:
     """The operator's network (`METRICS_ALLOW_NETWORKS`, by the client address uvicorn reports, i.e. after
     `FORWARDED_ALLOW_IPS`), or the bearer token `METRICS_TOKEN` from anywhere."""
-    settings = request.app.state.settings
     authorization = request.headers.get("authorization", "")
     if settings.metrics_token and authorization.lower().startswith("bearer "):
         return hmac.compare_digest(authorization[7:].strip().encode(), settings.metrics_token.encode())
@@ -63,7 +65,7 @@ def metrics_allowed(request: Request) -> bool:
 
 
 @router.get("/metrics", include_in_schema=False)
-def prometheus_metrics(request: Request) -> Response:
-    if not metrics_allowed(request):
+def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
+    if not metrics_allowed(request, settings):
         raise Forbidden(_("Metrics are for the operator's network only."))
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

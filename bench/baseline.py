@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData,
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from backend.kit import clock
+from backend.kit.state import app_state
 from backend.learning.hotpath import async_url
 
 router = APIRouter(prefix="/bench", include_in_schema=False)
@@ -45,7 +46,7 @@ async def _engine(request: Request) -> AsyncEngine:
         async with _lock:
             engine = _engines.get(key)
             if engine is None:
-                url = async_url(request.app.state.settings.database_url)
+                url = async_url(app_state(request).settings.database_url)
                 # A fixed pool (no overflow): overflow connections would be opened and closed per request.
                 kwargs = {} if url.startswith("sqlite") else {"pool_size": 16, "max_overflow": 0}
                 engine = create_async_engine(url, **kwargs)
@@ -71,8 +72,13 @@ class ProbeOut(BaseModel):
 async def baseline(body: ProbeIn, request: Request) -> ProbeOut:
     engine = await _engine(request)
     async with engine.begin() as conn:
-        await conn.execute(insert(probe).values(
-            viewer=body.viewer, seq=body.seq, position_ms=body.position_ms, playing=body.playing,
-            received_at=clock.now(),
-        ))
+        await conn.execute(
+            insert(probe).values(
+                viewer=body.viewer,
+                seq=body.seq,
+                position_ms=body.position_ms,
+                playing=body.playing,
+                received_at=clock.now(),
+            )
+        )
     return ProbeOut(seq=body.seq, stored=True)

@@ -19,6 +19,7 @@ from backend.accounts import hashing
 from backend.app import create_app
 from backend.config import Settings
 from backend.db import make_engine
+from backend.kit.state import state_of
 from backend.media.local import LocalStorage
 from backend.migrate import upgrade
 from backend.policies.service import forget_cached_policy
@@ -127,8 +128,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings, session_maker: sessionmaker[Session], storage: LocalStorage):  # type: ignore[no-untyped-def]
     application = create_app(settings)
-    application.state.sessionmaker = session_maker
-    application.state.storage = storage
+    state_of(application).sessionmaker = session_maker
+    state_of(application).storage = storage
     return application
 
 
@@ -202,8 +203,8 @@ def live_session_maker(live_database_url: str) -> Iterator[sessionmaker[Session]
 def live_client(live_database_url: str, tmp_path: Path, live_session_maker) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     forget_cached_policy()
     application = create_app(Settings(database_url=live_database_url, media_root=tmp_path / "media", demo_mode=True))
-    application.state.sessionmaker = live_session_maker
-    application.state.storage = LocalStorage(tmp_path / "media")
+    state_of(application).sessionmaker = live_session_maker
+    state_of(application).storage = LocalStorage(tmp_path / "media")
     with TestClient(application, base_url="http://testserver") as c:
         yield c
     forget_cached_policy()

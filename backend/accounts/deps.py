@@ -14,6 +14,7 @@ from backend.db import SessionDep
 from backend.kit import telemetry
 from backend.kit.errors import Forbidden, NotAuthenticated
 from backend.kit.i18n import _
+from backend.kit.state import SettingsDep, app_state
 from backend.policies.service import load_policy
 
 
@@ -30,14 +31,20 @@ class Viewer:
         return cls(user.id, user.username, user.display_name, user.role, user.school_id)
 
 
-def optional_user(request: Request, session: SessionDep) -> User | None:
+def session_cookie(request: Request, settings: SettingsDep) -> str | None:
+    """The sign-in cookie the request carries (its name is a setting)."""
+    return request.cookies.get(settings.session_cookie_name)
+
+
+SessionCookie = Annotated[str | None, Depends(session_cookie)]
+
+
+def optional_user(request: Request, session: SessionDep, cookie: SessionCookie) -> User | None:
     """The user behind the request's cookie or bearer token (backend.accounts.credentials decides, for pages or
     /api/v1 by the path). A bearer token that is refused is an error, not an anonymous request."""
     if hasattr(request.state, "user"):
         return request.state.user  # type: ignore[no-any-return]
-    presented = credentials.Presented.of(
-        request.headers.get("authorization"), request.cookies.get(request.app.state.settings.session_cookie_name)
-    )
+    presented = credentials.Presented.of(request.headers.get("authorization"), cookie)
     user = credentials.resolve(session, presented, credentials.purpose_of(request.url.path), load_policy(session))
     request.state.user = user
     telemetry.identify(user.id if user else None)  # the user id on every log line of this request
@@ -52,7 +59,7 @@ def bearer_is_valid(request: Request) -> bool:
     presented = credentials.Presented.of(request.headers.get("authorization"), None)
     if presented is None:
         return False
-    with request.app.state.sessionmaker() as session:
+    with app_state(request).sessionmaker() as session:
         verdict = credentials.verdict_for(session, presented, load_policy(session))
         return isinstance(verdict, credentials.Grant)
 

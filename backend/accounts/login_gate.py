@@ -23,6 +23,7 @@ from backend.kit import metrics
 from backend.kit.asgi import TooLarge, read_body, reply
 from backend.kit.error_schema import error_body
 from backend.kit.i18n import LOCALES, _, translate
+from backend.kit.state import state_of
 from backend.kit.web import LOCALE_COOKIE
 
 API_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/token"})
@@ -82,7 +83,7 @@ class LoginGate:
         message = translate(locale, busy.message)
         # The app's security headers (no-store among them): in front of the framework, none are added for us.
         app: Any = scope.get("app") or self.app
-        security: list[tuple[bytes, bytes]] = app.state.answer_headers
+        security = state_of(app).answer_headers
         retry = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
         if scope["path"] in API_PATHS:
             await reply(send, busy.status_code, error_body(busy.code, message), headers=[*security, *retry])
@@ -97,6 +98,9 @@ class LoginGate:
         csp = b"default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
         page_headers = [(k, v) for k, v in security if k not in (b"content-security-policy", b"x-frame-options")]
         await reply(
-            send, busy.status_code, page.encode(), b"text/html; charset=utf-8",
+            send,
+            busy.status_code,
+            page.encode(),
+            b"text/html; charset=utf-8",
             [*page_headers, *retry, (b"content-security-policy", csp), (b"x-frame-options", b"DENY")],
         )

@@ -34,7 +34,6 @@ from authlib.integrations.base_client.sync_app import BaseApp, OAuth2Mixin
 from authlib.integrations.base_client.sync_openid import OpenIDMixin
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oidc.core import CodeIDToken
-from fastapi import Request
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -443,7 +442,7 @@ def provider_logout_url(
     return str(result["url"])
 
 
-def require_local_login(request: Request) -> None:
-    """Route dependency for password logins: refused when the district signs in through SSO only."""
-    if not request.app.state.settings.local_login_enabled:
+def require_local_login(settings: Settings) -> None:
+    """For password logins: refused when the district signs in through SSO only."""
+    if not settings.local_login_enabled:
         raise Forbidden(_("Sign-in with a portal password is switched off. Please use unified identity sign-in."))

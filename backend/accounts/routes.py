@@ -12,10 +12,12 @@ from pydantic import BaseModel, Field
 from backend.accounts import hashing, oidc, service
 from backend.accounts.deps import CurrentUser, OptionalUser
 from backend.accounts.models import User
+from backend.config import Settings
 from backend.db import SessionDep
 from backend.kit.csrf import CSRF_COOKIE, new_cookie_value
 from backend.kit.errors import AppError, NotAuthenticated
 from backend.kit.i18n import LOCALES, _, translate
+from backend.kit.state import SettingsDep
 from backend.kit.web import LOCALE_COOKIE, redirect, render, same_origin_path
 from backend.policies.service import load_policy
 
@@ -27,8 +29,7 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def set_session_cookie(request: Request, response: Response, new: service.NewSession) -> None:
-    settings = request.app.state.settings
+def set_session_cookie(settings: Settings, response: Response, new: service.NewSession) -> None:
     response.set_cookie(
         settings.session_cookie_name,
         new.token,
@@ -54,35 +55,33 @@ def stage_target(stage: str, next_url: str) -> str:
     return STAGE_PAGES[stage] + "?" + urlencode({"next": same_origin_path(next_url)})
 
 
-def _log_in(request: Request, session: SessionDep, user: User, next_url: str, method: str = "password") -> Response:
+def _log_in(
+    request: Request, session: SessionDep, settings: Settings, user: User, next_url: str, method: str = "password"
+) -> Response:
     """Starts the sign-in (a new session id) and redirects to its next step: a second factor, or the page."""
-    settings = request.app.state.settings
     service.end_session(session, request.cookies.get(settings.session_cookie_name))
     new = service.begin_sign_in(
         session, user, method=method, waive_admin_2fa=settings.demo_mode, address=client_address(request)
     )
     response = redirect(request, stage_target(new.stage, next_url))
-    set_session_cookie(request, response, new)
+    set_session_cookie(settings, response, new)
     return response
 
 
-def authenticate(request: Request, session: SessionDep, username: str, password: str) -> User:
+def authenticate(request: Request, session: SessionDep, settings: Settings, username: str, password: str) -> User:
     """Checks the credentials; a refusal is committed (failure count, lockout, audit) before it is raised."""
-    oidc.require_local_login(request)
+    oidc.require_local_login(settings)
     address = client_address(request)
     try:
         # The lockout is checked first, then a place is taken from this client's share and the shared rate (a
         # locked-out flood spends nobody's places); refused as busy before the password is hashed.
-        return service.authenticate(
-            session, username, password, address, admission=hashing.pool.admit(client=address)
-        )
+        return service.authenticate(session, username, password, address, admission=hashing.pool.admit(client=address))
     except AppError as exc:
         exc.keep = True  # the refusal's failure count, lockout and audit event stay (the session commits them)
         raise
 
 
-def _log_out(request: Request, response: Response, session: SessionDep) -> None:
-    settings = request.app.state.settings
+def _log_out(request: Request, response: Response, session: SessionDep, settings: Settings) -> None:
     user = getattr(request.state, "user", None)
     service.log_out(session, request.cookies.get(settings.session_cookie_name), user, client_address(request))
     response.delete_cookie(settings.session_cookie_name, path="/")
@@ -99,6 +98,7 @@ def login_page(request: Request, user: OptionalUser, next: str | None = None) ->
 def login_submit(  # nosec B107 - empty form defaults, answered with "enter your password"
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
@@ -111,12 +111,12 @@ def login_submit(  # nosec B107 - empty form defaults, answered with "enter your
         errors["password"] = "Please enter your password."  # noqa: S105 - a message, not a secret  # nosec B105
     if not errors:
         try:
-            user = authenticate(request, session, username, password)
+            user = authenticate(request, session, settings, username, password)
         except AppError as exc:
             errors["form"] = translate(request.state.locale, exc.message, **exc.params)
             status = exc.status_code
         else:
-            return _log_in(request, session, user, next)
+            return _log_in(request, session, settings, user, next)
     locale = request.state.locale
     return render(
         request,
@@ -131,14 +131,13 @@ def login_submit(  # nosec B107 - empty form defaults, answered with "enter your
 
 
 @pages.post("/logout")
-def logout(request: Request, session: SessionDep, user: OptionalUser) -> Response:
-    settings = request.app.state.settings
+def logout(request: Request, session: SessionDep, settings: SettingsDep, user: OptionalUser) -> Response:
     # An SSO session also ends at the provider (RP-initiated logout), which then sends the browser back here.
     provider = oidc.provider_logout_url(
         session, settings, request.cookies.get(settings.session_cookie_name), str(request.url_for("login_page"))
     )
     response = redirect(request, provider or "/login")
-    _log_out(request, response, session)
+    _log_out(request, response, session, settings)
     return response
 
 
@@ -176,13 +175,13 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-def _api_credentials(request: Request, session: SessionDep, body: LoginIn) -> User:
+def _api_credentials(request: Request, session: SessionDep, settings: Settings, body: LoginIn) -> User:
     """A password alone opens no API session or token for an account that signs in with a second step."""
-    user = authenticate(request, session, body.username, body.password)
+    user = authenticate(request, session, settings, body.username, body.password)
     stage = service.stage_after(
         user,
         method="password",
-        waive_admin_2fa=request.app.state.settings.demo_mode,
+        waive_admin_2fa=settings.demo_mode,
         passed="password",
         policy=load_policy(session),
     )
@@ -192,27 +191,28 @@ def _api_credentials(request: Request, session: SessionDep, body: LoginIn) -> Us
 
 
 @api.post("/auth/login", response_model=UserOut)
-def api_login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> UserOut:
+def api_login(
+    body: LoginIn, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+) -> UserOut:
     """Starts a browser session (cookie). Send the CSRF token from the login page in `X-CSRF-Token`."""
-    user = _api_credentials(request, session, body)
-    settings = request.app.state.settings
+    user = _api_credentials(request, session, settings, body)
     service.end_session(session, request.cookies.get(settings.session_cookie_name))
     new = service.begin_sign_in(session, user, method="password", waive_admin_2fa=True, address=client_address(request))
-    set_session_cookie(request, response, new)
+    set_session_cookie(settings, response, new)
     return _user_out(user)
 
 
 @api.post("/auth/logout", status_code=204)
-def api_logout(request: Request, session: SessionDep) -> Response:
+def api_logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     response = Response(status_code=204)
-    _log_out(request, response, session)
+    _log_out(request, response, session, settings)
     return response
 
 
 @api.post("/auth/token", response_model=TokenOut)
-def api_token(body: LoginIn, request: Request, session: SessionDep) -> TokenOut:
+def api_token(body: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
     """Exchanges credentials for a bearer token (90 days) for scripts and integrations."""
-    user = _api_credentials(request, session, body)
+    user = _api_credentials(request, session, settings, body)
     return TokenOut(token=service.create_api_token(session, user, name="api login"))
 
 

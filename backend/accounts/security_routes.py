@@ -11,21 +11,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from backend.accounts import oidc, service, totp
-from backend.accounts.deps import AdminUser, CurrentUser
+from backend.accounts.deps import AdminUser, CurrentUser, SessionCookie
 from backend.accounts.models import AuthSession, Role, User
 from backend.accounts.routes import client_address, set_session_cookie, stage_target
+from backend.config import Settings
 from backend.db import SessionDep
 from backend.kit import lists
 from backend.kit.errors import AppError, InvalidInput, NotFound
 from backend.kit.i18n import _, translate
+from backend.kit.state import SettingsDep, app_state
 from backend.kit.web import redirect, render, same_origin_path
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
-
-
-def _cookie(request: Request) -> str | None:
-    return request.cookies.get(request.app.state.settings.session_cookie_name)
 
 
 def _field_errors(request: Request, exc: AppError) -> dict[str, str]:
@@ -36,13 +34,15 @@ def _field_errors(request: Request, exc: AppError) -> dict[str, str]:
     return errors
 
 
-def _advance(request: Request, session: SessionDep, auth: AuthSession, user: User, passed: str, next_url: str):  # type: ignore[no-untyped-def]
+def _advance(  # type: ignore[no-untyped-def]
+    request: Request, session: SessionDep, settings: Settings, auth: AuthSession, user: User, passed: str,
+    next_url: str,
+):  # fmt: skip
     new = service.advance_sign_in(
-        session, auth, user, passed=passed, waive_admin_2fa=request.app.state.settings.demo_mode,
-        address=client_address(request),
+        session, auth, user, passed=passed, waive_admin_2fa=settings.demo_mode, address=client_address(request),
     )  # fmt: skip
     response = redirect(request, stage_target(new.stage, next_url))
-    set_session_cookie(request, response, new)
+    set_session_cookie(settings, response, new)
     return response
 
 
@@ -50,16 +50,17 @@ def _advance(request: Request, session: SessionDep, auth: AuthSession, user: Use
 
 
 @pages.get("/login/2fa")
-def second_factor_page(request: Request, session: SessionDep, next: str = "/") -> Response:
-    service.pending_sign_in(session, _cookie(request), "mfa")
+def second_factor_page(request: Request, session: SessionDep, cookie: SessionCookie, next: str = "/") -> Response:
+    service.pending_sign_in(session, cookie, "mfa")
     return render(request, "accounts/second_factor.html", {"next": same_origin_path(next), "errors": {}})
 
 
 @pages.post("/login/2fa")
 def second_factor_submit(
-    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"
-) -> Response:
-    auth, user = service.pending_sign_in(session, _cookie(request), "mfa")
+    request: Request, session: SessionDep, settings: SettingsDep, cookie: SessionCookie,
+    code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/",
+) -> Response:  # fmt: skip
+    auth, user = service.pending_sign_in(session, cookie, "mfa")
     try:
         service.second_factor(session, auth, user, code, client_address(request))
     except AppError as exc:
@@ -67,22 +68,22 @@ def second_factor_submit(
         errors = {"code": translate(request.state.locale, exc.message, **exc.params)}
         return render(request, "accounts/second_factor.html", {"next": same_origin_path(next), "errors": errors},
                       status=exc.status_code)  # fmt: skip
-    return _advance(request, session, auth, user, "mfa", next)
+    return _advance(request, session, settings, auth, user, "mfa", next)
 
 
 # --- two-factor enrolment: voluntary from the account page, or required of admins at sign-in -------------------
 
 
-def _enrolling(request: Request, session: SessionDep) -> tuple[User, AuthSession | None]:
+def _enrolling(session: SessionDep, cookie: str | None) -> tuple[User, AuthSession | None]:
     """The user enrolling: signed in, or half-way through a sign-in that requires enrolment first."""
-    user = service.user_for_session_token(session, _cookie(request) or "") if _cookie(request) else None
+    user = service.user_for_session_token(session, cookie) if cookie else None
     if user is not None:
         return user, None
-    auth, pending = service.pending_sign_in(session, _cookie(request), "enrol")
+    auth, pending = service.pending_sign_in(session, cookie, "enrol")
     return pending, auth
 
 
-def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str, str]) -> dict[str, Any]:
+def _enrol_context(settings: Settings, user: User, next_url: str, errors: dict[str, str]) -> dict[str, Any]:
     secret = totp.pending_secret(user)
     uri = totp.provisioning_uri(user, secret)
     return {
@@ -90,43 +91,45 @@ def _enrol_context(request: Request, user: User, next_url: str, errors: dict[str
         # Groups of four, as authenticator apps show and accept them; the line wraps on a phone.
         "secret_groups": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
         # Demo mode: the code of the moment, so `make run` users can enrol without an authenticator app.
-        "demo_code": totp.current_code(secret) if request.app.state.settings.demo_mode else None,
+        "demo_code": totp.current_code(secret) if settings.demo_mode else None,
     }  # fmt: skip
 
 
 @pages.get("/account/2fa")
-def enrol_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
-    user, pending = _enrolling(request, session)
+def enrol_page(
+    request: Request, session: SessionDep, settings: SettingsDep, cookie: SessionCookie, next: str = "/account"
+) -> Response:
+    user, pending = _enrolling(session, cookie)
     if user.totp_enabled_at is not None:
         return redirect(request, "/account")
-    context = _enrol_context(request, user, next, {}) | {"pending": pending is not None}
+    context = _enrol_context(settings, user, next, {}) | {"pending": pending is not None}
     return render(request, "accounts/enrol.html", context)
 
 
 @pages.post("/account/2fa")
 def enrol_submit(  # nosec B107 - an empty form default, refused as a wrong password
-    request: Request, session: SessionDep, code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/account",
-    password: Annotated[str, Form()] = "",
+    request: Request, session: SessionDep, settings: SettingsDep, cookie: SessionCookie,
+    code: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/account", password: Annotated[str, Form()] = "",
 ) -> Response:  # fmt: skip
-    user, pending = _enrolling(request, session)
+    user, pending = _enrolling(session, cookie)
     try:
         # Inside a sign-in the password was just checked; a signed-in user confirms it (service.enable_totp).
         codes = service.enable_totp(
             session, user, code, client_address(request), password=None if pending is not None else password
         )
     except AppError as exc:
-        context = _enrol_context(request, user, next, _field_errors(request, exc)) | {"pending": pending is not None}
+        context = _enrol_context(settings, user, next, _field_errors(request, exc)) | {"pending": pending is not None}
         return render(request, "accounts/enrol.html", context, status=exc.status_code)
     context = {"codes": codes, "next": same_origin_path(next)}
     if pending is None:
         return render(request, "accounts/recovery_codes.html", context)
     new = service.advance_sign_in(
-        session, pending, user, passed="enrol", waive_admin_2fa=request.app.state.settings.demo_mode,
+        session, pending, user, passed="enrol", waive_admin_2fa=settings.demo_mode,
         address=client_address(request),
     )  # fmt: skip
     context["continue_to"] = stage_target(new.stage, next)
     response = render(request, "accounts/recovery_codes.html", context)
-    set_session_cookie(request, response, new)
+    set_session_cookie(settings, response, new)
     return response
 
 
@@ -169,10 +172,10 @@ def account_page(request: Request, session: SessionDep, user: CurrentUser) -> Re
 
 
 @pages.post("/account/logout-everywhere")
-def logout_everywhere(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def logout_everywhere(request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     service.log_out_everywhere(session, user, client_address(request))
     response = redirect(request, "/login")
-    response.delete_cookie(request.app.state.settings.session_cookie_name, path="/")
+    response.delete_cookie(settings.session_cookie_name, path="/")
     return response
 
 
@@ -184,8 +187,7 @@ def revoke_own_token(request: Request, personal_token_id: int, session: SessionD
     return redirect(request, "/account")
 
 
-def _password_user(request: Request, session: SessionDep) -> tuple[User, AuthSession | None]:
-    cookie = _cookie(request)
+def _password_user(session: SessionDep, cookie: str | None) -> tuple[User, AuthSession | None]:
     user = service.user_for_session_token(session, cookie) if cookie else None
     if user is not None:
         return user, None
@@ -194,8 +196,8 @@ def _password_user(request: Request, session: SessionDep) -> tuple[User, AuthSes
 
 
 @pages.get("/account/password")
-def password_page(request: Request, session: SessionDep, next: str = "/account") -> Response:
-    user, pending = _password_user(request, session)
+def password_page(request: Request, session: SessionDep, cookie: SessionCookie, next: str = "/account") -> Response:
+    user, pending = _password_user(session, cookie)
     return render(request, "accounts/password.html", {
         "forced": pending is not None, "next": same_origin_path(next), "errors": {},
         "min_length": load_policy(session).security.password_min_length,
@@ -206,12 +208,14 @@ def password_page(request: Request, session: SessionDep, next: str = "/account")
 def password_submit(  # nosec B107 - empty form defaults, refused by the password policy
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
+    cookie: SessionCookie,
     current: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/account",
 ) -> Response:
-    user, pending = _password_user(request, session)
+    user, pending = _password_user(session, cookie)
     try:
         if password != confirm:
             raise InvalidInput(_("Please correct the marked fields."),
@@ -225,11 +229,11 @@ def password_submit(  # nosec B107 - empty form defaults, refused by the passwor
             "min_length": load_policy(session).security.password_min_length,
         }, status=exc.status_code)  # fmt: skip
     if pending is not None:
-        return _advance(request, session, pending, user, "password_change", next)
+        return _advance(request, session, settings, pending, user, "password_change", next)
     # The new password ended every session and token (service.change_password); this one gets a new id.
     new = service.start_session(session, user, method="password")
     response = redirect(request, "/account?changed=1")
-    set_session_cookie(request, response, new)
+    set_session_cookie(settings, response, new)
     return response
 
 
@@ -254,7 +258,7 @@ def _managed(session: SessionDep, admin: User, user_id: int) -> User:
 
 
 def _user_page(request: Request, target: User, admin: User, extra: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    settings = request.app.state.settings
+    settings = app_state(request).settings
     session = object_session(target)
     assert session is not None  # the target was just read in the request's session
     return render(request, "accounts/user.html", {
@@ -294,12 +298,13 @@ def admin_revoke_token(
 
 @pages.post("/admin/users/{user_id}/sso-link")
 def link_sso(
-    request: Request, user_id: int, session: SessionDep, admin: AdminUser, subject: Annotated[str, Form()] = ""
-) -> Response:
+    request: Request, user_id: int, session: SessionDep, settings: SettingsDep, admin: AdminUser,
+    subject: Annotated[str, Form()] = "",
+) -> Response:  # fmt: skip
     """A district admin links an account the first SSO sign-in may not link itself (an admin's, a trainer's)."""
     target = _managed(session, admin, user_id)
     try:
-        oidc.link_identity(session, request.app.state.settings, admin, target, subject, client_address(request))
+        oidc.link_identity(session, settings, admin, target, subject, client_address(request))
     except InvalidInput as exc:
         return _user_page(request, target, admin, {"errors": _field_errors(request, exc)}, status=422)
     return redirect(request, f"/admin/users/{target.id}")

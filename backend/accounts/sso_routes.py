@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from backend.accounts import oidc
@@ -14,16 +14,19 @@ from backend.config import Settings
 from backend.db import SessionDep
 from backend.kit.errors import NotFound
 from backend.kit.i18n import _, translate
+from backend.kit.state import SettingsDep
 from backend.kit.web import render, same_origin_path
 
 pages = APIRouter(include_in_schema=False)
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+def _sso_settings(settings: SettingsDep) -> Settings:
     if not settings.sso_enabled:
         raise NotFound(_("Unified identity sign-in is not enabled for this portal."))
     return settings
+
+
+SsoSettings = Annotated[Settings, Depends(_sso_settings)]
 
 
 def _redirect_uri(request: Request, settings: Settings) -> str:
@@ -49,8 +52,9 @@ def _refused(request: Request, exc: oidc.SsoRefused, next_url: str = "/") -> Res
 
 
 @pages.post("/sso/login")
-def sso_login(request: Request, session: SessionDep, next: Annotated[str, Form()] = "/") -> Response:
-    settings = _settings(request)
+def sso_login(
+    request: Request, session: SessionDep, settings: SsoSettings, next: Annotated[str, Form()] = "/"
+) -> Response:
     try:
         start = oidc.begin_login(
             session, settings, redirect_uri=_redirect_uri(request, settings), next_url=_next_url(next)
@@ -75,11 +79,11 @@ def sso_login(request: Request, session: SessionDep, next: Annotated[str, Form()
 def sso_callback(
     request: Request,
     session: SessionDep,
+    settings: SsoSettings,
     state: str | None = None,
     code: str | None = None,
     error: str | None = None,
 ) -> Response:
-    settings = _settings(request)
     try:
         done = oidc.finish_login(
             session,
@@ -94,6 +98,6 @@ def sso_callback(
         # Rendered, not raised: the request commits, so the attempt stays used up and the refusal is audited.
         return _refused(request, exc)
     # The app's normal sign-in: a new database-backed session marked "sso" (its second factor was the provider's).
-    response = _log_in(request, session, done.user, done.next_url, method="sso")
+    response = _log_in(request, session, settings, done.user, done.next_url, method="sso")
     response.delete_cookie(oidc.BROWSER_COOKIE, path="/sso")
     return response

@@ -32,6 +32,7 @@ from backend.kit.web import is_htmx, redirect, render, request_locale
 from backend.learning import service as learning
 from backend.media import uploads
 from backend.media.serving import serve_object
+from backend.media.storage import StorageDep
 from backend.policies.service import load_policy
 from backend.quizzes import access, grading
 from backend.quizzes import service as quizzes
@@ -61,8 +62,15 @@ def _str(form: Any, name: str) -> str:
 
 
 def _editor_context(
-    session: SessionDep, user: User, course: Course, *, values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None, notice: str | None = None, problem: str | None = None, oob: bool = False
+    session: SessionDep,
+    user: User,
+    course: Course,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    problem: str | None = None,
+    oob: bool = False,
 ) -> dict[str, Any]:
     policy = load_policy(session)
     quiz = quizzes.quiz_for_course(session, course.id)
@@ -90,8 +98,16 @@ def _editor_context(
     }
 
 
-def _editor(request: Request, session: SessionDep, user: User, course: Course, *, status: int = 200,
-            block: str | None = None, **extra: Any) -> Response:
+def _editor(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    course: Course,
+    *,
+    status: int = 200,
+    block: str | None = None,
+    **extra: Any,
+) -> Response:
     context = _editor_context(session, user, course, oob=bool(block) and is_htmx(request), **extra)
     return render(request, "studio/edit.html", context, block=block, status=status)
 
@@ -99,21 +115,33 @@ def _editor(request: Request, session: SessionDep, user: User, course: Course, *
 def _saved(request: Request, session: SessionDep, course: Course) -> Response:
     """The autosave answer: "saved at 14:05", with the content check swapped in out of band."""
     policy = load_policy(session)
-    return render(request, "studio/_saved.html", {
-        "saved_time": f"{clock.now().astimezone(SHANGHAI):%H:%M}",
-        "estimate": authoring.estimate_content(course, policy),
-        "missing": authoring.missing_parts(course),
-        "course": course,
-        "oob": True,
-    })
+    return render(
+        request,
+        "studio/_saved.html",
+        {
+            "saved_time": f"{clock.now().astimezone(SHANGHAI):%H:%M}",
+            "estimate": authoring.estimate_content(course, policy),
+            "missing": authoring.missing_parts(course),
+            "course": course,
+            "oob": True,
+        },
+    )
 
 
 def _back_to(request: Request, course: Course, notice: str | None = None) -> Response:
     return redirect(request, f"/studio/courses/{course.id}" + (f"?notice={notice}" if notice else ""))
 
 
-def _attempt(request: Request, session: SessionDep, user: User, course: Course, change: Callable[[], Any],
-             done: Callable[[], Response], *, values: dict[str, Any] | None = None) -> Response:
+def _attempt(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    course: Course,
+    change: Callable[[], Any],
+    done: Callable[[], Response],
+    *,
+    values: dict[str, Any] | None = None,
+) -> Response:
     """Runs one change in a savepoint. If the rules refuse it, nothing of it stays: an htmx request gets the
     error in the page's message area (the app's handler); a plain form gets the editor again with the reason
     and the fields to correct, so the author never lands on a bare error page."""
@@ -125,8 +153,9 @@ def _attempt(request: Request, session: SessionDep, user: User, course: Course, 
             raise
         course = authoring.reload(session, course.id)
         message = translate(request_locale(request), exc.message, **exc.params)
-        return _editor(request, session, user, course, values=values, errors=exc.fields, problem=message,
-                       status=exc.status_code)
+        return _editor(
+            request, session, user, course, values=values, errors=exc.fields, problem=message, status=exc.status_code
+        )
     return done()
 
 
@@ -166,8 +195,16 @@ def studio_home(request: Request, session: SessionDep, user: AuthorUser) -> Resp
 @pages.get("/studio/courses/new")
 def new_course_page(request: Request, user: AuthorUser) -> Response:
     authoring.require_author(user)
-    values = {"title": "", "summary": "", "description_md": "", "tier": "horizon", "topics": [],
-              "credit_hours": "1.0", "credit_category": "knowledge_skills", "prerequisite": ""}
+    values = {
+        "title": "",
+        "summary": "",
+        "description_md": "",
+        "tier": "horizon",
+        "topics": [],
+        "credit_hours": "1.0",
+        "credit_category": "knowledge_skills",
+        "prerequisite": "",
+    }
     return render(request, "studio/new.html", {"values": values, "errors": {}})
 
 
@@ -189,15 +226,17 @@ def create_course_page(request: Request, form: FormDep, session: SessionDep, use
 
 
 @pages.get("/studio/courses/{course_id}")
-def edit_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser,
-              notice: str | None = None) -> Response:
+def edit_page(
+    request: Request, course_id: int, session: SessionDep, user: AuthorUser, notice: str | None = None
+) -> Response:
     course = authoring.editable_course(session, user, course_id)
     return _editor(request, session, user, course, notice=NOTICES.get(notice or ""))
 
 
 @pages.post("/studio/courses/{course_id}")
-def save_course_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                     user: AuthorUser) -> Response:
+def save_course_page(
+    request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser
+) -> Response:
     """The editor's form: htmx autosaves it on every change and gets the "saved at" line back; without JavaScript
     the same form is a plain POST that returns to the editor (or shows it again with the fields to correct)."""
     course = authoring.editable_course(session, user, course_id)
@@ -213,9 +252,17 @@ def save_course_page(request: Request, course_id: int, form: FormDep, session: S
     return _attempt(request, session, user, course, change, done, values=values)
 
 
-def _course_action(request: Request, session: SessionDep, user: User, course_id: int,
-                   change: Callable[[Course], Any], notice: str | Callable[[], str] | None = "saved", *,
-                   block: str | None = None, review: bool = False) -> Response:
+def _course_action(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    course_id: int,
+    change: Callable[[Course], Any],
+    notice: str | Callable[[], str] | None = "saved",
+    *,
+    block: str | None = None,
+    review: bool = False,
+) -> Response:
     """A change to one course from a form: checked, applied, then back to the editor (or only its lesson list
     for htmx), or the editor again with the reason when the rules refuse it."""
     if review:
@@ -230,15 +277,24 @@ def _course_action(request: Request, session: SessionDep, user: User, course_id:
         if block and is_htmx(request):
             return _editor(request, session, user, course, block=block)
         target = result.get("value")
-        return _back_to(request, target if isinstance(target, Course) else course,
-                        notice() if callable(notice) else notice)
+        return _back_to(
+            request, target if isinstance(target, Course) else course, notice() if callable(notice) else notice
+        )
 
     return _attempt(request, session, user, course, apply, done)
 
 
-def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id: int,
-                   change: Callable[[Course, Lesson], Any], *, block: str | None = "lessons",
-                   saved: bool = False, notice: str = "saved") -> Response:
+def _lesson_action(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    lesson_id: int,
+    change: Callable[[Course, Lesson], Any],
+    *,
+    block: str | None = "lessons",
+    saved: bool = False,
+    notice: str = "saved",
+) -> Response:
     course, lesson = authoring.editable_lesson(session, user, lesson_id)
 
     def done() -> Response:
@@ -252,10 +308,12 @@ def _lesson_action(request: Request, session: SessionDep, user: User, lesson_id:
 
 
 @pages.post("/studio/courses/{course_id}/code")
-def change_code_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                     user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id,
-                          lambda c: authoring.change_code(session, user, c, _str(form, "code")), "code")
+def change_code_page(
+    request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser
+) -> Response:
+    return _course_action(
+        request, session, user, course_id, lambda c: authoring.change_code(session, user, c, _str(form, "code")), "code"
+    )
 
 
 @pages.post("/studio/courses/{course_id}/cover")
@@ -266,67 +324,85 @@ def cover_page(request: Request, course_id: int, form: FormDep, session: Session
         else:
             authoring.attach_cover(session, user, course, _str(form, "upload_id"))
 
-    return _course_action(request, session, user, course_id, change,
-                          "cover_removed" if form.get("remove") else "cover")
+    return _course_action(request, session, user, course_id, change, "cover_removed" if form.get("remove") else "cover")
 
 
 @pages.post("/studio/courses/{course_id}/lessons")
-def add_lesson_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                    user: AuthorUser) -> Response:
+def add_lesson_page(request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser) -> Response:
     return _course_action(
-        request, session, user, course_id,
-        lambda c: authoring.add_lesson(session, user, c, _str(form, "kind"), _str(form, "title"),
-                                       _str(form, "body_md")),
+        request,
+        session,
+        user,
+        course_id,
+        lambda c: authoring.add_lesson(
+            session, user, c, _str(form, "kind"), _str(form, "title"), _str(form, "body_md")
+        ),
         block="lessons",
     )
 
 
 @pages.post("/studio/lessons/{lesson_id}")
-def save_lesson_page(request: Request, lesson_id: int, form: FormDep, session: SessionDep,
-                     user: AuthorUser) -> Response:
+def save_lesson_page(
+    request: Request, lesson_id: int, form: FormDep, session: SessionDep, user: AuthorUser
+) -> Response:
     return _lesson_action(
-        request, session, user, lesson_id,
-        lambda c, lesson: authoring.update_lesson(session, user, c, lesson, _str(form, "title"),
-                                                  _str(form, "body_md")),
+        request,
+        session,
+        user,
+        lesson_id,
+        lambda c, lesson: authoring.update_lesson(session, user, c, lesson, _str(form, "title"), _str(form, "body_md")),
         saved=True,
     )
 
 
 @pages.post("/studio/lessons/{lesson_id}/move")
-def move_lesson_page(request: Request, lesson_id: int, form: FormDep, session: SessionDep,
-                     user: AuthorUser) -> Response:
-    return _lesson_action(request, session, user, lesson_id,
-                          lambda c, lesson: authoring.move_lesson(session, user, c, lesson, _str(form, "direction")))
+def move_lesson_page(
+    request: Request, lesson_id: int, form: FormDep, session: SessionDep, user: AuthorUser
+) -> Response:
+    return _lesson_action(
+        request,
+        session,
+        user,
+        lesson_id,
+        lambda c, lesson: authoring.move_lesson(session, user, c, lesson, _str(form, "direction")),
+    )
 
 
 @pages.post("/studio/lessons/{lesson_id}/delete")
 def delete_lesson_page(request: Request, lesson_id: int, session: SessionDep, user: AuthorUser) -> Response:
-    return _lesson_action(request, session, user, lesson_id,
-                          lambda c, lesson: authoring.delete_lesson(session, user, c, lesson))
+    return _lesson_action(
+        request, session, user, lesson_id, lambda c, lesson: authoring.delete_lesson(session, user, c, lesson)
+    )
 
 
 @pages.post("/studio/lessons/{lesson_id}/media")
-def lesson_media_page(request: Request, lesson_id: int, form: FormDep, session: SessionDep,
-                      user: AuthorUser) -> Response:
+def lesson_media_page(
+    request: Request, lesson_id: int, form: FormDep, session: SessionDep, user: AuthorUser
+) -> Response:
     return _lesson_action(
-        request, session, user, lesson_id,
+        request,
+        session,
+        user,
+        lesson_id,
         lambda c, lesson: authoring.attach_lesson_media(session, user, c, lesson, _str(form, "upload_id")),
         notice="media",
     )
 
 
 @pages.post("/studio/courses/{course_id}/owners")
-def add_owner_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                   user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id,
-                          lambda c: authoring.add_co_owner(session, user, c, _str(form, "username")))
+def add_owner_page(request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser) -> Response:
+    return _course_action(
+        request, session, user, course_id, lambda c: authoring.add_co_owner(session, user, c, _str(form, "username"))
+    )
 
 
 @pages.post("/studio/courses/{course_id}/owners/{owner_id}/delete")
-def remove_owner_page(request: Request, course_id: int, owner_id: int, session: SessionDep,
-                      user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id,
-                          lambda c: authoring.remove_co_owner(session, user, c, owner_id))
+def remove_owner_page(
+    request: Request, course_id: int, owner_id: int, session: SessionDep, user: AuthorUser
+) -> Response:
+    return _course_action(
+        request, session, user, course_id, lambda c: authoring.remove_co_owner(session, user, c, owner_id)
+    )
 
 
 # --- pages: workflow ----------------------------------------------------------------------------------------------
@@ -334,20 +410,28 @@ def remove_owner_page(request: Request, course_id: int, owner_id: int, session: 
 
 @pages.post("/studio/courses/{course_id}/submit")
 def submit_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id,
-                          lambda c: authoring.submit(session, user, c, load_policy(session)), "submitted")
+    return _course_action(
+        request,
+        session,
+        user,
+        course_id,
+        lambda c: authoring.submit(session, user, c, load_policy(session)),
+        "submitted",
+    )
 
 
 @pages.post("/studio/courses/{course_id}/withdraw")
 def withdraw_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id, lambda c: authoring.withdraw(session, user, c),
-                          "withdrawn")
+    return _course_action(
+        request, session, user, course_id, lambda c: authoring.withdraw(session, user, c), "withdrawn"
+    )
 
 
 @pages.post("/studio/courses/{course_id}/new-version")
 def new_version_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser) -> Response:
-    return _course_action(request, session, user, course_id,
-                          lambda c: authoring.start_new_version(session, user, c), "new_version")
+    return _course_action(
+        request, session, user, course_id, lambda c: authoring.start_new_version(session, user, c), "new_version"
+    )
 
 
 @pages.get("/studio/review")
@@ -361,8 +445,15 @@ def review_page(request: Request, session: SessionDep, user: AuthorUser) -> Resp
     return render(request, "studio/review.html", {"queue": queue, "finished": finished})
 
 
-def _review_action(request: Request, session: SessionDep, user: User, course_id: int, form: Any,
-                   change: Callable[[Course], Any], notice: str | Callable[[], str]) -> Response:
+def _review_action(
+    request: Request,
+    session: SessionDep,
+    user: User,
+    course_id: int,
+    form: Any,
+    change: Callable[[Course], Any],
+    notice: str | Callable[[], str],
+) -> Response:
     response = _course_action(request, session, user, course_id, change, notice, review=True)
     if response.status_code < 400 and _str(form, "next") == "review":
         # Back to the queue, which says what was done to which course (the course has left the queue).
@@ -376,27 +467,46 @@ def publish_page(request: Request, course_id: int, form: FormDep, session: Sessi
     moved = {"n": 0}
 
     def change(course: Course) -> Course:
-        result = authoring.publish(session, user, course, load_policy(session), migrate=bool(form.get("migrate")),
-                                   comment=_str(form, "comment"))
+        result = authoring.publish(
+            session,
+            user,
+            course,
+            load_policy(session),
+            migrate=bool(form.get("migrate")),
+            comment=_str(form, "comment"),
+        )
         moved["n"] = result.migrated
         return course
 
-    return _review_action(request, session, user, course_id, form, change,
-                          lambda: "migrated" if moved["n"] else "published")
+    return _review_action(
+        request, session, user, course_id, form, change, lambda: "migrated" if moved["n"] else "published"
+    )
 
 
 @pages.post("/studio/courses/{course_id}/send-back")
-def send_back_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                   user: AuthorUser) -> Response:
-    return _review_action(request, session, user, course_id, form,
-                          lambda c: authoring.send_back(session, user, c, _str(form, "comment")), "sent_back")
+def send_back_page(request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser) -> Response:
+    return _review_action(
+        request,
+        session,
+        user,
+        course_id,
+        form,
+        lambda c: authoring.send_back(session, user, c, _str(form, "comment")),
+        "sent_back",
+    )
 
 
 @pages.post("/studio/courses/{course_id}/archive")
-def archive_page(request: Request, course_id: int, form: FormDep, session: SessionDep,
-                 user: AuthorUser) -> Response:
-    return _review_action(request, session, user, course_id, form,
-                          lambda c: authoring.archive(session, user, c, _str(form, "comment")), "archived")
+def archive_page(request: Request, course_id: int, form: FormDep, session: SessionDep, user: AuthorUser) -> Response:
+    return _review_action(
+        request,
+        session,
+        user,
+        course_id,
+        form,
+        lambda c: authoring.archive(session, user, c, _str(form, "comment")),
+        "archived",
+    )
 
 
 # --- pages: preview, files, export --------------------------------------------------------------------------------
@@ -405,14 +515,26 @@ def archive_page(request: Request, course_id: int, form: FormDep, session: Sessi
 @pages.get("/studio/courses/{course_id}/preview")
 def preview_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser) -> Response:
     course = authoring.editable_course(session, user, course_id)
-    return render(request, "studio/preview.html", {
-        "course": course, "quiz": quizzes.quiz_for_course(session, course.id),
-        "estimate": authoring.estimate_content(course, load_policy(session))})
+    return render(
+        request,
+        "studio/preview.html",
+        {
+            "course": course,
+            "quiz": quizzes.quiz_for_course(session, course.id),
+            "estimate": authoring.estimate_content(course, load_policy(session)),
+        },
+    )
 
 
 def _serve(request: Request, key: str, media_type: str | None, filename: str) -> Response:
-    return serve_object(request, key, media_type=media_type, filename=filename, max_age=600,
-                        missing=_("This file is missing from storage."))
+    return serve_object(
+        request,
+        key,
+        media_type=media_type,
+        filename=filename,
+        max_age=600,
+        missing=_("This file is missing from storage."),
+    )
 
 
 @pages.get("/studio/lessons/{lesson_id}/media")
@@ -435,13 +557,14 @@ def cover_file(request: Request, course_id: int, session: SessionDep, user: Curr
 
 
 @pages.get("/studio/courses/{course_id}/export")
-def export_page(request: Request, course_id: int, session: SessionDep, user: AuthorUser) -> Response:
+def export_page(course_id: int, session: SessionDep, storage: StorageDep, user: AuthorUser) -> Response:
     course = authoring.editable_course(session, user, course_id)
     tmp = Path(tempfile.mkdtemp(prefix="course-export-"))
     name = f"{export.folder_name(course)}.zip"
-    export.export_zip(session, request.app.state.storage, course, tmp / name)
-    return FileResponse(tmp / name, media_type="application/zip", filename=name,
-                        background=BackgroundTask(export.remove_tree, tmp))
+    export.export_zip(session, storage, course, tmp / name)
+    return FileResponse(
+        tmp / name, media_type="application/zip", filename=name, background=BackgroundTask(export.remove_tree, tmp)
+    )
 
 
 # --- JSON API -----------------------------------------------------------------------------------------------------
@@ -550,16 +673,31 @@ class PublishOut(StudioCourseOut):
 
 def _out(course: Course) -> StudioCourseOut:
     return StudioCourseOut(
-        id=course.id, code=course.code, version=course.version, status=course.status, title=course.title,
-        summary=course.summary, tier=course.tier, topics=course.topic_codes, credit_hours=course.credit_hours,
-        credit_category=course.credit_category, superseded=course.superseded_at is not None,
+        id=course.id,
+        code=course.code,
+        version=course.version,
+        status=course.status,
+        title=course.title,
+        summary=course.summary,
+        tier=course.tier,
+        topics=course.topic_codes,
+        credit_hours=course.credit_hours,
+        credit_category=course.credit_category,
+        superseded=course.superseded_at is not None,
     )
 
 
 def _lesson_out(lesson: Lesson) -> LessonOut:
-    return LessonOut(id=lesson.id, position=lesson.position, kind=lesson.kind, title=lesson.title,
-                     body_md=lesson.body_md, media_key=lesson.media_key, duration_ms=lesson.duration_ms,
-                     pages=lesson.pages)
+    return LessonOut(
+        id=lesson.id,
+        position=lesson.position,
+        kind=lesson.kind,
+        title=lesson.title,
+        body_md=lesson.body_md,
+        media_key=lesson.media_key,
+        duration_ms=lesson.duration_ms,
+        pages=lesson.pages,
+    )
 
 
 def _detail(session: SessionDep, course: Course) -> StudioCourseDetailOut:
@@ -572,9 +710,14 @@ def _detail(session: SessionDep, course: Course) -> StudioCourseDetailOut:
         content_minutes=estimate.whole_minutes,
         max_credit_hours=estimate.max_hours,
         history=[
-            ReviewOut(actor=entry.actor_name, from_status=entry.review.from_status, to_status=entry.review.to_status,
-                      comment=entry.review.comment, learners_moved=entry.review.learners_moved,
-                      at=entry.review.created_at.isoformat())
+            ReviewOut(
+                actor=entry.actor_name,
+                from_status=entry.review.from_status,
+                to_status=entry.review.to_status,
+                comment=entry.review.comment,
+                learners_moved=entry.review.learners_moved,
+                at=entry.review.created_at.isoformat(),
+            )
             for entry in authoring.history(session, course.id)
         ],
     )
@@ -680,8 +823,7 @@ def api_review_queue(session: SessionDep, user: AuthorUser) -> list[StudioCourse
 def api_publish(course_id: int, body: PublishIn, session: SessionDep, user: AuthorUser) -> PublishOut:
     authoring.require_reviewer(user)
     course = authoring.editable_course(session, user, course_id)
-    result = authoring.publish(session, user, course, load_policy(session), migrate=body.migrate,
-                               comment=body.comment)
+    result = authoring.publish(session, user, course, load_policy(session), migrate=body.migrate, comment=body.comment)
     return PublishOut(**_out(course).model_dump(), learners_moved=result.migrated)
 
 

@@ -56,5 +56,3 @@ TIER_BY_CODE = {t.code: t for t in TIERS}
 TOPIC_BY_CODE = {t.code: t for t in TOPICS}
 CATEGORY_CODES = frozenset(c.code for c in CREDIT_CATEGORIES)
 LEVEL_CODES = frozenset(level.code for level in CREDIT_LEVELS)
-CATEGORY_BY_CODE = {c.code: c for c in CREDIT_CATEGORIES}
-LEVEL_BY_CODE = {level.code: level for level in CREDIT_LEVELS}

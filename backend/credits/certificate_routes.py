@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse, Response
 
 from backend.accounts.deps import AdminUser, CurrentUser
 from backend.accounts.models import User
+from backend.config import Settings
 from backend.credits import certificates
 from backend.credits.certificate_models import Certificate
 from backend.db import SessionDep
 from backend.kit import clock, lists, ratelimit
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _, translate
+from backend.kit.state import SettingsDep
 from backend.kit.web import is_htmx, redirect, render, request_locale
 from backend.policies.service import load_policy
 
@@ -30,8 +32,8 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def verify_url(request: Request, number: str) -> str:
-    base = request.app.state.settings.public_base_url or str(request.base_url)
+def verify_url(request: Request, settings: Settings, number: str) -> str:
+    base = settings.public_base_url or str(request.base_url)
     return f"{base.rstrip('/')}/verify/{quote(number)}"
 
 
@@ -64,10 +66,10 @@ def claim_induction_certificate(request: Request, session: SessionDep, user: Cur
 
 
 @pages.get("/certificates/{number}.pdf")
-def download(request: Request, number: str, session: SessionDep, user: CurrentUser) -> Response:
+def download(request: Request, number: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Response:
     # A plain function: FastAPI runs it on the thread pool, so the second of drawing stays off the event loop.
     certificate = certificates.for_download(session, user, number)
-    pdf = certificates.render_pdf(certificate, verify_url(request, certificate.number))
+    pdf = certificates.render_pdf(certificate, verify_url(request, settings, certificate.number))
     return Response(
         pdf,
         media_type="application/pdf",
@@ -199,8 +201,7 @@ def verify_form(request: Request, number: str | None = None) -> Response:
 
 
 @pages.get("/verify/{number}")
-def verify(request: Request, number: str, session: SessionDep) -> Response:
-    settings = request.app.state.settings
+def verify(request: Request, number: str, session: SessionDep, settings: SettingsDep) -> Response:
     decision = ratelimit.hit(
         session,
         VERIFY_BUCKET,

@@ -22,6 +22,7 @@ from backend.kit.errors import AppError, InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import redirect, render
+from backend.media.storage import StorageDep
 from backend.people import records
 from backend.policies.service import load_policy
 
@@ -234,10 +235,12 @@ def _refuse_oversized(request: Request) -> None:
 
 
 @pages.post("/credits/external", dependencies=[Depends(_refuse_oversized)])
-def external_submit(request: Request, form: FormDep, session: SessionDep, user: CurrentUser) -> Response:
+def external_submit(
+    request: Request, form: FormDep, session: SessionDep, storage: StorageDep, user: CurrentUser
+) -> Response:
     values, received = _record_form(form)
     try:
-        external.submit(session, request.app.state.storage, user, external.RecordIn(**values), received)
+        external.submit(session, storage, user, external.RecordIn(**values), received)
     except InvalidInput as exc:
         return _external_form_refused(request, exc, values)
     return redirect(request, "/credits/mine?submitted=1#external")
@@ -280,11 +283,11 @@ def external_edit(request: Request, record_id: int, session: SessionDep, user: C
 
 @pages.post("/credits/external/{record_id}/resubmit", dependencies=[Depends(_refuse_oversized)])
 def external_resubmit(
-    request: Request, record_id: int, form: FormDep, session: SessionDep, user: CurrentUser
+    request: Request, record_id: int, form: FormDep, session: SessionDep, storage: StorageDep, user: CurrentUser
 ) -> Response:
     values, received = _record_form(form)
     try:
-        external.resubmit(session, request.app.state.storage, user, record_id, external.RecordIn(**values), received)
+        external.resubmit(session, storage, user, record_id, external.RecordIn(**values), received)
     except InvalidInput as exc:
         record, entry = external.sent_back(session, user, record_id)
         return _external_form_refused(request, exc, values, original=record, reason=entry.reason)
@@ -292,9 +295,8 @@ def external_resubmit(
 
 
 @pages.get("/credits/external/{record_id}/evidence")
-def external_evidence(request: Request, record_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def external_evidence(record_id: int, session: SessionDep, storage: StorageDep, user: CurrentUser) -> Response:
     record = external.record_for(session, user, record_id)
-    storage = request.app.state.storage
     size = storage.stat(record.evidence_key).size
     return StreamingResponse(
         storage.read_range(record.evidence_key, 0, max(0, size - 1)),

@@ -16,7 +16,6 @@ from backend.dashboards.service import View
 from backend.kit.xlsx import Cell, Sheet, temporary_workbook
 from backend.policies.service import load_policy
 
-STATE_NAMES = {"met": "达标", "planned": "已安排", "open": "未安排", "missed": "未达标", "upcoming": "未开始"}
 STAGE_NAMES = {"primary": "小学", "middle": "初中", "high": "高中", "nine_year": "九年一贯制"}
 CATEGORY_NAMES = {c.code: c.name for c in CREDIT_CATEGORIES}
 

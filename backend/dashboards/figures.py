@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from statistics import quantiles
 from typing import Any
@@ -426,11 +426,3 @@ def build_snapshot(
 def month_end(day: date) -> date:
     """The last day of the month before `day`'s month."""
     return day.replace(day=1) - timedelta(days=1)
-
-
-def latest_month_end(today: date) -> date:
-    return month_end(today)
-
-
-def as_datetime(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None

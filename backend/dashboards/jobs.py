@@ -28,7 +28,6 @@ from backend.media.storage import Storage
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
 RETRY_AFTER = timedelta(minutes=1)
-ACTIVE = ("queued", "running")
 
 
 def enqueue(session: Session, kind: str, key: str, params: dict[str, Any], user: User | None) -> DashboardJob:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -15,10 +16,10 @@ from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.dashboards import exports, figures, jobs, service
 from backend.dashboards.hours_source import queue_size
 from backend.dashboards.models import DashboardJob
-from backend.db import SessionDep, WriteSessionDep
-from backend.kit.i18n import _
+from backend.db import SessionDep, SessionFactoryDep, WriteSessionDep
 from backend.kit.web import redirect, render
 from backend.kit.xlsx import XLSX_TYPE
+from backend.media.storage import StorageDep
 from backend.policies.service import load_policy
 from backend.training.compliance import STATE_LABELS
 
@@ -26,11 +27,19 @@ pages = APIRouter(include_in_schema=False)
 AdminUser = Annotated[User, Depends(require_role(Role.school_admin, Role.district_admin))]
 
 
-def _start(request: Request, tasks: BackgroundTasks, wanted: list[DashboardJob]) -> None:
-    """Run the jobs that need a runner in this process, after the response (their state is in the database)."""
-    for job in wanted:
-        if jobs.needs_runner(job):
-            tasks.add_task(jobs.run, request.app.state.sessionmaker, request.app.state.storage, job.id)
+def _job_starter(
+    tasks: BackgroundTasks, maker: SessionFactoryDep, storage: StorageDep
+) -> Callable[[list[DashboardJob]], None]:
+    def start(wanted: list[DashboardJob]) -> None:
+        """Run the jobs that need a runner in this process, after the response (their state is in the database)."""
+        for job in wanted:
+            if jobs.needs_runner(job):
+                tasks.add_task(jobs.run, maker, storage, job.id)
+
+    return start
+
+
+JobStarter = Annotated[Callable[[list[DashboardJob]], None], Depends(_job_starter)]
 
 
 def _context(session: SessionDep, filters: service.Filters, view: service.View, user: User) -> dict:  # type: ignore[type-arg]
@@ -56,7 +65,7 @@ def district_dashboard(
     request: Request,
     session: WriteSessionDep,
     user: AdminUser,
-    tasks: BackgroundTasks,
+    start: JobStarter,
     year: str | None = None,
     tier: str | None = None,
     stage: str | None = None,
@@ -67,7 +76,7 @@ def district_dashboard(
     filters = service.Filters.parse(year, tier, stage, as_of)
     view = service.district_view(session, user, filters)
     wanted = service.refresh_jobs(session, filters, user)
-    _start(request, tasks, wanted)
+    start(wanted)
     certify = queue_size(session, "verified")
     from backend.catalogue import authoring
 
@@ -86,7 +95,7 @@ def school_dashboard(
     school_id: int,
     session: WriteSessionDep,
     user: AdminUser,
-    tasks: BackgroundTasks,
+    start: JobStarter,
     year: str | None = None,
     tier: str | None = None,
     as_of: str | None = None,
@@ -95,7 +104,7 @@ def school_dashboard(
     filters = service.Filters.parse(year, tier, None, as_of)
     view = service.school_view(session, user, school, filters)
     wanted = service.refresh_jobs(session, filters, user)
-    _start(request, tasks, wanted)
+    start(wanted)
     context = _context(session, filters, view, user) | {
         "school": school,
         "building": [j for j in wanted if j.key.startswith("live:")],
@@ -133,9 +142,7 @@ def export_schools(
 
 
 @pages.post("/dashboard/teachers-export")
-async def export_teachers(
-    request: Request, session: WriteSessionDep, user: AdminUser, tasks: BackgroundTasks
-) -> Response:
+async def export_teachers(request: Request, session: WriteSessionDep, user: AdminUser, start: JobStarter) -> Response:
     """Every teacher's figures: computed from the ledger (seconds at district size), so a background job."""
     form = await request.form()
     filters = service.Filters.parse(
@@ -149,23 +156,22 @@ async def export_teachers(
     as_of = filters.as_of or service.today()
     params = {"year": filters.year, "tier": filters.tier, "as_of": as_of.isoformat(), "school_ids": school_ids}
     job = jobs.enqueue(session, "export", f"export:{user.id}", params, user)
-    _start(request, tasks, [job])
+    start([job])
     return redirect(request, f"/dashboard/jobs/{job.id}")
 
 
 @pages.get("/dashboard/jobs/{job_id}")
-def job_page(request: Request, job_id: int, session: SessionDep, user: AdminUser, tasks: BackgroundTasks) -> Response:
+def job_page(request: Request, job_id: int, session: SessionDep, user: AdminUser, start: JobStarter) -> Response:
     job = jobs.job_for(session, user, job_id)
-    _start(request, tasks, [job])
+    start([job])
     return render(request, "dashboards/job.html", {"job": job}, block="job")
 
 
 @pages.get("/dashboard/jobs/{job_id}/download")
-def job_download(request: Request, job_id: int, session: SessionDep, user: AdminUser) -> Response:
+def job_download(request: Request, job_id: int, session: SessionDep, storage: StorageDep, user: AdminUser) -> Response:
     job = jobs.job_for(session, user, job_id)
     if job.state != "done" or not job.result_key:
         return redirect(request, f"/dashboard/jobs/{job.id}")
-    storage = request.app.state.storage
     size = storage.stat(job.result_key).size
     name = quote(f"教师学时_{job.params.get('year')}.xlsx")
     return StreamingResponse(
@@ -177,6 +183,3 @@ def job_download(request: Request, job_id: int, session: SessionDep, user: Admin
             "Cache-Control": "private, no-store",
         },
     )
-
-
-NOT_RECORDED = _("Not yet recorded")

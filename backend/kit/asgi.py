@@ -33,17 +33,24 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 
 
 async def reply(
-    send: Send, status: int, payload: bytes | dict[str, Any], content_type: bytes = b"application/json",
+    send: Send,
+    status: int,
+    payload: bytes | dict[str, Any],
+    content_type: bytes = b"application/json",
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """A complete response; a dict payload is sent as JSON. `headers` carries the security headers
-    (`app.state.answer_headers`, from kit/security_headers.py) and any others."""
+    (`AppState.answer_headers`, from kit/security_headers.py) and any others."""
     out = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [
-            (b"content-type", content_type), (b"content-length", str(len(out)).encode()), *(headers or []),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(out)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": out})

@@ -5,8 +5,8 @@ A random value lives in the `portal_csrf` cookie; pages carry HMAC(SECRET_KEY, v
 back in the `X-CSRF-Token` header or the `csrf_token` form field. A request to the API (/api/v1) that carries a
 *valid* bearer token is exempt: it is authenticated by that token alone, never by a cookie, so a forged
 cross-site request has nothing to borrow. Whether a token is valid is the accounts package's one credential check,
-handed to this module by create_app (`app.state.bearer_is_valid`); a junk `Authorization` header, or any header
-on a page or form route, changes nothing here.
+handed to this module by create_app (`AppState.bearer_is_valid`, backend/kit/state.py); a junk `Authorization`
+header, or any header on a page or form route, changes nothing here.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from backend.kit.errors import Forbidden
 from backend.kit.i18n import _
+from backend.kit.state import AppStateDep, app_state
 
 CSRF_COOKIE = "portal_csrf"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,15 +50,15 @@ def csrf_cookie_value(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    return token_for(request.app.state.settings.secret_key, csrf_cookie_value(request))
+    return token_for(app_state(request).settings.secret_key, csrf_cookie_value(request))
 
 
-async def verify_csrf(request: Request) -> None:
+async def verify_csrf(request: Request, state: AppStateDep) -> None:
     """App-wide dependency: refuses any unsafe request without a valid token."""
     if request.method in SAFE_METHODS or request.url.path in EXEMPT_PATHS:
         return
     if request.url.path.startswith(API_PREFIX) and request.headers.get("authorization", "")[:7].lower() == "bearer ":
-        is_valid = getattr(request.app.state, "bearer_is_valid", None)
+        is_valid = state.bearer_is_valid
         if is_valid is not None and await run_in_threadpool(is_valid, request):
             return
     cookie = request.cookies.get(CSRF_COOKIE)
@@ -68,7 +69,7 @@ async def verify_csrf(request: Request) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    check_token(request.app.state.settings.secret_key, cookie, sent)
+    check_token(state.settings.secret_key, cookie, sent)
 
 
 def check_token(secret_key: str, cookie: str | None, sent: str | None) -> None:

@@ -14,7 +14,6 @@ from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LOCALES = ("zh_CN", "en")
-DEFAULT_LOCALE = "zh_CN"
 
 
 @lru_cache
@@ -43,9 +42,3 @@ def translator(locale: str) -> Callable[..., str]:
 def _(msgid: str) -> str:
     """Marks a message id for extraction where it is translated later (errors, labels defined at import time)."""
     return msgid
-
-
-def pick_locale(cookie_value: str | None, accept_language: str | None, default: str = DEFAULT_LOCALE) -> str:
-    if cookie_value in LOCALES:
-        return cookie_value  # type: ignore[return-value]
-    return default

@@ -20,6 +20,7 @@ from backend.config import PROJECT_ROOT
 from backend.kit.clock import SHANGHAI
 from backend.kit.csrf import CSRF_FIELD, csrf_token
 from backend.kit.i18n import translator
+from backend.kit.state import app_state
 
 LOCALE_COOKIE = "portal_lang"
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "web" / "templates"))
@@ -39,7 +40,7 @@ def is_htmx(request: Request) -> bool:
 
 
 def request_locale(request: Request) -> str:
-    return getattr(request.state, "locale", request.app.state.settings.default_locale)
+    return getattr(request.state, "locale", app_state(request).settings.default_locale)
 
 
 def fmt_hours(value: Decimal | float | int | None) -> str:
@@ -98,6 +99,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "datetime": lambda v: fmt_datetime(v, locale),
         "duration": fmt_duration,
         "markdown": render_markdown,
+        "settings": app_state(request).settings,  # the switches a page shows (sign-in with SSO, with a password)
     }
 
 

@@ -6,9 +6,10 @@ routing, dependency resolution and response machinery took most of the CPU of a 
 validation, the database and the judge together. So the lane does the request's work itself: the CSRF check (for a
 cookie), `HeartbeatIn` validation, and `heartbeats.accept` (the writer checks the credential with the accounts
 package's one credential check, in the beat's batch). Its answers carry the app's security headers
-(`app.state.answer_headers`) and its errors the app's one error body (backend/kit/error_schema.py, `fields`
-included). The route in backend/learning/routes.py is declared from `ROUTE` and `DOC` below, for /openapi.json
-only: its body is never reached (issue 14: before, a second copy of the checks lived there and drifted).
+(`AppState.answer_headers`, backend/kit/state.py) and its errors the app's one error body
+(backend/kit/error_schema.py, `fields` included). The route in backend/learning/routes.py is declared from `ROUTE`
+and `DOC` below, for /openapi.json only: its body is never reached (issue 14: before, a second copy of the checks
+lived there and drifted).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from backend.kit.csrf import CSRF_COOKIE, check_token
 from backend.kit.error_schema import error_body, validation_body
 from backend.kit.errors import AppError
 from backend.kit.i18n import LOCALES, translate
+from backend.kit.state import state_of
 from backend.kit.web import LOCALE_COOKIE
 from backend.learning import heartbeats
+from backend.learning.hotpath import writer_of
 
 log = logging.getLogger("portal.heartbeats")
 # The declaration the documented route is made from (backend/learning/routes.py), and the lane's own match of it.
@@ -66,8 +69,8 @@ class HeartbeatLane:
     async def _heartbeat(self, playback_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         # The FastAPI application: given when the lane stands in front of it, else set by Starlette in the scope.
         app = self.fastapi_app or scope["app"]
-        settings = app.state.settings
-        headers_out: list[tuple[bytes, bytes]] = app.state.answer_headers
+        state = state_of(app)
+        settings, headers_out = state.settings, state.answer_headers
         connection = HTTPConnection(scope)
         cookies, headers = connection.cookies, connection.headers
         locale = cookies.get(LOCALE_COOKIE)
@@ -85,7 +88,7 @@ class HeartbeatLane:
                 await reply(send, 422, validation_body(exc.errors()), headers=headers_out)
                 return
             credential = heartbeats.credential(authorization, cookies.get(settings.session_cookie_name))
-            out = await heartbeats.accept(app, playback_id, credential, data)
+            out = await heartbeats.accept(writer_of(app), playback_id, credential, data)
         except AppError as exc:
             fields = {k: translate(locale, v, **exc.params) for k, v in exc.fields.items()}
             message = translate(locale, exc.message, **exc.params)

@@ -5,7 +5,7 @@ OpenAPI) and the ASGI fast lane that serves the same URL without the framework's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -18,6 +18,9 @@ from backend.learning import coverage, playbacks
 from backend.learning.judge import Beat
 from backend.learning.models import LessonProgress, PlaybackSession
 from backend.policies.service import Policy
+
+if TYPE_CHECKING:  # the writer imports this module
+    from backend.learning.hotpath import HeartbeatWriter
 
 
 class HeartbeatIn(BaseModel):
@@ -90,14 +93,18 @@ def follow_up(session: Session, playback_id: str, close: bool, lease: bool, poli
     return FollowUp(covered, completed, counting)
 
 
-async def accept(app: Any, playback_id: str, credential: Presented, body: HeartbeatIn) -> HeartbeatOut:
+async def accept(writer: HeartbeatWriter, playback_id: str, credential: Presented, body: HeartbeatIn) -> HeartbeatOut:
     """Acknowledged only after it is stored: returns after the batch holding the beat (and its follow-up, closing
     the playback or taking the lease) has committed."""
     beat = Beat(
-        seq=body.seq, position_ms=body.position_ms, playing=body.playing, visible=body.visible, ended=body.ended,
+        seq=body.seq,
+        position_ms=body.position_ms,
+        playing=body.playing,
+        visible=body.visible,
+        ended=body.ended,
         client_ms=body.client_ms,
     )
-    outcome = await app.state.heartbeats.submit(playback_id, credential, beat)
+    outcome = await writer.submit(playback_id, credential, beat)
     if outcome.status in _BEAT_ERRORS:
         raise _BEAT_ERRORS[outcome.status]()
     if outcome.status == 422:
@@ -115,5 +122,6 @@ async def accept(app: Any, playback_id: str, credential: Presented, body: Heartb
         lesson_covered=outcome.lesson_covered,
         course_completed=outcome.course_completed,
         prompt=PromptOut(id=outcome.prompt_id, seconds_left=outcome.prompt_seconds_left or 0)
-        if outcome.prompt_id else None,
+        if outcome.prompt_id
+        else None,
     )

@@ -33,6 +33,7 @@ from backend.accounts import credentials
 from backend.accounts.credentials import Presented, Purpose
 from backend.db import configure_sqlite, watch_pool, where_key_in
 from backend.kit import clock, load, metrics
+from backend.kit.state import state_of
 from backend.learning import heartbeats
 from backend.learning.judge import Beat, State, Verdict, judge
 from backend.learning.models import AttentionPrompt, Heartbeat, LearnerState, PlaybackSession
@@ -50,7 +51,7 @@ def async_url(url: str) -> str:
         return url.replace("sqlite:", "sqlite+aiosqlite:", 1)
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 
@@ -86,7 +87,9 @@ class BeatOutcome:
 _holder = P.alias("holder")
 _learner = LearnerState.__table__
 _LOAD = select(
-    P, _holder.c.last_beat_at.label("holder_beat_at"), _holder.c.ended_at.label("holder_ended_at"),
+    P,
+    _holder.c.last_beat_at.label("holder_beat_at"),
+    _holder.c.ended_at.label("holder_ended_at"),
     _learner.c.active_playback_id,
 ).select_from(
     P.outerjoin(_learner, _learner.c.user_id == P.c.user_id).outerjoin(
@@ -96,9 +99,21 @@ _LOAD = select(
 
 # PostgreSQL batch writes (HeartbeatWriter._store). Column lists name the keys of _row_values and _record.
 _UPDATE_COLUMNS = (
-    "b_id", "last_seq", "last_beat_at", "last_position_ms", "last_client_ms", "bank_ms", "pending_ms",
-    "pending_coverage", "rejected_ms", "prompt_state", "prompt_id", "prompt_deadline", "day_budget_ms",
-    "lesson_budget_ms", "last_note",
+    "b_id",
+    "last_seq",
+    "last_beat_at",
+    "last_position_ms",
+    "last_client_ms",
+    "bank_ms",
+    "pending_ms",
+    "pending_coverage",
+    "rejected_ms",
+    "prompt_state",
+    "prompt_id",
+    "prompt_deadline",
+    "day_budget_ms",
+    "lesson_budget_ms",
+    "last_note",
 )
 _UPDATE_SQL = """
 UPDATE playback_sessions AS p SET last_seq = u.last_seq, last_beat_at = u.last_beat_at,
@@ -113,8 +128,19 @@ FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::bigint[], $
 WHERE p.id = u.id
 """
 _INSERT_COLUMNS = (
-    "playback_id", "seq", "received_at", "position_ms", "playing", "visible", "client_ms", "elapsed_ms",
-    "credited_ms", "rejected_ms", "covered_from_ms", "covered_to_ms", "note",
+    "playback_id",
+    "seq",
+    "received_at",
+    "position_ms",
+    "playing",
+    "visible",
+    "client_ms",
+    "elapsed_ms",
+    "credited_ms",
+    "rejected_ms",
+    "covered_from_ms",
+    "covered_to_ms",
+    "note",
 )
 _INSERT_SQL = """
 INSERT INTO heartbeats (playback_id, seq, received_at, position_ms, playing, visible, client_ms, elapsed_ms,
@@ -122,6 +148,13 @@ INSERT INTO heartbeats (playback_id, seq, received_at, position_ms, playing, vis
 SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::int[], $5::bool[], $6::bool[], $7::bigint[],
   $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[])
 """
+
+
+def writer_of(app: Any) -> HeartbeatWriter:
+    """The application's heartbeat writer, started by the app's lifespan (backend/kit/state.py keeps it untyped:
+    the ground imports no domain)."""
+    writer: HeartbeatWriter = state_of(app).heartbeats
+    return writer
 
 
 class HeartbeatWriter:
@@ -148,9 +181,7 @@ class HeartbeatWriter:
     async def start(self) -> None:
         if not self.tasks:
             self.loop = asyncio.get_running_loop()
-            self.tasks = [
-                asyncio.create_task(self._run(), name=f"heartbeat-writer-{i}") for i in range(self.writers)
-            ]
+            self.tasks = [asyncio.create_task(self._run(), name=f"heartbeat-writer-{i}") for i in range(self.writers)]
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -254,8 +285,14 @@ class HeartbeatWriter:
                     state, changed = verdict.state, True
                     records.append(_record(playback_id, beat, now, verdict))
                     if verdict.prompt_issued:
-                        prompts_issued.append({"id": state.prompt_id, "playback_id": playback_id, "issued_at": now,
-                                               "deadline": state.prompt_deadline})
+                        prompts_issued.append(
+                            {
+                                "id": state.prompt_id,
+                                "playback_id": playback_id,
+                                "issued_at": now,
+                                "deadline": state.prompt_deadline,
+                            }
+                        )
                     if verdict.prompt_missed_ms is not None and row["prompt_id"]:
                         prompts_missed.append({"b_id": row["prompt_id"], "dropped_ms": verdict.prompt_missed_ms})
                     outcomes[index] = _outcome(row, state, beat, verdict, now, policy)
@@ -264,13 +301,15 @@ class HeartbeatWriter:
 
             await self._store(conn, updates, records)
             if prompts_issued:
-                await conn.execute(insert(AttentionPrompt.__table__), [
-                    {**p, "outcome": "open", "confirmed_ms": 0, "dropped_ms": 0} for p in prompts_issued
-                ])
+                await conn.execute(
+                    insert(AttentionPrompt.__table__),
+                    [{**p, "outcome": "open", "confirmed_ms": 0, "dropped_ms": 0} for p in prompts_issued],
+                )
             if prompts_missed:
                 ap = AttentionPrompt.__table__
                 await conn.execute(
-                    update(ap).where(ap.c.id == bindparam("b_id"), ap.c.outcome == "open")
+                    update(ap)
+                    .where(ap.c.id == bindparam("b_id"), ap.c.outcome == "open")
                     .values(outcome="missed", dropped_ms=bindparam("dropped_ms")),
                     prompts_missed,
                 )
@@ -323,9 +362,9 @@ class HeartbeatWriter:
         if self.is_sqlite:
             if updates:
                 await conn.execute(
-                    update(P).where(P.c.id == bindparam("b_id")).values(
-                        {c: bindparam(c) for c in updates[0] if c != "b_id"}
-                    ),
+                    update(P)
+                    .where(P.c.id == bindparam("b_id"))
+                    .values({c: bindparam(c) for c in updates[0] if c != "b_id"}),
                     updates,
                 )
             if records:
@@ -343,17 +382,25 @@ class HeartbeatWriter:
     async def _repeat(self, conn: AsyncConnection, row: dict[str, Any], state: State, beat: Beat) -> BeatOutcome:
         stored = (
             await conn.execute(
-                select(H.c.position_ms, H.c.credited_ms, H.c.note)
-                .where(H.c.playback_id == row["id"], H.c.seq == beat.seq)
+                select(H.c.position_ms, H.c.credited_ms, H.c.note).where(
+                    H.c.playback_id == row["id"], H.c.seq == beat.seq
+                )
             )
         ).first()
         if stored is None or stored.position_ms != beat.position_ms:
             return BeatOutcome(409, "old_heartbeat", seq=beat.seq)
         # A retry of a stored beat: answered as before, nothing counted twice.
         return BeatOutcome(
-            200, seq=beat.seq, user_id=row["user_id"], credited_ms=0, note=stored.note, duplicate=True,
-            session_credited_ms=state.credited_ms + state.pending_ms, coverage=state.seen_coverage,
-            duration_ms=state.duration_ms, counting=state.holds_lease and state.prompt_state != "missed",
+            200,
+            seq=beat.seq,
+            user_id=row["user_id"],
+            credited_ms=0,
+            note=stored.note,
+            duplicate=True,
+            session_credited_ms=state.credited_ms + state.pending_ms,
+            coverage=state.seen_coverage,
+            duration_ms=state.duration_ms,
+            counting=state.holds_lease and state.prompt_state != "missed",
         )
 
 

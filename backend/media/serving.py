@@ -7,15 +7,21 @@ from fastapi import Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from backend.kit.errors import NotFound
+from backend.media.storage import storage_of
 
 
 def serve_object(
-    request: Request, key: str, *, missing: str, media_type: str | None = None, filename: str | None = None,
+    request: Request,
+    key: str,
+    *,
+    missing: str,
+    media_type: str | None = None,
+    filename: str | None = None,
     max_age: int = 3600,
 ) -> Response:
     """A stored object to the browser: from S3 by a short-lived presigned URL, from a local folder as a file
     (with HTTP Range), shown inline; `filename` names it for saving. NotFound(`missing`) when it is gone."""
-    storage = request.app.state.storage
+    storage = storage_of(request.app)
     url = storage.browser_url(key)
     if url:
         # Short-lived and private: the link stops working minutes after the page asked for it.

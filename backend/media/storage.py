@@ -18,10 +18,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, Protocol
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from backend.kit.errors import AppError
 from backend.kit.i18n import _
+from backend.kit.state import state_of
 
 if TYPE_CHECKING:
     from backend.config import Settings
@@ -179,3 +183,17 @@ def build_storage(settings: Settings) -> Storage:
 
         return S3Storage.from_settings(settings)
     raise ValueError(f"unknown storage backend {settings.storage_backend!r}")
+
+
+def storage_of(app: Any) -> Storage:
+    """The application's storage, built once by create_app (backend/kit/state.py keeps it untyped: the ground
+    imports no domain)."""
+    storage: Storage = state_of(app).storage
+    return storage
+
+
+def request_storage(request: HTTPConnection) -> Storage:
+    return storage_of(request.app)
+
+
+StorageDep = Annotated[Storage, Depends(request_storage)]

@@ -32,6 +32,7 @@ from backend.kit.web import render
 from backend.media import uploads
 from backend.media.models import Upload
 from backend.media.serving import serve_object
+from backend.media.storage import StorageDep
 from backend.policies.service import load_policy
 
 router = APIRouter()
@@ -91,10 +92,8 @@ class UploadOut(BaseModel):
 
 
 @router.post("/api/v1/uploads", status_code=201, tags=["uploads"])
-def start_upload(request: Request, body: UploadStart, session: SessionDep, user: UploaderUser) -> UploadOut:
-    upload = uploads.start_upload(
-        session, request.app.state.storage, user, filename=body.filename, size=body.size, kind=body.kind
-    )
+def start_upload(body: UploadStart, session: SessionDep, storage: StorageDep, user: UploaderUser) -> UploadOut:
+    upload = uploads.start_upload(session, storage, user, filename=body.filename, size=body.size, kind=body.kind)
     return UploadOut.of(upload)
 
 
@@ -104,7 +103,9 @@ def upload_status(upload_id: str, session: SessionDep, user: UploaderUser) -> Up
 
 
 @router.put("/api/v1/uploads/{upload_id}/chunks/{index}", tags=["uploads"])
-def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep, user: UploaderUser) -> UploadOut:
+def put_chunk(
+    request: Request, upload_id: str, index: int, session: SessionDep, storage: StorageDep, user: UploaderUser
+) -> UploadOut:
     length = _content_length(request)
     plan = uploads.prepare_chunk(session, user, upload_id, index, length, request.headers.get("content-range"))
     if plan.already_stored:
@@ -114,21 +115,21 @@ def put_chunk(request: Request, upload_id: str, index: int, session: SessionDep,
     # that other writers have since overtaken into a write ("database is locked"), so the final update would fail.
     session.commit()
     # A rejected upload is gone for good: UploadRejected keeps the deletion of its row (the session commits it).
-    upload = uploads.store_chunk(session, request.app.state.storage, plan, RequestBody(request, length))
+    upload = uploads.store_chunk(session, storage, plan, RequestBody(request, length))
     return UploadOut.of(upload)
 
 
 @router.post("/api/v1/uploads/{upload_id}/complete", tags=["uploads"])
-def complete_upload(request: Request, upload_id: str, session: SessionDep, user: UploaderUser) -> UploadOut:
+def complete_upload(upload_id: str, session: SessionDep, storage: StorageDep, user: UploaderUser) -> UploadOut:
     plan = uploads.prepare_completion(session, user, upload_id)
     session.commit()  # as for chunks: no transaction stays open while the file is assembled and probed
-    upload = uploads.complete_upload(session, request.app.state.storage, plan)  # UploadRejected keeps its deletion
+    upload = uploads.complete_upload(session, storage, plan)  # UploadRejected keeps its deletion
     return UploadOut.of(upload)
 
 
 @router.delete("/api/v1/uploads/{upload_id}", status_code=204, tags=["uploads"])
-def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: UploaderUser) -> Response:
-    uploads.cancel_upload(session, request.app.state.storage, user, upload_id)
+def cancel_upload(upload_id: str, session: SessionDep, storage: StorageDep, user: UploaderUser) -> Response:
+    uploads.cancel_upload(session, storage, user, upload_id)
     return Response(status_code=204)
 
 
@@ -136,8 +137,7 @@ def cancel_upload(request: Request, upload_id: str, session: SessionDep, user: U
 def poster(request: Request, upload_id: str, session: SessionDep, user: CurrentUser) -> Response:
     key, content_type = uploads.poster_of(session, upload_id)
     # Posters never change under one key (a new upload gets a new id), so browsers may keep them.
-    return serve_object(request, key, media_type=content_type, missing=_("This picture does not exist."),
-                        max_age=86400)
+    return serve_object(request, key, media_type=content_type, missing=_("This picture does not exist."), max_age=86400)
 
 
 @router.get("/studio/uploads/new", include_in_schema=False)
@@ -220,5 +220,3 @@ def _content_length(request: Request) -> int:
         return int(request.headers["content-length"])
     except (KeyError, ValueError) as exc:
         raise InvalidInput(_("Each chunk must be sent with its Content-Length.")) from exc
-
-

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from backend.accounts.deps import CurrentUser
 from backend.db import SessionDep
+from backend.kit.state import app_state
 from backend.kit.web import register_context, render
 from backend.notices import service
 
@@ -26,7 +27,7 @@ def _unread(request: Request) -> dict[str, object]:
     viewer = getattr(request.state, "viewer", None)
     if viewer is None:
         return {}
-    with request.app.state.sessionmaker() as session:
+    with app_state(request).sessionmaker() as session:
         return {"unread_notices": service.unread_count(session, viewer.id)}
 
 

@@ -42,7 +42,7 @@ from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
-from backend.kit.xlsx import cell_text, sheet_rows
+from backend.kit.xlsx import Column, Layout, named_rows
 from backend.learning import service as learning
 from backend.organisation import scope, workshops
 from backend.organisation.models import (
@@ -70,6 +70,16 @@ MAX_NOTE = 200
 MAX_LIST_BYTES = 2 * 1024 * 1024
 MAX_LIST_ROWS = 2_000
 COL_STAFF_NO, COL_NAME = "工号", "姓名"
+# A list of teachers learning is assigned to: staff numbers, and names to check them against (optional).
+LIST_LAYOUT = Layout(
+    columns=(Column(COL_STAFF_NO, required=True), Column(COL_NAME)),
+    unsupported=_("Upload the list as an Excel (.xlsx) or CSV file."),
+    max_bytes=MAX_LIST_BYTES,
+    too_large=_("The file is larger than 2 MB."),
+    max_rows=MAX_LIST_ROWS,
+    too_many=_("A list has at most 2,000 rows. Split the file."),
+    missing=_("The first row must name the columns; missing: %(columns)s."),
+)
 POOL_ACTIVE = ("reserve", "ready")
 
 
@@ -171,41 +181,11 @@ def sync_person(session: Session, user_id: int) -> list[int]:
 # Making an assignment
 
 
-def parse_list(
-    session: Session, actor: User, content: bytes, filename: str
-) -> tuple[list[int], list[RowError]]:
+def parse_list(session: Session, actor: User, content: bytes, filename: str) -> tuple[list[int], list[RowError]]:
     """Teachers named by staff number (工号; a 姓名 column, if any, must match) in an Excel or CSV file, within the
     actor's school scope. Returns the teachers and the row-by-row problems; the caller keeps nothing if any."""
     scope.require_admin(actor)
-    if not content:
-        raise InvalidInput(_("The file is empty."))
-    if len(content) > MAX_LIST_BYTES:
-        raise InvalidInput(_("The file is larger than 2 MB."))
-    header: dict[str, int] | None = None
-    rows: list[tuple[int, str, str]] = []
-    for number, cells in sheet_rows(
-        content, filename, unsupported=_("Upload the list as an Excel (.xlsx) or CSV file.")
-    ):
-        values = [cell_text(c) for c in cells]
-        if not any(values):
-            continue
-        if header is None:
-            header = {v.replace(" ", ""): i for i, v in enumerate(values) if v}
-            if COL_STAFF_NO not in header:
-                raise InvalidInput(
-                    _("The first row must name the columns; missing: %(columns)s."), columns=COL_STAFF_NO
-                )
-            continue
-        if len(rows) >= MAX_LIST_ROWS:
-            raise InvalidInput(_("A list has at most 2,000 rows. Split the file."))
-
-        def cell(column: str, values: list[str] = values, header: dict[str, int] = header) -> str:
-            index = header.get(column)
-            return values[index] if index is not None and index < len(values) else ""
-
-        rows.append((number, cell(COL_STAFF_NO), cell(COL_NAME)))
-    if header is None:
-        raise InvalidInput(_("The file is empty."))
+    rows = [(r.number, r.text(COL_STAFF_NO), r.text(COL_NAME)) for r in named_rows(content, filename, LIST_LAYOUT)]
     if not rows:
         raise InvalidInput(_("The list names no teacher."))
     school_id = actor.school_id if actor.role == Role.school_admin else None
@@ -356,9 +336,7 @@ def visible(actor: User) -> ColumnElement[bool]:
 
 
 def get(session: Session, actor: User, assignment_id: int) -> LearningAssignment:
-    found = session.scalar(
-        select(LearningAssignment).where(LearningAssignment.id == assignment_id, visible(actor))
-    )
+    found = session.scalar(select(LearningAssignment).where(LearningAssignment.id == assignment_id, visible(actor)))
     if found is None:
         raise NotFound(_("This assignment does not exist or is not yours."))
     return found

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
 from backend.audit import service as audit
-from backend.kit.errors import AppError, InvalidInput
+from backend.kit.errors import AppError
 from backend.kit.i18n import _
-from backend.kit.xlsx import cell_text, sheet_rows
+from backend.kit.xlsx import Layout, columns, named_rows
 from backend.organisation import classes, scope
 from backend.organisation.models import Appointment
 from backend.people import directory, records
@@ -47,6 +47,14 @@ COLUMNS = (COL_CLASS, COL_GRADE, COL_HOMEROOM, COL_DEPUTY, COL_ROTATING, COL_STA
 ROLE_COLUMNS = ((COL_HOMEROOM, "homeroom"), (COL_DEPUTY, "deputy"), (COL_ROTATING, "rotating"))
 ALIASES = {"班级名称": COL_CLASS, "班主任": COL_HOMEROOM, "副班主任": COL_DEPUTY, "轮值班主任": COL_ROTATING,
            "开始日期": COL_START}  # fmt: skip
+LAYOUT = Layout(
+    columns=columns(COLUMNS, ALIASES, required=(COL_CLASS,)),
+    unsupported=_("Upload the classes as an Excel (.xlsx) or CSV file."),
+    max_bytes=MAX_IMPORT_BYTES,
+    too_large=_("The file is larger than 5 MB."),
+    max_rows=MAX_IMPORT_ROWS,
+    too_many=_("A class list has at most 2,000 rows. Split the file."),
+)
 _SEPARATORS = re.compile(r"[、,，;；/\s]+")
 
 
@@ -73,51 +81,20 @@ class _Row:
 
 
 def _read(content: bytes, filename: str, report: ClassImportReport) -> list[_Row]:
-    if not content:
-        raise InvalidInput(_("The file is empty."))
-    if len(content) > MAX_IMPORT_BYTES:
-        raise InvalidInput(_("The file is larger than 5 MB."))
-    header: dict[str, int] | None = None
     rows: list[_Row] = []
-    for number, cells in sheet_rows(
-        content, filename, unsupported=_("Upload the classes as an Excel (.xlsx) or CSV file.")
-    ):
-        values = [cell_text(c) for c in cells]
-        if not any(values):
-            continue
-        if header is None:
-            header = {}
-            for index, title in enumerate(values):
-                key = ALIASES.get(title.replace(" ", ""), title.replace(" ", ""))
-                if key in COLUMNS and key not in header:
-                    header[key] = index
-            if COL_CLASS not in header:
-                raise InvalidInput(
-                    _("The first row must name the columns; missing: %(columns)s. Download the template to see "
-                      "the layout."), columns=COL_CLASS,
-                )  # fmt: skip
-            continue
-        if len(rows) >= MAX_IMPORT_ROWS:
-            raise InvalidInput(_("A class list has at most 2,000 rows. Split the file."))
-
-        def cell(column: str, values: list[str] = values, header: dict[str, int] = header) -> str:
-            index = header.get(column)
-            return values[index] if index is not None and index < len(values) else ""
-
+    for row in named_rows(content, filename, LAYOUT):
         start = None
-        if cell(COL_START):
-            raw = cells[header[COL_START]]
+        if row.text(COL_START):
+            raw = row.raw(COL_START)
             try:
                 start = records.parse_date(raw if not isinstance(raw, str) else raw.strip())
             except ValueError:
                 report.errors.append(
-                    RowError(number, COL_START, _('Write the date like 2026-09-01 (found "%(value)s").'),
-                             {"value": cell(COL_START)})
+                    RowError(row.number, COL_START, _('Write the date like 2026-09-01 (found "%(value)s").'),
+                             {"value": row.text(COL_START)})
                 )  # fmt: skip
-        staff = {role: [s for s in _SEPARATORS.split(cell(column)) if s] for column, role in ROLE_COLUMNS}
-        rows.append(_Row(number, cell(COL_CLASS), cell(COL_GRADE), staff, start))
-    if header is None:
-        raise InvalidInput(_("The file is empty."))
+        staff = {role: [s for s in _SEPARATORS.split(row.text(column)) if s] for column, role in ROLE_COLUMNS}
+        rows.append(_Row(row.number, row.text(COL_CLASS), row.text(COL_GRADE), staff, start))
     report.rows = len(rows)
     return rows
 

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
 from backend.kit import clock
-from backend.kit.errors import Forbidden, InvalidInput
+from backend.kit.errors import Forbidden
 from backend.kit.i18n import _
-from backend.kit.xlsx import cell_text, sheet_rows
+from backend.kit.xlsx import Layout, NamedRow, columns, named_rows
 from backend.people.models import School, ServicePeriod, TeacherProfile
 from backend.people.records import parse_date
 
@@ -61,6 +61,14 @@ ALIASES = {
     "状态": COL_STATUS,
     "阶段": COL_TIER,
 }
+LAYOUT = Layout(
+    columns=columns(COLUMNS, ALIASES, required=(COL_STAFF_NO, COL_NAME)),
+    unsupported=_("Upload the roster as an Excel (.xlsx) or CSV file."),
+    max_bytes=MAX_IMPORT_BYTES,
+    too_large=_("The file is larger than 10 MB. Split the roster into several files."),
+    max_rows=MAX_IMPORT_ROWS,
+    too_many=_("A roster has at most 20,000 rows. Split the file."),
+)
 STATUS_WORDS = {
     "储备池": "reserve",
     "储备": "reserve",
@@ -82,8 +90,6 @@ TIER_WORDS = {
     "climber": "climber",
     "starry": "starry",
 }
-STATUS_NAMES = {"reserve": "储备池", "trainee": "见习班主任", "appointed": "班主任"}
-TIER_NAMES = {"horizon": "地平线", "compass": "指南针", "climber": "攀登者", "starry": "满天星"}
 
 
 @dataclass(frozen=True)
@@ -124,48 +130,13 @@ class _Row:
 
 def read_rows(content: bytes, filename: str, report: ImportReport) -> list[_Row]:
     """The file's data rows, each cell parsed; problems go to the report."""
-    if not content:
-        raise InvalidInput(_("The file is empty."))
-    if len(content) > MAX_IMPORT_BYTES:
-        raise InvalidInput(_("The file is larger than 10 MB. Split the roster into several files."))
-    rows = sheet_rows(content, filename, unsupported=_("Upload the roster as an Excel (.xlsx) or CSV file."))
-    header: dict[str, int] | None = None
-    parsed: list[_Row] = []
-    for number, cells in rows:
-        values = [cell_text(c) for c in cells]
-        if not any(values):
-            continue
-        if header is None:
-            header = {}
-            for index, title in enumerate(values):
-                key = ALIASES.get(title.replace(" ", ""), title.replace(" ", ""))
-                if key in COLUMNS and key not in header:
-                    header[key] = index
-            missing = [c for c in (COL_STAFF_NO, COL_NAME) if c not in header]
-            if missing:
-                raise InvalidInput(
-                    _(
-                        "The first row must name the columns; missing: %(columns)s. Download the template to see "
-                        "the layout."
-                    ),
-                    columns="、".join(missing),
-                )
-            continue
-        if len(parsed) >= MAX_IMPORT_ROWS:
-            raise InvalidInput(_("A roster has at most 20,000 rows. Split the file."))
-        parsed.append(_parse_row(number, cells, values, header, report))
-    if header is None:
-        raise InvalidInput(_("The file is empty."))
+    parsed = [_parse_row(row, report) for row in named_rows(content, filename, LAYOUT)]
     report.rows = len(parsed)
     return parsed
 
 
-def _parse_row(
-    number: int, cells: list[object], values: list[str], header: dict[str, int], report: ImportReport
-) -> _Row:
-    def cell(column: str) -> str:
-        index = header.get(column)
-        return values[index] if index is not None and index < len(values) else ""
+def _parse_row(row: NamedRow, report: ImportReport) -> _Row:
+    cell, number = row.text, row.number
 
     def error(column: str, message: str, **params: Any) -> None:
         report.errors.append(RowError(number, column, message, params))
@@ -180,8 +151,8 @@ def _parse_row(
     elif len(name) > 64:
         error(COL_NAME, _("The name has at most 64 characters."))
     start = None
-    if COL_START in header and header[COL_START] < len(cells):
-        raw = cells[header[COL_START]]
+    if row.has(COL_START):
+        raw = row.raw(COL_START)
         try:
             start = parse_date(raw if not isinstance(raw, str) else raw.strip())
             if start is not None and not 1950 <= start.year <= clock.now().year:

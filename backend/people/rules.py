@@ -152,13 +152,6 @@ def first_day(periods: Iterable[Period], since: date | None = None) -> date | No
     return min(starts) if starts else None
 
 
-def service_complete(periods: Iterable[Period], years: int, as_of: date, since: date | None = None) -> bool:
-    """Whether `years` years of service (the union of `periods`, from `since`) are complete on `as_of`."""
-    spans = list(periods)
-    start = first_day(spans, since)
-    return start is not None and covered_days(spans, as_of, since) >= days_for_years(years, start)
-
-
 def covered_days(periods: Iterable[Period], as_of: date, since: date | None = None) -> int:
     """Days before `as_of` (and from `since` on) covered by at least one period: the union of the half-open spans
     [start, end + 1 day)."""

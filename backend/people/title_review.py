@@ -40,8 +40,6 @@ from backend.policies.service import Policy, load_policy
 STREAM_BATCH = 2000
 HOURS_YEARS = 5  # years of hours in the export: the review year and the four before it
 KIND_NAMES = {"homeroom": "班主任", "deputy": "副班主任", "trainee": "见习班主任", "rotating": "轮值班主任"}
-RESULT_NAMES = {"excellent": "优秀", "qualified": "合格", "basic": "基本合格", "unqualified": "不合格"}
-CONDITIONS = ("teaching", "homeroom", "current", "excellent")
 FILTERS = ("waiver", "honour")
 
 

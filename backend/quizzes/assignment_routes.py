@@ -17,6 +17,7 @@ from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import redirect, render
 from backend.learning import service as learning
+from backend.media.storage import StorageDep
 from backend.quizzes import access
 from backend.quizzes import assignments as rules
 
@@ -43,8 +44,15 @@ def course_assignments(request: Request, course_id: int, session: SessionDep, us
     return render(request, "quizzes/assignments.html", {"course": course, "items": items})
 
 
-def _page(request: Request, session: SessionDep, user_id: int, assignment: rules.Assignment, course: object,
-          status: int = 200, **extra: object) -> Response:
+def _page(
+    request: Request,
+    session: SessionDep,
+    user_id: int,
+    assignment: rules.Assignment,
+    course: object,
+    status: int = 200,
+    **extra: object,
+) -> Response:
     context = {
         "course": course,
         "assignment": assignment,
@@ -66,24 +74,30 @@ def assignment_page(request: Request, assignment_id: int, session: SessionDep, u
 
 @pages.post("/assignments/{assignment_id}/submissions")
 def assignment_submit(
-    request: Request, assignment_id: int, _size: SizeChecked, form: FormDep, session: SessionDep, user: CurrentUser
-) -> Response:
+    request: Request, assignment_id: int, _size: SizeChecked, form: FormDep, session: SessionDep, storage: StorageDep,
+    user: CurrentUser,
+) -> Response:  # fmt: skip
     assignment = rules.get_assignment(session, assignment_id)
     course = learning.visible_course(session, user, assignment.course_id)
     learning.require_enrollment(session, user.id, course.id)
     upload = form.get("file")
     received = (
         rules.SubmittedFile(upload.filename or "", upload.file)
-        if isinstance(upload, UploadFile) and upload.filename else None
+        if isinstance(upload, UploadFile) and upload.filename
+        else None
     )
     text = form.get("text")
     try:
-        rules.submit(session, request.app.state.storage, assignment, user.id,
-                     text if isinstance(text, str) else "", received)
+        rules.submit(session, storage, assignment, user.id, text if isinstance(text, str) else "", received)
     except InvalidInput as exc:
         locale = request.state.locale
         return _page(
-            request, session, user.id, assignment, course, 422,
+            request,
+            session,
+            user.id,
+            assignment,
+            course,
+            422,
             errors={k: translate(locale, v) for k, v in exc.fields.items()},
             form_error=translate(locale, exc.message, **exc.params),
             values={"text": text if isinstance(text, str) else ""},
@@ -92,13 +106,12 @@ def assignment_submit(
 
 
 @pages.get("/assignments/submissions/{submission_id}/file")
-def submission_file(request: Request, submission_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def submission_file(submission_id: int, session: SessionDep, storage: StorageDep, user: CurrentUser) -> Response:
     submission = rules.get_submission(session, submission_id)
     assignment = rules.get_assignment(session, submission.assignment_id)
     access.own_or_grader(session, user, submission.user_id, assignment.course_id)
     if not submission.file_key:
         raise NotFound(_("This submission has no file."))
-    storage = request.app.state.storage
     size = storage.stat(submission.file_key).size
     chunks = storage.read_range(submission.file_key, 0, max(0, size - 1))
     name = submission.file_name or "submission"

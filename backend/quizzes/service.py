@@ -586,10 +586,6 @@ def _shown_answers(questions: Sequence[Question], attempt: Attempt) -> dict[int,
     return shown
 
 
-def shown_answers(session: Session, quiz: Quiz, attempt: Attempt) -> dict[int, Answer]:
-    return _shown_answers(questions_of(session, attempt, quiz), attempt)
-
-
 def quiz_bank_titles(session: Session, quiz: Quiz) -> dict[int, str]:
     ids = [r.bank_id for r in quiz.draw_rules]
     if not ids:

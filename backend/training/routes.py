@@ -6,9 +6,9 @@ the monthly rule in `backend.training.compliance`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 
@@ -20,6 +20,7 @@ from backend.kit.clock import SHANGHAI
 from backend.kit.errors import Conflict, Forbidden, InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
+from backend.kit.state import SettingsDep
 from backend.kit.web import redirect, render, request_locale
 from backend.policies.service import load_policy
 from backend.training import checkin, compliance, service
@@ -41,8 +42,12 @@ def _year(value: str | None) -> int:
     return lists.year(value, default=clock.now().astimezone(SHANGHAI).year)
 
 
-def _secret(request: Request) -> str:
-    return str(request.app.state.settings.secret_key)
+def _checkin_secret(settings: SettingsDep) -> str:
+    """The key the check-in codes and scan proofs are signed with."""
+    return str(settings.secret_key)
+
+
+CheckinSecret = Annotated[str, Depends(_checkin_secret)]
 
 
 @pages.get("/training")
@@ -174,7 +179,9 @@ def cancel_session(request: Request, session_id: int, session: SessionDep, user:
 
 
 @pages.get("/training/sessions/{session_id}/qr")
-def show_code(request: Request, session_id: int, session: SessionDep, user: RunnerUser) -> Response:
+def show_code(
+    request: Request, session_id: int, session: SessionDep, user: RunnerUser, secret: CheckinSecret
+) -> Response:
     """The projector page: a full-screen code that rotates; htmx fetches only the code block when it is due."""
     ts = service.managed_training_session(session, user, session_id)
     if ts.cancelled_at is not None:
@@ -191,7 +198,7 @@ def show_code(request: Request, session_id: int, session: SessionDep, user: Runn
         "wait": policy.training.checkin_code_seconds,
     }
     if state == "open":
-        code = checkin.code_for(_secret(request), ts.id, checkin.step_at(now, policy.training.checkin_code_seconds))
+        code = checkin.code_for(secret, ts.id, checkin.step_at(now, policy.training.checkin_code_seconds))
         url = str(request.url_for("scan_code", code=code))
         context["url"] = url
         label = translate(request_locale(request), _("Check-in code for %(title)s"), title=ts.title)
@@ -201,22 +208,24 @@ def show_code(request: Request, session_id: int, session: SessionDep, user: Runn
 
 
 @pages.get("/training/c/{code}", name="scan_code")
-def scan_code(request: Request, code: str, session: SessionDep, user: OptionalUser) -> Response:
+def scan_code(
+    request: Request, code: str, session: SessionDep, user: OptionalUser, settings: SettingsDep, secret: CheckinSecret
+) -> Response:
     """What the phone opens: no login needed to check the code, so a teacher who must log in first keeps it.
     (`user` only resolves the viewer, so an error page shows who is logged in.)"""
     policy = load_policy(session)
     now = clock.now()
-    scanned = checkin.verify_code(_secret(request), code, now, policy.training.checkin_code_seconds)
+    scanned = checkin.verify_code(secret, code, now, policy.training.checkin_code_seconds)
     ts = service.get_training_session(session, scanned.session_id)
     service.require_open(ts, policy, now)
     response = RedirectResponse(f"/training/sessions/{ts.id}/checkin", status_code=303)
     response.set_cookie(
         checkin.SCAN_COOKIE,
-        checkin.scan_proof(_secret(request), ts.id, now),
+        checkin.scan_proof(secret, ts.id, now),
         max_age=policy.training.checkin_confirm_minutes * 60,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.settings.cookie_secure,
+        secure=settings.cookie_secure,
         path="/training",
     )
     return response
@@ -225,6 +234,7 @@ def scan_code(request: Request, code: str, session: SessionDep, user: OptionalUs
 def _checkin_page(
     request: Request,
     session: SessionDep,
+    secret: str,
     user: User,
     ts: TrainingSession,
     *,
@@ -235,7 +245,7 @@ def _checkin_page(
     policy = load_policy(session)
     attendance = service.attendance_of(session, ts, user.id)
     scanned = checkin.scan_is_fresh(
-        _secret(request),
+        secret,
         request.cookies.get(checkin.SCAN_COOKIE),
         ts.id,
         clock.now(),
@@ -258,16 +268,20 @@ def _checkin_page(
 
 
 @pages.get("/training/sessions/{session_id}/checkin")
-def checkin_page(request: Request, session_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    return _checkin_page(request, session, user, service.get_training_session(session, session_id))
+def checkin_page(
+    request: Request, session_id: int, session: SessionDep, user: CurrentUser, secret: CheckinSecret
+) -> Response:
+    return _checkin_page(request, session, secret, user, service.get_training_session(session, session_id))
 
 
 @pages.post("/training/sessions/{session_id}/checkin")
-def confirm_checkin(request: Request, session_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def confirm_checkin(
+    request: Request, session_id: int, session: SessionDep, user: CurrentUser, secret: CheckinSecret
+) -> Response:
     ts = service.get_training_session(session, session_id)
     policy = load_policy(session)
     fresh = checkin.scan_is_fresh(
-        _secret(request),
+        secret,
         request.cookies.get(checkin.SCAN_COOKIE),
         ts.id,
         clock.now(),
@@ -280,8 +294,8 @@ def confirm_checkin(request: Request, session_id: int, session: SessionDep, user
             created = service.check_in(session, user, ts)
     except (Conflict, Forbidden) as exc:
         problem = translate(request_locale(request), exc.message, **exc.params)
-        return _checkin_page(request, session, user, ts, problem=problem, status=exc.status_code)
-    return _checkin_page(request, session, user, ts, done=created)
+        return _checkin_page(request, session, secret, user, ts, problem=problem, status=exc.status_code)
+    return _checkin_page(request, session, secret, user, ts, done=created)
 
 
 @pages.get("/training/compliance")

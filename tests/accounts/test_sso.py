@@ -30,6 +30,7 @@ from backend.app import create_app
 from backend.audit.models import AuditEvent
 from backend.config import Settings
 from backend.kit.i18n import translate
+from backend.kit.state import state_of
 from backend.media.local import LocalStorage
 from backend.people.models import TeacherProfile
 from tests.accounts.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
@@ -55,8 +56,8 @@ def sso_settings(database_url: str, tmp_path: Path, provider: Provider, **overri
 @contextmanager
 def portal(settings: Settings, session_maker: sessionmaker[Session], tmp_path: Path) -> Iterator[TestClient]:
     app = create_app(settings)
-    app.state.sessionmaker = session_maker
-    app.state.storage = LocalStorage(tmp_path / "media")
+    state_of(app).sessionmaker = session_maker
+    state_of(app).storage = LocalStorage(tmp_path / "media")
     with TestClient(app, base_url="http://testserver") as client:
         yield client
 

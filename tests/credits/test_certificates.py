@@ -30,6 +30,7 @@ from backend.credits import certificates, workflow
 from backend.credits import ledger as credits
 from backend.credits.certificate_models import Certificate
 from backend.credits.models import LedgerEntry
+from backend.kit.state import state_of
 from backend.learning.models import Enrollment
 from backend.people.models import ServicePeriod
 from backend.policies.service import set_policy
@@ -502,9 +503,9 @@ def test_holder_names_are_masked(name: str, masked: str) -> None:
 def test_the_check_is_rate_limited_per_address_across_replicas(app, settings, session_maker, storage, clock) -> None:
     """Two app instances (two replicas) share one limit, because the counter lives in the database."""
     limited = settings.model_copy(update={"verify_rate_limit": 5, "verify_rate_window_seconds": 60})
-    app.state.settings = limited
+    state_of(app).settings = limited
     replica = create_app(limited)
-    replica.state.sessionmaker, replica.state.storage = session_maker, storage
+    state_of(replica).sessionmaker, state_of(replica).storage = session_maker, storage
     address = ("203.0.113.7", 40000)
     with (
         TestClient(app, client=address) as one,

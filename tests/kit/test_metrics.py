@@ -16,6 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from backend.kit.state import state_of
 from backend.migrate import upgrade
 from tests.learning.test_hotpath import world  # noqa: F401 - the fixture
 
@@ -45,8 +46,8 @@ def scrape(client) -> dict:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def operator(world):  # type: ignore[no-untyped-def]  # noqa: F811
-    app = world.client.app
-    app.state.settings = app.state.settings.model_copy(update={"metrics_token": TOKEN})
+    state = state_of(world.client.app)
+    state.settings = state.settings.model_copy(update={"metrics_token": TOKEN})
     return world
 
 
@@ -74,8 +75,10 @@ def test_heartbeats_are_counted_by_outcome_and_requests_by_route_template(operat
     assert grew("portal_http_requests_total", method="POST", route=route, status="422") == 1
     assert grew("portal_http_requests_total", method="POST", route=route, status="409") == 1
     assert grew("portal_http_request_duration_seconds_count", method="POST", route=route) == 4
-    assert grew("portal_http_requests_total", method="POST", route="/api/v1/lessons/{lesson_id}/playbacks",
-                status="201") == 1
+    assert (
+        grew("portal_http_requests_total", method="POST", route="/api/v1/lessons/{lesson_id}/playbacks", status="201")
+        == 1
+    )
     assert not any(pb in name or pb in str(labels) for name, labels in after)
     # The database pools are reported (the heartbeat writer's and the requests').
     assert value(after, "portal_db_pool_size", pool="heartbeats") > 0
@@ -102,13 +105,20 @@ def test_two_workers_count_into_one_scrape_and_log_json_lines_with_request_ids(t
     upgrade(database_url)
     port, log = _free_port(), tmp_path / "serve.log"
     env = {
-        **os.environ, "DATABASE_URL": database_url, "MEDIA_ROOT": str(tmp_path / "media"),
-        "METRICS_DIR": str(tmp_path / "metrics"), "LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": "",
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "METRICS_DIR": str(tmp_path / "metrics"),
+        "LOG_FORMAT": "json",
+        "PROMETHEUS_MULTIPROC_DIR": "",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR")
     server = subprocess.Popen(  # noqa: S603
         [str(ROOT / ".venv" / "bin" / "portal"), "serve", "--port", str(port), "--workers", "2"],
-        env=env, cwd=tmp_path, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -127,7 +137,7 @@ def test_two_workers_count_into_one_scrape_and_log_json_lines_with_request_ids(t
             assert r.headers["x-request-id"] == f"probe-{n}"
         made = httpx.get(base + "/healthz").headers["x-request-id"]  # none given: one is made
         assert len(made) == 32
-        forged = httpx.get(base + "/healthz", headers={"X-Request-ID": "{\"user_id\": 1} " + "y" * 80})
+        forged = httpx.get(base + "/healthz", headers={"X-Request-ID": '{"user_id": 1} ' + "y" * 80})
         assert len(forged.headers["x-request-id"]) == 32  # not a plain short token: replaced, not logged
         # Both workers' counts, whichever worker answers the scrape (from 127.0.0.1: the operator's network).
         for _scrape in range(3):

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from backend.kit.state import state_of
 from backend.learning.models import AttentionPrompt, Heartbeat, LessonProgress, PlaybackSession
 from backend.policies.service import forget_cached_policy, set_policy
 from backend.quizzes import service as quizzes
@@ -44,8 +45,9 @@ def world(live_session_maker, live_client, clock):  # type: ignore[no-untyped-de
             assert r.status_code == 201, r.text
             return r.json()
 
-        def beat(self, pid: str, seq: int, pos_s: float, after_s: float = 15, client: TestClient | None = None,
-                 **kw: object):  # type: ignore[no-untyped-def]
+        def beat(
+            self, pid: str, seq: int, pos_s: float, after_s: float = 15, client: TestClient | None = None, **kw: object
+        ):  # type: ignore[no-untyped-def]
             clock.advance(after_s)
             body = {"seq": seq, "position_ms": int(pos_s * SECOND), "playing": True, "visible": True, **kw}
             return (client or live_client).post(f"/api/v1/playbacks/{pid}/heartbeats", json=body)
@@ -84,12 +86,12 @@ def test_the_closing_beat_closes_the_playback_in_the_writers_own_transaction(wor
     def no_second_session():  # type: ignore[no-untyped-def]
         raise AssertionError("the heartbeat path opened a session of the request stack")
 
-    app = world.client.app
-    real, app.state.sessionmaker = app.state.sessionmaker, no_second_session
+    state = state_of(world.client.app)
+    real, state.sessionmaker = state.sessionmaker, no_second_session
     try:
         r = world.beat(pb["playback_id"], 4, 60, ended=True)
     finally:
-        app.state.sessionmaker = real
+        state.sessionmaker = real
     assert r.status_code == 200 and r.json()["lesson_covered"] is True
     assert world.playback(pb["playback_id"]).ended_at is not None
     assert world.progress().credited_ms == 60 * SECOND
@@ -111,8 +113,9 @@ def test_a_retried_heartbeat_is_answered_again_but_counted_once(world, clock) ->
     assert again["duplicate"] is True and again["credited_ms"] == 0
     assert again["session_credited_ms"] == first["session_credited_ms"] == 15 * SECOND
     with world.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(Heartbeat).where(
-            Heartbeat.playback_id == pb["playback_id"])) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Heartbeat).where(Heartbeat.playback_id == pb["playback_id"])) == 1
+        )
 
 
 def test_an_old_or_replayed_sequence_number_is_refused(world, clock) -> None:
@@ -141,13 +144,17 @@ def test_another_teacher_cannot_send_heartbeats_for_my_playback(world, live_clie
         s.commit()
     other = TestClient(live_client.app)
     token = login(other, intruder.username)
-    r = other.post(f"/api/v1/playbacks/{pb['playback_id']}/heartbeats",
-                   json={"seq": 1, "position_ms": 15000, "playing": True, "visible": True},
-                   headers={"X-CSRF-Token": token})
+    r = other.post(
+        f"/api/v1/playbacks/{pb['playback_id']}/heartbeats",
+        json={"seq": 1, "position_ms": 15000, "playing": True, "visible": True},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 404
     anonymous = TestClient(live_client.app)
-    r = anonymous.post(f"/api/v1/playbacks/{pb['playback_id']}/heartbeats",
-                       json={"seq": 1, "position_ms": 15000, "playing": True, "visible": True})
+    r = anonymous.post(
+        f"/api/v1/playbacks/{pb['playback_id']}/heartbeats",
+        json={"seq": 1, "position_ms": 15000, "playing": True, "visible": True},
+    )
     assert r.status_code in (401, 403)
 
 
@@ -265,6 +272,8 @@ def test_teacher_completes_course_and_earns_hours_over_the_api(world, live_sessi
 
 
 def test_a_heartbeat_for_an_unknown_playback_gets_a_clear_404(world) -> None:
-    r = world.client.post("/api/v1/playbacks/no-such-playback/heartbeats",
-                          json={"seq": 1, "position_ms": 0, "playing": True, "visible": True})
+    r = world.client.post(
+        "/api/v1/playbacks/no-such-playback/heartbeats",
+        json={"seq": 1, "position_ms": 0, "playing": True, "visible": True},
+    )
     assert r.status_code == 404 and r.json()["detail"]

@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from backend.kit.state import state_of
 from backend.learning import heartbeats
-from backend.learning.hotpath import BeatRequest, _database_failed
+from backend.learning.hotpath import BeatRequest, _database_failed, writer_of
 from backend.learning.judge import Beat
 from backend.learning.models import Heartbeat
 from tests.api.helpers import login
@@ -23,7 +24,7 @@ from tests.learning.test_hotpath import world  # noqa: F401 - the fixture
 
 def test_a_beat_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored(world, live_client) -> None:  # noqa: F811
     app = live_client.app
-    cookie = app.state.settings.session_cookie_name
+    cookie = state_of(app).settings.session_cookie_name
     playbacks, hashes = [], []
     for _ in range(3):  # three teachers watching the same lesson
         client = TestClient(app)
@@ -34,7 +35,7 @@ def test_a_beat_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_st
         assert client.post(f"/api/v1/courses/{world.course_id}/enrollment").status_code == 201
         playbacks.append(world.start(client=client)["playback_id"])
         hashes.append(heartbeats.credential("", client.cookies.get(cookie)))
-    writer = app.state.heartbeats
+    writer = writer_of(app)
 
     async def one_batch() -> list[object]:
         batch = [

@@ -23,6 +23,7 @@ from backend.app import create_app
 from backend.config import Settings
 from backend.db import make_engine
 from backend.kit.csrf import CSRF_HEADER
+from backend.kit.state import state_of
 from backend.media.local import LocalStorage
 from backend.policies.service import forget_cached_policy
 from tests.security.world import World, build_world
@@ -82,8 +83,8 @@ def harness(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             world = build_world(session, storage, settings.secret_key, settings.session_cookie_name)
             session.commit()
         app = create_app(settings)
-        app.state.sessionmaker = maker
-        app.state.storage = storage
+        state_of(app).sessionmaker = maker
+        state_of(app).storage = storage
         with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
             yield Harness(client, connection, world)
     finally:

@@ -17,6 +17,7 @@ from markupsafe import escape
 
 from backend.kit.csrf import CSRF_HEADER, EXEMPT_PATHS, token_for
 from backend.kit.i18n import translate
+from backend.kit.state import state_of
 from tests.security.conftest import Harness
 from tests.security.route_matrix import MATRIX
 from tests.security.routes import fill
@@ -73,7 +74,7 @@ def test_state_changing_route_refuses_a_request_without_a_valid_token(harness: H
     body = expect.body(ids)
     url = fill(path, ids, expect.params)
     message = translate("zh_CN", CSRF_MESSAGE)
-    someone_elses = token_for(harness.client.app.state.settings.secret_key, "another-browser-cookie")
+    someone_elses = token_for(state_of(harness.client.app).settings.secret_key, "another-browser-cookie")
     for headers in ({}, {CSRF_HEADER: someone_elses}):
         r = harness.request(role, method, url, csrf=False, headers=headers, **body)
         assert r.status_code == 403, f"{method} {url} as {role} with {headers or 'no token'}: {r.status_code}"
