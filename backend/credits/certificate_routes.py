@@ -18,7 +18,7 @@ from backend.kit import clock, lists, ratelimit
 from backend.kit.errors import InvalidInput
 from backend.kit.i18n import _, translate
 from backend.kit.state import SettingsDep
-from backend.kit.web import is_htmx, redirect, render, request_locale
+from backend.kit.web import download_headers, is_htmx, redirect, render, request_locale
 from backend.policies.service import load_policy
 
 pages = APIRouter(include_in_schema=False)
@@ -73,10 +73,7 @@ def download(request: Request, number: str, session: SessionDep, settings: Setti
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{certificate.number}.pdf"',
-            "Cache-Control": "private, no-store",
-        },
+        headers=download_headers(f"{certificate.number}.pdf", fallback=f"{certificate.number}.pdf"),
     )
 
 

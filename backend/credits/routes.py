@@ -6,7 +6,7 @@ Who may act on what is decided in `backend.credits.workflow`; these routes parse
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -21,7 +21,7 @@ from backend.kit import clock, lists
 from backend.kit.errors import AppError, InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.media.storage import StorageDep
 from backend.people import records
 from backend.policies.service import load_policy
@@ -301,9 +301,6 @@ def external_evidence(record_id: int, session: SessionDep, storage: StorageDep, 
     return StreamingResponse(
         storage.read_range(record.evidence_key, 0, max(0, size - 1)),
         media_type=record.evidence_type,
-        headers={
-            "Content-Disposition": f"inline; filename=\"evidence\"; filename*=UTF-8''{quote(record.evidence_name)}",
-            "Content-Length": str(size),
-            "Cache-Control": "private, no-store",
-        },
+        headers=download_headers(record.evidence_name, fallback="evidence", inline=True)
+        | {"Content-Length": str(size)},
     )

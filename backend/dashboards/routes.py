@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -17,7 +16,7 @@ from backend.dashboards import exports, figures, jobs, service
 from backend.dashboards.hours_source import queue_size
 from backend.dashboards.models import DashboardJob
 from backend.db import SessionDep, SessionFactoryDep, WriteSessionDep
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.media.storage import StorageDep
 from backend.policies.service import load_policy
@@ -136,7 +135,7 @@ def export_schools(
     return FileResponse(
         path,
         media_type=XLSX_TYPE,
-        headers={"Content-Disposition": f"attachment; filename=\"dashboard.xlsx\"; filename*=UTF-8''{quote(name)}"},
+        headers=download_headers(name, fallback="dashboard.xlsx"),
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
@@ -173,13 +172,9 @@ def job_download(request: Request, job_id: int, session: SessionDep, storage: St
     if job.state != "done" or not job.result_key:
         return redirect(request, f"/dashboard/jobs/{job.id}")
     size = storage.stat(job.result_key).size
-    name = quote(f"教师学时_{job.params.get('year')}.xlsx")
+    name = f"教师学时_{job.params.get('year')}.xlsx"
     return StreamingResponse(
         storage.read_range(job.result_key, 0, max(0, size - 1)),
         media_type=XLSX_TYPE,
-        headers={
-            "Content-Disposition": f"attachment; filename=\"teachers.xlsx\"; filename*=UTF-8''{name}",
-            "Content-Length": str(size),
-            "Cache-Control": "private, no-store",
-        },
+        headers=download_headers(name, fallback="teachers.xlsx") | {"Content-Length": str(size)},
     )

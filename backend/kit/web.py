@@ -144,3 +144,13 @@ def redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+def download_headers(filename: str, *, fallback: str = "download", inline: bool = False) -> dict[str, str]:
+    """The headers of a file the portal hands out. RFC 6266: an ASCII fallback name plus the UTF-8 name, so Chinese
+    file names survive every browser; private and never stored, because every file here is someone's records."""
+    disposition = "inline" if inline else "attachment"
+    return {
+        "Content-Disposition": f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}",
+        "Cache-Control": "private, no-store",
+    }

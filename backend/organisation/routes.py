@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -25,7 +25,7 @@ from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.numbers import Int
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.organisation import assignments, class_import, classes, pool, scope, tiers
 from backend.policies.service import load_policy
@@ -174,11 +174,7 @@ def class_template(user: AdminUser) -> Response:
     return Response(
         class_import.template_workbook(),
         media_type=XLSX_TYPE,
-        headers={
-            "Content-Disposition": "attachment; filename=\"classes.xlsx\"; filename*=UTF-8''"
-            + quote("班级与班主任导入模板.xlsx"),
-            "Cache-Control": "private, no-store",
-        },
+        headers=download_headers("班级与班主任导入模板.xlsx", fallback="classes.xlsx"),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
@@ -25,7 +24,7 @@ from backend.kit import lists
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.people import declined, records, roster, rules, title_review
 from backend.policies.service import load_policy
@@ -42,14 +41,6 @@ LABELS = {
 
 def _values(form: FormData) -> dict[str, str]:
     return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-
-
-def _attachment_headers(filename: str) -> dict[str, str]:
-    # RFC 6266: an ASCII fallback plus the UTF-8 name, so Chinese file names survive every browser.
-    return {
-        "Content-Disposition": f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "private, no-store",
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -84,7 +75,9 @@ def teachers_page(
 @pages.get("/admin/teachers/template.xlsx")
 def roster_template(user: AdminUser) -> Response:
     return Response(
-        roster.template_workbook(), media_type=XLSX_TYPE, headers=_attachment_headers("教师名单导入模板.xlsx")
+        roster.template_workbook(),
+        media_type=XLSX_TYPE,
+        headers=download_headers("教师名单导入模板.xlsx", fallback="roster.xlsx"),
     )
 
 
@@ -274,7 +267,7 @@ def title_review_export(
     return FileResponse(
         path,
         media_type=XLSX_TYPE,
-        headers=_attachment_headers(f"职称评审_{day.isoformat()}.xlsx"),
+        headers=download_headers(f"职称评审_{day.isoformat()}.xlsx", fallback="export.xlsx"),
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 

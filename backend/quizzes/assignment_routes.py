@@ -4,7 +4,6 @@ when asked, and downloading a submitted file (its owner and the course's graders
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -15,7 +14,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.learning import service as learning
 from backend.media.storage import StorageDep
 from backend.quizzes import access
@@ -118,9 +117,5 @@ def submission_file(submission_id: int, session: SessionDep, storage: StorageDep
     return StreamingResponse(
         chunks,
         media_type=submission.file_type or "application/octet-stream",
-        headers={
-            "Content-Disposition": f"attachment; filename=\"submission\"; filename*=UTF-8''{quote(name)}",
-            "Content-Length": str(size),
-            "Cache-Control": "private, no-store",
-        },
+        headers=download_headers(name, fallback="submission") | {"Content-Length": str(size)},
     )

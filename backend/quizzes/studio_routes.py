@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -23,7 +22,7 @@ from backend.db import SessionDep
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
-from backend.kit.web import redirect, render
+from backend.kit.web import download_headers, redirect, render
 from backend.learning import service as learning
 from backend.quizzes import access, analytics, banks, excel, service
 from backend.quizzes import assignments as assignment_rules
@@ -36,10 +35,7 @@ XLSX = excel.XLSX_TYPE
 
 
 def _attachment(content: bytes, filename: str, media_type: str) -> Response:
-    # RFC 6266: an ASCII fallback plus the UTF-8 name, so Chinese file names survive every browser.
-    disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition,
-                                                             "Cache-Control": "private, no-store"})
+    return Response(content, media_type=media_type, headers=download_headers(filename, fallback="export.xlsx"))
 
 
 # --- a course's quiz ----------------------------------------------------------------------------------------------

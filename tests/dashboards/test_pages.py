@@ -48,6 +48,9 @@ def test_district_admin_sees_schools_charts_and_queues(client: TestClient, sessi
     assert "乙见习" in school_page and "/credits/teachers/" in school_page
     export = client.get("/dashboard/export.xlsx")
     assert export.status_code == 200
+    # Named in Chinese for the browser (RFC 6266) and never kept by a cache: it is the district's records.
+    assert "filename*=UTF-8''%E7%9D%A3%E5%AF%BC_" in export.headers["content-disposition"]
+    assert export.headers["cache-control"] == "private, no-store"
     book = openpyxl.load_workbook(io.BytesIO(export.content))
     names = [row[1] for row in book["学校"].iter_rows(min_row=2, values_only=True)]
     assert "测试学校D-A" in names
