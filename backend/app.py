@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from backend.accounts import hashing, oidc
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 from backend.config import PROJECT_ROOT, Settings, get_settings
 from backend.db import session_factory
 from backend.kit import metrics, security_headers
@@ -37,6 +36,7 @@ from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
 from backend.media.storage import StorageError, build_storage
 from backend.people import directory as people_directory
+from backend.policies.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
 
 log = logging.getLogger("portal")
 # Requests answered in front of the router (they leave no route in the scope), by their route templates.
@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from backend.catalogue.routes import pages as catalogue_pages
     from backend.catalogue.studio_routes import router as studio_router
     from backend.evidence.routes import pages as evidence_pages
+    from backend.evidence.title_review_routes import pages as title_review_pages
     from backend.health import router as health_router
     from backend.learning.lesson_files import router as lesson_files_router
     from backend.learning.routes import api as learning_api
@@ -203,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
         app.include_router(router)
     app.include_router(evidence_pages)
+    app.include_router(title_review_pages)
     from backend.admin.policy_routes import pages as policy_pages  # issue 5, the policy page
     from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
 

@@ -73,8 +73,8 @@ def test_every_extracted_message_has_a_chinese_translation(extracted: Catalog, z
 
 def test_the_dynamic_ids_are_in_the_catalog(zh_cn: Catalog) -> None:
     # Built at run time in templates (`_(entry.source)`, `_("status_" ~ entry.status)`, `_(tier.name)`):
-    # backend/locale/extra_messages.py and backend/catalogue/taxonomy.py keep them extractable.
-    from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIERS, TOPICS
+    # backend/locale/extra_messages.py and backend/policies/taxonomy.py keep them extractable.
+    from backend.policies.taxonomy import CREDIT_CATEGORIES, TIERS, TOPICS
 
     ids = [f"status_{s}" for s in ("pending", "verified", "certified", "rejected")]
     ids += ["course_completion", "offline_session", "external", "adjustment"]

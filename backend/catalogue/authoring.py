@@ -31,13 +31,13 @@ from backend.audit import service as audit
 from backend.catalogue import ownership
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, CourseOwner, CourseReview, CourseTopic, Lesson
-from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.learning import service as learning
 from backend.notices import service as notices
 from backend.policies.service import Policy
+from backend.policies.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import Quiz

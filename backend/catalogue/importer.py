@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.catalogue import authoring
 from backend.catalogue.models import Course, CourseTopic, Lesson
-from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.kit import clock
 from backend.kit.errors import InvalidInput
 from backend.learning import service as learning
@@ -33,6 +32,7 @@ from backend.media import library
 from backend.media.probe import InvalidMedia
 from backend.media.storage import Storage
 from backend.policies.service import Policy, load_policy
+from backend.policies.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.quizzes import banks
 from backend.quizzes import service as quizzes
 from backend.quizzes.models import QuestionBank

@@ -11,12 +11,12 @@ from pydantic import BaseModel
 from backend.accounts.deps import CurrentUser
 from backend.catalogue import service
 from backend.catalogue.models import Course
-from backend.catalogue.taxonomy import TIER_CODES, TOPIC_CODES
 from backend.db import SessionDep
 from backend.kit.web import render
 from backend.learning import playbacks
 from backend.learning import service as learning
 from backend.policies.service import load_policy
+from backend.policies.taxonomy import TIER_CODES, TOPIC_CODES
 from backend.quizzes import assignments
 from backend.quizzes import service as quizzes
 

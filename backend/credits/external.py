@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import TOPIC_CODES
 from backend.credits import ledger as credits
 from backend.credits import workflow
 from backend.credits.hours import CATEGORIES, LEVELS
@@ -29,6 +28,7 @@ from backend.kit import clock
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.media.storage import Storage
+from backend.policies.taxonomy import TOPIC_CODES
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_HOURS = Decimal("200")  # one record; a longer programme is entered as several records

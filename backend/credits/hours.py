@@ -12,7 +12,7 @@ so a plain sum per status is already net of corrections.
 
 Dimensions: a total can be split by any of `DIMENSIONS` (teacher, the teacher's school, the year of the training,
 category, level, source, course, tier, induction topic). The categories and levels are those of
-`backend.catalogue.taxonomy` (defined once there). The year is the year of the TRAINING DATE (`trained_on`), not of
+`backend.policies.taxonomy` (defined once there). The year is the year of the TRAINING DATE (`trained_on`), not of
 the day the entry was written. Programmes: `programme="induction"` keeps the entries that count toward the induction
 training: entries tagged with an induction topic (`ledger_entry_topics`: a Horizon course's topics, an offline
 session's or an external record's topic) and completions of Horizon courses; the annual rule is `year=…`, the
@@ -44,10 +44,10 @@ from sqlalchemy.orm import Session, aliased
 
 from backend.accounts.models import User
 from backend.catalogue.models import Course
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
 from backend.credits.models import LedgerEntry, LedgerEntryEvent, LedgerEntryTopic
 from backend.kit import clock
 from backend.kit.i18n import _
+from backend.policies.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
 
 ZERO = Decimal("0")
 

@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.catalogue.models import Course, CourseTopic
-from backend.catalogue.taxonomy import TOPIC_CODES
 from backend.credits import chain
 from backend.credits.hours import CATEGORIES, INDUCTION_TIER, LEVELS
 from backend.credits.models import LedgerEntry, LedgerEntryTopic
 from backend.kit import clock
+from backend.policies.taxonomy import TOPIC_CODES
 
 
 def _append_once(session: Session, entry: LedgerEntry, topics: Iterable[str] = ()) -> LedgerEntry:

@@ -80,7 +80,7 @@ class LedgerEntry(Base):
 
 
 class LedgerEntryTopic(Base):
-    """An induction topic an entry covers (backend.catalogue.taxonomy.TOPICS). Written with the entry, never changed."""
+    """An induction topic an entry covers (backend.policies.taxonomy.TOPICS). Written with the entry, never changed."""
 
     __tablename__ = "ledger_entry_topics"
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.catalogue.models import Course
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TOPICS
 from backend.credits import hours
 from backend.kit import clock
 from backend.kit.i18n import _
 from backend.people import rules
 from backend.people.models import ServicePeriod
 from backend.policies.service import Policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES, TOPICS
 from backend.quizzes import service as quizzes
 
 

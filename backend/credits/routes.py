@@ -14,7 +14,6 @@ from starlette.datastructures import FormData, UploadFile
 
 from backend.accounts.deps import AdminUser, CurrentUser, DistrictAdmin
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
 from backend.credits import external, hours, programs, workflow
 from backend.db import SessionDep
 from backend.kit import clock, lists
@@ -25,6 +24,7 @@ from backend.kit.web import download_headers, redirect, render
 from backend.media.storage import StorageDep
 from backend.people import records
 from backend.policies.service import load_policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES, CREDIT_LEVELS
 
 pages = APIRouter(include_in_schema=False)
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.dashboards import figures
 from backend.dashboards.service import View
 from backend.kit.xlsx import Cell, Sheet, temporary_workbook
 from backend.policies.service import load_policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES
 
 STAGE_NAMES = {"primary": "小学", "middle": "初中", "high": "高中", "nine_year": "九年一贯制"}
 CATEGORY_NAMES = {c.code: c.name for c in CREDIT_CATEGORIES}

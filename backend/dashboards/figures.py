@@ -25,16 +25,16 @@ from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES, TIERS, TOPICS
 from backend.credits.programs import cycle_years
 from backend.dashboards import hours_source
 from backend.dashboards.models import DashboardRow, DashboardSnapshot
+from backend.evidence.title_review import reviews_of
 from backend.kit import clock
 from backend.organisation import figures as organisation_figures
 from backend.people import rules
 from backend.people.models import AnnualEvaluation, School, ServicePeriod, TeacherProfile
-from backend.people.title_review import reviews_of
 from backend.policies.service import Policy, load_policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES, TIERS, TOPICS
 from backend.training import compliance
 
 ZERO = Decimal("0")

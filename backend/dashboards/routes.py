@@ -11,7 +11,6 @@ from starlette.background import BackgroundTask
 
 from backend.accounts.deps import require_role
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.dashboards import exports, figures, jobs, service
 from backend.dashboards.hours_source import queue_size
 from backend.dashboards.models import DashboardJob
@@ -20,6 +19,7 @@ from backend.kit.web import download_headers, redirect, render
 from backend.kit.xlsx import XLSX_TYPE
 from backend.media.storage import StorageDep
 from backend.policies.service import load_policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES
 from backend.training.compliance import STATE_LABELS
 
 pages = APIRouter(include_in_schema=False)

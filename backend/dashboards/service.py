@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import TIERS
 from backend.dashboards import figures, jobs
 from backend.dashboards.models import DashboardJob, DashboardRow, DashboardSnapshot
 from backend.kit import clock
@@ -24,6 +23,7 @@ from backend.kit.errors import Forbidden, NotFound
 from backend.kit.i18n import _
 from backend.people.models import School
 from backend.policies.service import Policy, load_policy
+from backend.policies.taxonomy import TIERS
 
 LIVE_MAX_AGE = timedelta(minutes=10)  # the live figures are rebuilt in the background when older than this
 STAGES = ("primary", "middle", "high", "nine_year")

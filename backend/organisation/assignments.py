@@ -37,7 +37,6 @@ from backend.accounts.scope import in_school_scope, school_scope
 from backend.audit import service as audit
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course
-from backend.catalogue.taxonomy import TIER_CODES, TIERS
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
 from backend.kit.errors import InvalidInput, NotFound
@@ -55,6 +54,7 @@ from backend.organisation.models import (
 from backend.people import directory, records
 from backend.people.models import School, TeacherProfile
 from backend.people.roster import RowError
+from backend.policies.taxonomy import TIER_CODES, TIERS
 
 KINDS = ("tier", "pool", "trainees", "workshop", "school", "list")
 KIND_LABELS = {

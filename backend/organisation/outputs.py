@@ -55,7 +55,7 @@ STATUS_LABELS = {"pending": _("Awaiting the host's review"), "accepted": _("Acce
 MAX_TITLE = 200
 MAX_SUMMARY = 2000
 MAX_REASON = 500
-PROMOTED_TIER = "compass"  # 指南针: the tier of workshop study (backend.catalogue.taxonomy)
+PROMOTED_TIER = "compass"  # 指南针: the tier of workshop study (backend.policies.taxonomy)
 
 
 def media_kind(kind: str) -> str:

@@ -124,7 +124,7 @@ def review(request: Request, member_id: int, form: FormDep, session: SessionDep,
 
 
 def _assignments_page(request: Request, session: Session, user: User, status: int = 200, **extra: Any) -> Response:
-    from backend.catalogue.taxonomy import TIERS
+    from backend.policies.taxonomy import TIERS
 
     schools = scope.schools_in_scope(session, user)
     context: dict[str, Any] = POOL_LABELS | {

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
 from backend.kit.errors import Forbidden, InvalidInput
 from backend.kit.i18n import _
@@ -27,6 +26,7 @@ from backend.organisation import assignments, scope
 from backend.organisation.models import TierChange
 from backend.people import records
 from backend.policies.service import Policy, load_policy
+from backend.policies.taxonomy import TIER_CODES
 
 MAX_REASON = 200
 

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.accounts.scope import school_scope as scope  # the one school scope (callers import it from here too)
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import TIER_CODES
 from backend.kit import clock
 from backend.kit.errors import InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, paginate
 from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
+from backend.policies.taxonomy import TIER_CODES
 
 STATUSES = ("reserve", "trainee", "appointed")
 PERIOD_KINDS = ("homeroom", "deputy", "trainee", "rotating")
@@ -46,6 +46,8 @@ RESULT_LABELS = {
     "basic": _("Basically qualified"),
     "unqualified": _("Unqualified"),
 }
+# The names a page of teacher records shows codes by (the record page, the title review detail).
+LABELS = {"status_labels": STATUS_LABELS, "kind_labels": KIND_LABELS, "result_labels": RESULT_LABELS}
 
 
 def teacher_filter(actor: User, *, query: str | None = None, school_id: int | None = None) -> list[ColumnElement[bool]]:

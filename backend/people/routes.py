@@ -1,4 +1,4 @@
-"""本校教师 / 全区教师: teacher records, roster import, and 职称评审 (title review) with its Excel export.
+"""本校教师 / 全区教师: teacher records and the roster import (职称评审, the title review, is in backend/evidence).
 
 School admins act on their own school's teachers, district admins on all (`backend.people.records.scope`); teachers
 and trainers are refused (403), another school's teacher is not found (404). Every form posts as a plain form and
@@ -12,31 +12,25 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, Strict
-from starlette.background import BackgroundTask
 from starlette.datastructures import FormData, UploadFile
 
 from backend.accounts.deps import AdminUser
 from backend.accounts.models import User
 from backend.db import SessionDep
-from backend.kit import lists
+from backend.kit import clock, lists
 from backend.kit.errors import InvalidInput
 from backend.kit.forms import FormDep
 from backend.kit.i18n import _, translate
 from backend.kit.web import download_headers, redirect, render
 from backend.kit.xlsx import XLSX_TYPE
-from backend.people import declined, records, roster, rules, title_review
-from backend.policies.service import load_policy
+from backend.people import declined, records, roster
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["people"])
 
-LABELS = {
-    "status_labels": records.STATUS_LABELS,
-    "kind_labels": records.KIND_LABELS,
-    "result_labels": records.RESULT_LABELS,
-}
+LABELS = records.LABELS
 
 
 def _values(form: FormData) -> dict[str, str]:
@@ -110,7 +104,7 @@ def _record_page(
         "record": records.record_of(session, user, teacher_id),
         "sections": records.extra_sections(session, user, teacher_id),
         "declined": declined.of_teacher(session, user, teacher_id),
-        "this_year": title_review.today().year,
+        "this_year": clock.local_year(clock.now()),
         "schools": records.all_schools(session),
         "statuses": records.STATUSES,
         "kinds": records.PERIOD_KINDS,
@@ -216,74 +210,6 @@ def withdraw_declined(
 
     return _change(
         request, session, user, teacher_id, form, f"withdraw-{declined_id}", apply, "declined_withdrawn#declined"
-    )
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Title review
-
-
-@pages.get("/admin/title-review")
-def title_review_page(
-    request: Request,
-    session: SessionDep,
-    user: AdminUser,
-    as_of: str | None = None,
-    q: str | None = None,
-    school: str | None = None,
-    only: str | None = None,
-    page: str | None = None,
-) -> Response:
-    day = title_review.parse_as_of(as_of)
-    school_id = lists.number(school)
-    only = lists.choice(only, title_review.FILTERS)
-    result = title_review.review_page(
-        session, user, as_of=day, query=q, school_id=school_id, only=only, page=lists.page_number(page)
-    )
-    return render(
-        request,
-        "people/title_review.html",
-        {
-            "page": result.page,
-            "exact": result.exact,
-            "as_of": day,
-            "q": lists.text(q),
-            "school_id": school_id,
-            "only": only,
-            "schools": records.schools_to_filter(session, user),
-            "policy": (policy := load_policy(session)),
-            "window": rules.evaluation_window(day, policy),  # "the last 5 years" in years, as the detail says
-        },
-        block="results",
-    )
-
-
-@pages.get("/admin/title-review/export.xlsx")
-def title_review_export(
-    session: SessionDep, user: AdminUser, as_of: str | None = None, school: str | None = None
-) -> Response:
-    day = title_review.parse_as_of(as_of)
-    path = title_review.export_workbook(session, user, as_of=day, school_id=lists.number(school))
-    return FileResponse(
-        path,
-        media_type=XLSX_TYPE,
-        headers=download_headers(f"职称评审_{day.isoformat()}.xlsx", fallback="export.xlsx"),
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
-
-
-@pages.get("/admin/title-review/{teacher_id}")
-def title_review_teacher(
-    request: Request, teacher_id: int, session: SessionDep, user: AdminUser, as_of: str | None = None
-) -> Response:
-    day = title_review.parse_as_of(as_of)
-    detail = title_review.teacher_review(session, user, teacher_id, day)
-    locale = request.state.locale
-    kinds = "、".join(
-        translate(locale, records.KIND_LABELS.get(k, k)) for k in sorted(rules.counting_kinds(detail.policy))
-    )
-    return render(
-        request, "people/review_detail.html", LABELS | {"detail": detail, "as_of": day, "counting_kinds": kinds}
     )
 
 

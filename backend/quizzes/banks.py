@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import instance_state as state_of
 
-from backend.catalogue.taxonomy import TOPIC_CODES
 from backend.kit import clock
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.kit.i18n import _
+from backend.policies.taxonomy import TOPIC_CODES
 from backend.quizzes import service
 from backend.quizzes.models import DrawRule, Question, QuestionBank, Quiz
 from backend.quizzes.repository import load_fresh

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.audit import describe as audit_describe
 from backend.audit import service as audit
-from backend.catalogue.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.credits import ledger as credits
 from backend.credits import workflow as credit_workflow
 from backend.kit import clock
@@ -35,6 +34,7 @@ from backend.kit.i18n import _
 from backend.kit.pagination import Page, paginate
 from backend.people.models import School
 from backend.policies.service import Policy
+from backend.policies.taxonomy import CATEGORY_CODES, TIER_CODES, TOPIC_CODES
 from backend.training.models import Attendance, TrainingSession
 
 LEVELS = ("school", "workshop", "district")

@@ -25,7 +25,6 @@ from backend.accounts.models import Role, User
 from backend.app import create_app
 from backend.audit import service as audit
 from backend.catalogue.models import Course
-from backend.catalogue.taxonomy import TOPICS
 from backend.credits import certificates, workflow
 from backend.credits import ledger as credits
 from backend.credits.certificate_models import Certificate
@@ -34,6 +33,7 @@ from backend.kit.state import state_of
 from backend.learning.models import Enrollment
 from backend.people.models import ServicePeriod
 from backend.policies.service import set_policy
+from backend.policies.taxonomy import TOPICS
 from backend.quizzes import service as quizzes
 from tests.api.helpers import login
 from tests.factories import correct_answers, make_course, make_user

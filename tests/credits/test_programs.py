@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import TOPICS
 from backend.credits import ledger as credits
 from backend.credits import programs, workflow
 from backend.credits.models import LedgerEntry
 from backend.people.models import ServicePeriod
 from backend.policies.service import DEFAULT_POLICY
+from backend.policies.taxonomy import TOPICS
 from backend.quizzes import service as quizzes
 from tests.factories import correct_answers, make_course, make_user, wrong_answers
 

@@ -10,11 +10,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role, User
-from backend.catalogue.taxonomy import TOPICS
 from backend.credits.ledger import induction_topics_of_course, tag
 from backend.credits.models import LedgerEntry
 from backend.kit import clock
 from backend.people.models import AnnualEvaluation, ServicePeriod, TeacherProfile
+from backend.policies.taxonomy import TOPICS
 from tests.factories import make_course, make_user
 
 

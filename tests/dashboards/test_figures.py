@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from backend.credits import programs, workflow
 from backend.dashboards import figures, service
 from backend.dashboards.models import DashboardRow
-from backend.people import title_review
+from backend.evidence import title_review
 from backend.people.models import School
 from backend.policies.service import load_policy
 from tests.dashboards.helpers import small_district

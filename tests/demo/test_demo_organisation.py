@@ -10,6 +10,7 @@ from backend import demo
 from backend.accounts.models import User
 from backend.credits.models import LedgerEntry
 from backend.demo import organisation as demo_organisation
+from backend.evidence import title_review
 from backend.media.local import LocalStorage
 from backend.organisation import classes, scope, workshops
 from backend.organisation.models import (
@@ -21,7 +22,6 @@ from backend.organisation.models import (
     WorkshopEvaluation,
     WorkshopOutput,
 )
-from backend.people import title_review
 from backend.people.models import DeclinedAppointment, School
 from backend.policies.service import load_policy
 

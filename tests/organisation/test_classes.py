@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
+from backend.evidence import title_review
 from backend.kit.errors import Conflict, InvalidInput, NotFound
 from backend.organisation import classes
 from backend.organisation.models import Appointment, SchoolClass
-from backend.people import title_review
 from backend.people.models import ServicePeriod
 from backend.policies.service import load_policy
 from tests.api.helpers import login

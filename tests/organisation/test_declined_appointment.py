@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Role
 from backend.audit.models import AuditEvent
+from backend.evidence import title_review
 from backend.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.people import declined, records, title_review
+from backend.people import declined, records
 from tests.api.helpers import login
 from tests.factories import make_user
 from tests.organisation.helpers import school_admin

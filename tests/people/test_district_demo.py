@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role
 from backend.credits.models import LedgerEntry
 from backend.demo.district import load_district
+from backend.evidence import title_review
 from backend.kit import pagination
 from backend.people import schools as people
-from backend.people import title_review
 from backend.people.models import ServicePeriod, TeacherProfile
 from tests.api.helpers import login
 from tests.factories import make_user

@@ -26,7 +26,6 @@ from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import User
-from backend.catalogue.taxonomy import CREDIT_CATEGORIES
 from backend.credits import hours
 from backend.kit import clock
 from backend.kit.clock import SHANGHAI
@@ -36,6 +35,7 @@ from backend.kit.xlsx import Sheet, temporary_workbook
 from backend.people import declined, records, rules
 from backend.people.models import AnnualEvaluation, DeclinedAppointment, School, ServicePeriod, TeacherProfile
 from backend.policies.service import Policy, load_policy
+from backend.policies.taxonomy import CREDIT_CATEGORIES
 
 STREAM_BATCH = 2000
 HOURS_YEARS = 5  # years of hours in the export: the review year and the four before it
@@ -141,7 +141,7 @@ def _prefilter(only: str | None, as_of: date, policy: Policy) -> list[ColumnElem
         ServicePeriod.kind.in_(kinds),
         ServicePeriod.start <= date(max(as_of.year - years, 1), 12, 31),
     )
-    conditions = [current, long_enough]
+    conditions: list[ColumnElement[bool]] = [current, long_enough]
     if only == "waiver":
         conditions.append(
             TeacherProfile.teaching_start <= date(max(as_of.year - policy.title_review.title_teaching_years, 1), 12, 31)
