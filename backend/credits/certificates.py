@@ -41,7 +41,6 @@ from backend.kit import clock
 from backend.kit.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound
 from backend.kit.i18n import _
 from backend.kit.pagination import Page, paginate
-from backend.learning import service as learning
 from backend.people.models import School, TeacherProfile
 from backend.people.records import scope, teacher_filter
 from backend.policies.service import Policy
@@ -174,6 +173,12 @@ class Claimable:
     course_id: int | None = None
 
 
+# Which courses a teacher has completed (their ids, the most recently enrolled first). Learning decides completion and
+# sits above the ledger it writes; it registers the answer here (learning/service.py), so credits imports nothing of it.
+CompletedCourses = Callable[[Session, int], list[int]]
+completed_courses: list[CompletedCourses] = []
+
+
 def _completed_courses(session: Session, user_id: int) -> list[tuple[int, Decimal]]:
     """Courses the teacher completed whose hours the district has certified, with those hours (net of corrections).
 
@@ -181,11 +186,10 @@ def _completed_courses(session: Session, user_id: int) -> list[tuple[int, Decima
     leaves the portal, and the hours it states must be hours that count (issue 13). Until then the teacher's pages
     show the course's hours as awaiting certification."""
     credited = hours.certified_courses(session, user_id)
-    return [
-        (e.course_id, credited[e.course_id])
-        for e in learning.my_enrollments(session, user_id)
-        if e.completed_at is not None and e.course_id in credited
-    ]
+    if not completed_courses:
+        raise RuntimeError("nobody says which courses are completed: is backend.learning imported?")
+    completed = [course_id for source in completed_courses for course_id in source(session, user_id)]
+    return [(course_id, credited[course_id]) for course_id in completed if course_id in credited]
 
 
 def claimable(session: Session, user: User, policy: Policy) -> list[Claimable]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from backend.accounts.models import Role, User
 from backend.catalogue import service as catalogue
 from backend.catalogue.models import Course, Lesson
+from backend.credits import certificates
 from backend.credits import ledger as credits
 from backend.kit import clock
 from backend.kit.errors import Conflict, Forbidden, NotFound
@@ -165,6 +166,14 @@ def my_enrollments(session: Session, user_id: int) -> list[Enrollment]:
             select(Enrollment).where(Enrollment.user_id == user_id).order_by(Enrollment.enrolled_at.desc())
         )
     )
+
+
+def completed_course_ids(session: Session, user_id: int) -> list[int]:
+    """The courses the teacher has completed, the most recently enrolled first (for their course certificates)."""
+    return [e.course_id for e in my_enrollments(session, user_id) if e.completed_at is not None]
+
+
+certificates.completed_courses.append(completed_course_ids)
 
 
 def require_enrollment(session: Session, user_id: int, course_id: int) -> Enrollment:
