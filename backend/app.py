@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,8 +19,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from backend.accounts import hashing, oidc
+from backend.accounts.routes import api as accounts_api
+from backend.accounts.routes import pages as accounts_pages
+from backend.accounts.security_routes import pages as security_pages
+from backend.accounts.sso_routes import pages as sso_pages
+from backend.accounts.token_routes import pages as token_pages
+from backend.admin.audit_routes import pages as audit_pages
+from backend.admin.policy_routes import pages as policy_pages
+from backend.catalogue.routes import api as catalogue_api
+from backend.catalogue.routes import pages as catalogue_pages
+from backend.catalogue.studio_routes import router as studio_router
 from backend.config import PROJECT_ROOT, Settings, get_settings
+from backend.credits.certificate_routes import pages as certificate_pages
+from backend.credits.integration import api as credits_integration_api
+from backend.credits.routes import pages as credits_pages
+from backend.dashboards.routes import pages as dashboard_pages
 from backend.db import session_factory
+from backend.evidence.routes import pages as evidence_pages
+from backend.evidence.title_review_routes import pages as title_review_pages
+from backend.health import router as health_router
 from backend.kit import metrics, security_headers
 from backend.kit.body_limit import BodyLimit
 from backend.kit.csrf import verify_csrf
@@ -34,11 +51,83 @@ from backend.kit.telemetry import Telemetry
 from backend.kit.web import add_template_globals, is_htmx, redirect, render
 from backend.learning.heartbeat_lane import HEARTBEAT_PATH, HeartbeatLane
 from backend.learning.hotpath import HeartbeatWriter
+from backend.learning.lesson_files import router as lesson_files_router
+from backend.learning.routes import api as learning_api
+from backend.learning.routes import pages as learning_pages
 from backend.media.storage import StorageError, build_storage
+from backend.media.upload_routes import router as uploads_router
+from backend.notices.routes import pages as notice_pages
+from backend.organisation.evaluation_routes import api as evaluation_api
+from backend.organisation.evaluation_routes import pages as evaluation_pages
+from backend.organisation.mentoring_routes import api as mentoring_api
+from backend.organisation.mentoring_routes import pages as mentoring_pages
+from backend.organisation.output_routes import api as output_api
+from backend.organisation.output_routes import pages as output_pages
+from backend.organisation.pool_routes import api as pool_api
+from backend.organisation.pool_routes import pages as pool_pages
+from backend.organisation.routes import api as organisation_api
+from backend.organisation.routes import pages as organisation_pages
+from backend.organisation.workshop_routes import api as workshop_api
+from backend.organisation.workshop_routes import pages as workshop_pages
 from backend.people import directory as people_directory
+from backend.people.integration import api as people_integration_api
+from backend.people.routes import api as people_api
+from backend.people.routes import pages as people_pages
 from backend.policies.taxonomy import CREDIT_CATEGORIES, TIER_BY_CODE, TIERS, TOPIC_BY_CODE, TOPICS
+from backend.quizzes.assignment_routes import pages as assignment_pages
+from backend.quizzes.grading_routes import pages as grading_pages
+from backend.quizzes.routes import api as quizzes_api
+from backend.quizzes.routes import pages as quizzes_pages
+from backend.quizzes.studio_routes import pages as assessment_studio_pages
+from backend.training.routes import pages as training_pages
 
 log = logging.getLogger("portal")
+# Every router, in the order its routes are matched, with its prefix (the JSON API's under /api/v1).
+ROUTERS: tuple[tuple[APIRouter, str], ...] = (
+    (accounts_pages, ""),
+    (catalogue_pages, ""),
+    (learning_pages, ""),
+    (quizzes_pages, ""),
+    (lesson_files_router, ""),
+    (health_router, ""),
+    (evidence_pages, ""),
+    (title_review_pages, ""),
+    (credits_pages, ""),
+    (policy_pages, ""),
+    (assignment_pages, ""),
+    (grading_pages, ""),
+    (assessment_studio_pages, ""),
+    (studio_router, ""),
+    (uploads_router, ""),
+    (training_pages, ""),
+    (sso_pages, ""),
+    (token_pages, ""),
+    (people_integration_api, "/api/v1"),
+    (credits_integration_api, "/api/v1"),
+    (security_pages, ""),
+    (audit_pages, ""),
+    (people_pages, ""),
+    (people_api, "/api/v1"),
+    (certificate_pages, ""),
+    (organisation_pages, ""),
+    (workshop_pages, ""),
+    (organisation_api, "/api/v1"),
+    (workshop_api, "/api/v1"),
+    (output_pages, ""),
+    (output_api, "/api/v1"),
+    (evaluation_pages, ""),
+    (evaluation_api, "/api/v1"),
+    (mentoring_pages, ""),
+    (mentoring_api, "/api/v1"),
+    (notice_pages, ""),
+    (dashboard_pages, ""),
+    (pool_pages, ""),
+    (pool_api, "/api/v1"),
+    (accounts_api, "/api/v1"),
+    (catalogue_api, "/api/v1"),
+    (learning_api, "/api/v1"),
+    (quizzes_api, "/api/v1"),
+)
 # Requests answered in front of the router (they leave no route in the scope), by their route templates.
 FAST_ROUTES = (
     (HEARTBEAT_PATH, "/api/v1/playbacks/{playback_id}/heartbeats"),
@@ -183,99 +272,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(PROJECT_ROOT / "web" / "static" / "favicon.svg", media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
-    from backend.accounts.routes import api as accounts_api
-    from backend.accounts.routes import pages as accounts_pages
-    from backend.catalogue.routes import api as catalogue_api
-    from backend.catalogue.routes import pages as catalogue_pages
-    from backend.catalogue.studio_routes import router as studio_router
-    from backend.evidence.routes import pages as evidence_pages
-    from backend.evidence.title_review_routes import pages as title_review_pages
-    from backend.health import router as health_router
-    from backend.learning.lesson_files import router as lesson_files_router
-    from backend.learning.routes import api as learning_api
-    from backend.learning.routes import pages as learning_pages
-    from backend.media.upload_routes import router as uploads_router
-    from backend.quizzes.assignment_routes import pages as assignment_pages
-    from backend.quizzes.grading_routes import pages as grading_pages
-    from backend.quizzes.routes import api as quizzes_api
-    from backend.quizzes.routes import pages as quizzes_pages
-    from backend.quizzes.studio_routes import pages as assessment_studio_pages
-
-    for router in (accounts_pages, catalogue_pages, learning_pages, quizzes_pages, lesson_files_router, health_router):
-        app.include_router(router)
-    app.include_router(evidence_pages)
-    app.include_router(title_review_pages)
-    from backend.admin.policy_routes import pages as policy_pages  # issue 5, the policy page
-    from backend.credits.routes import pages as credits_pages  # issue 5, ledger queues and programmes
-
-    app.include_router(credits_pages)
-    app.include_router(policy_pages)
-    for router in (assignment_pages, grading_pages, assessment_studio_pages):
-        app.include_router(router)
-    app.include_router(studio_router)
-    app.include_router(uploads_router)
-    from backend.training.routes import pages as training_pages  # issue 5, offline study
-
-    app.include_router(training_pages)
-    from backend.accounts.sso_routes import pages as sso_pages
-
-    app.include_router(sso_pages)
-    from backend.accounts.token_routes import pages as token_pages  # issue 6, integration tokens
-    from backend.credits.integration import api as credits_integration_api
-    from backend.people.integration import api as people_integration_api
-
-    app.include_router(token_pages)
-    app.include_router(people_integration_api, prefix="/api/v1")
-    app.include_router(credits_integration_api, prefix="/api/v1")
-    from backend.accounts.security_routes import pages as security_pages  # issue 6, accounts and 2FA
-    from backend.admin.audit_routes import pages as audit_pages  # issue 6, the audit log page
-
-    app.include_router(security_pages)
-    app.include_router(audit_pages)
-    from backend.people.routes import api as people_api
-    from backend.people.routes import pages as people_pages  # issue 5, teacher records and title review
-
-    app.include_router(people_pages)
-    app.include_router(people_api, prefix="/api/v1")
-    from backend.credits.certificate_routes import pages as certificate_pages  # issue 5, certificates
-
-    app.include_router(certificate_pages)
-    from backend.organisation.routes import api as organisation_api  # issue 16, the homeroom organisation
-    from backend.organisation.routes import pages as organisation_pages
-    from backend.organisation.workshop_routes import api as workshop_api
-    from backend.organisation.workshop_routes import pages as workshop_pages
-
-    app.include_router(organisation_pages)
-    app.include_router(workshop_pages)
-    app.include_router(organisation_api, prefix="/api/v1")
-    app.include_router(workshop_api, prefix="/api/v1")
-    from backend.organisation.evaluation_routes import api as evaluation_api
-    from backend.organisation.evaluation_routes import pages as evaluation_pages
-    from backend.organisation.output_routes import api as output_api
-    from backend.organisation.output_routes import pages as output_pages
-
-    app.include_router(output_pages)
-    app.include_router(output_api, prefix="/api/v1")
-    app.include_router(evaluation_pages)
-    app.include_router(evaluation_api, prefix="/api/v1")
-    from backend.organisation.mentoring_routes import api as mentoring_api
-    from backend.organisation.mentoring_routes import pages as mentoring_pages
-
-    app.include_router(mentoring_pages)
-    app.include_router(mentoring_api, prefix="/api/v1")
-    from backend.notices.routes import pages as notice_pages  # issue 18, what comes back to a person
-
-    app.include_router(notice_pages)
-    from backend.dashboards.routes import pages as dashboard_pages  # issue 17, supervision dashboards
-
-    app.include_router(dashboard_pages)
-    from backend.organisation.pool_routes import api as pool_api  # the reserve pool and assigned learning
-    from backend.organisation.pool_routes import pages as pool_pages
-
-    app.include_router(pool_pages)
-    app.include_router(pool_api, prefix="/api/v1")
-    for router in (accounts_api, catalogue_api, learning_api, quizzes_api):
-        app.include_router(router, prefix="/api/v1")
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
     # Added last, so they run first: the busiest request, and sign-ins refused in a storm, skip the framework.
     from backend.accounts.login_gate import LoginGate
 
