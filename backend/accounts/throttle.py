@@ -77,17 +77,17 @@ def record_failure(session: Session, keys: Keys, policy: Policy) -> int | None:
         limits[keys.account] = (rules.login_max_failures_per_account, rules.login_account_lockout_minutes)
     for key, (limit, minutes) in limits.items():
         # One atomic upsert per key: concurrent failures on any replica each count once.
-        stmt = insert(LoginThrottle).values(key=key, failures=1, window_started_at=now, locked_until=None)
+        first = insert(LoginThrottle).values(key=key, failures=1, window_started_at=now, locked_until=None)
         # A window that began before this one's start is over: counting starts again at 1.
         stale = LoginThrottle.window_started_at < window_start
-        stmt = stmt.on_conflict_do_update(
+        counted = first.on_conflict_do_update(
             index_elements=[LoginThrottle.key],
             set_={
                 "failures": case((stale, 1), else_=LoginThrottle.failures + 1),
                 "window_started_at": case((stale, now), else_=LoginThrottle.window_started_at),
             },
         ).returning(LoginThrottle.failures, LoginThrottle.locked_until)
-        failures, until = session.execute(stmt).one()
+        failures, until = session.execute(counted).one()
         if failures >= limit and (until is None or until <= now):
             row = session.get(LoginThrottle, key, populate_existing=True)
             assert row is not None

@@ -329,7 +329,7 @@ def queue(session: Session, actor: User, filters: QueueFilters, page: int = 1) -
         page_ids = matching.order_by(*newest_first)
     found = paginate(session, page_ids, page, scalars=True, total=total)
     ids = found.items
-    rows = session.execute(_row_query().where(LedgerEntry.id.in_(ids)).order_by(*newest_first)) if ids else []
+    rows = list(session.execute(_row_query().where(LedgerEntry.id.in_(ids)).order_by(*newest_first))) if ids else []
     return found.with_items([QueueRow(*tuple(row)) for row in rows])
 
 

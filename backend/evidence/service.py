@@ -154,7 +154,7 @@ class LessonEvidence:
 @dataclass(frozen=True)
 class AttemptEvidence:
     number: int
-    submitted_at: datetime
+    submitted_at: datetime | None  # None: an attempt still in progress
     correct_count: int
     question_count: int
     score_percent: int

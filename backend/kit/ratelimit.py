@@ -43,11 +43,11 @@ def hit(session: Session, bucket: str, client: str, *, limit: int, window_second
     window = int(now // window_seconds)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RateCounter).values(bucket=bucket, client=client[:64], window_no=window, count=1)
-    stmt = stmt.on_conflict_do_update(
+    first = insert(RateCounter).values(bucket=bucket, client=client[:64], window_no=window, count=1)
+    counted = first.on_conflict_do_update(
         index_elements=["bucket", "client", "window_no"], set_={"count": RateCounter.count + 1}
     ).returning(RateCounter.count)
-    count = session.execute(stmt).scalar_one()
+    count = session.execute(counted).scalar_one()
     if count == 1:
         session.execute(delete(RateCounter).where(RateCounter.bucket == bucket, RateCounter.window_no < window))
     retry_after = max(1, math.ceil((window + 1) * window_seconds - now))

@@ -24,7 +24,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
@@ -177,7 +177,10 @@ def _parse_row(row: NamedRow, report: ImportReport) -> _Row:
 # Checking against the database, then writing
 
 
-def _chunks(items: list[str], size: int = 900) -> Iterator[list[str]]:
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int = 900) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -195,16 +198,16 @@ def import_roster(session: Session, actor: User, content: bytes, filename: str) 
     profiles: dict[str, tuple[int, int | None]] = {}
     accounts: dict[str, tuple[int, str, int | None]] = {}
     for chunk in _chunks(numbers):
-        for staff_no, user_id, school_id in session.execute(
+        for staff_no, found_id, found_school in session.execute(
             select(TeacherProfile.staff_no, User.id, User.school_id)
             .join(User, User.id == TeacherProfile.user_id)
             .where(TeacherProfile.staff_no.in_(chunk))
         ):
-            profiles[staff_no] = (user_id, school_id)  # type: ignore[index]
-        for username, user_id, role, school_id in session.execute(
+            profiles[staff_no] = (found_id, found_school)  # type: ignore[index]
+        for username, found_id, role, found_school in session.execute(
             select(User.username, User.id, User.role, User.school_id).where(User.username.in_(chunk))
         ):
-            accounts[username] = (user_id, role, school_id)
+            accounts[username] = (found_id, role, found_school)
     linked = set(session.scalars(select(TeacherProfile.user_id).where(TeacherProfile.staff_no.is_not(None))))
 
     seen: dict[str, int] = {}

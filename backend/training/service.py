@@ -523,7 +523,7 @@ def attendees(session: Session, ts: TrainingSession) -> list[AttendeeRow]:
         .where(Attendance.session_id == ts.id)
         .order_by(Attendance.checked_in_at, Attendance.id)
     )
-    return [AttendeeRow(*tuple(row)) for row in rows]
+    return [AttendeeRow(uid, name, login, method, at) for uid, name, login, method, at in rows]
 
 
 def attendee_count(session: Session, ts: TrainingSession) -> int:
